@@ -1,0 +1,27 @@
+//! cogcheck: the conformance suite for the Amazon Cognito User Pools API (`cognito-idp`).
+//!
+//! The data flows in one direction, one module per arrow:
+//!
+//! ```text
+//! scenario file -> steps -> client -> target -> response -> checks -> result -> verdict -> report
+//!  (scenario)              (client)  (target)   (wire)     (model)     (run)   (expectations) (report)
+//! ```
+//!
+//! - [`model`]: the Cognito service model (operations, shapes, errors, sensitive members) and
+//!   validation of any JSON value against a shape.
+//! - [`wire`]: the AWS JSON 1.1 protocol: `X-Amz-Target`, content type, error parsing, and the
+//!   protocol findings every response yields.
+//! - [`client`]: an HTTP/HTTPS client that signs with SigV4 where the model says an operation is
+//!   signed.
+//! - [`target`]: named endpoints; local emulators are installed, started and stopped here.
+//!
+//! The proxy crate (`cogcheck-proxy`) reuses [`model`] and [`wire`]; nothing here depends on it.
+#![deny(missing_docs)]
+
+pub mod client;
+pub mod error;
+pub mod model;
+pub mod target;
+pub mod wire;
+
+pub use error::Error;

@@ -1,0 +1,1 @@
+//! Named targets: endpoints, credentials, and for local emulators install / start / ready / stop.
