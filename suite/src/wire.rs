@@ -1,1 +1,399 @@
-//! AWS JSON 1.1 wire protocol.
+//! The AWS JSON 1.1 protocol (`awsJson1_1`) as Cognito speaks it.
+//!
+//! A request is `POST /` with `X-Amz-Target: AWSCognitoIdentityProviderService.<Action>`,
+//! `Content-Type: application/x-amz-json-1.1` and a JSON body (`{}` when there is no input).
+//! An answer is a JSON body; an error carries its type in `x-amzn-ErrorType`, `code` or
+//! `__type`, which must be sanitized before use (Smithy awsJson1_1 spec, "Operation error
+//! serialization"). Every answer also yields [`Finding`]s about how faithfully it followed the
+//! protocol, so checks can judge the transport as well as the content.
+
+use std::fmt;
+
+use serde_json::Value;
+
+/// The `X-Amz-Target` prefix of every Cognito User Pools action.
+pub const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService";
+/// The content type of requests and answers.
+pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+/// The header that names the action.
+pub const TARGET_HEADER: &str = "x-amz-target";
+/// The header AWS uses for the request id.
+pub const REQUEST_ID_HEADER: &str = "x-amzn-requestid";
+/// The header that may carry the error type.
+pub const ERROR_TYPE_HEADER: &str = "x-amzn-errortype";
+
+/// The `X-Amz-Target` value for an action.
+pub fn target_header(action: &str) -> String {
+    format!("{TARGET_PREFIX}.{action}")
+}
+
+/// The action named by an `X-Amz-Target` value, if it is a Cognito User Pools target.
+pub fn action_from_target(value: &str) -> Option<&str> {
+    let action = value.strip_prefix(TARGET_PREFIX)?.strip_prefix('.')?;
+    (!action.is_empty()).then_some(action)
+}
+
+/// Sanitizes an error type as awsJson1_1 clients must: keep the text before the first `:`,
+/// then the text after the last `#`. `aws.protocoltests#FooError:http://...` becomes `FooError`.
+pub fn sanitize_error_type(raw: &str) -> &str {
+    let before_colon = raw.split(':').next().unwrap_or(raw);
+    let after_hash = before_colon.rsplit('#').next().unwrap_or(before_colon);
+    after_hash.trim()
+}
+
+/// Where an error's type was read from. Real Cognito sends `__type` in the body and the
+/// `x-amzn-ErrorType` header; emulators often send only one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorTypeSource {
+    /// The `x-amzn-ErrorType` header.
+    Header,
+    /// A `code` member of the body.
+    Code,
+    /// A `__type` member of the body.
+    Type,
+}
+
+/// An error answer, decoded.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ApiError {
+    /// The sanitized error type, such as `ResourceNotFoundException`.
+    pub error_type: String,
+    /// The `message` (or `Message`) member, when present.
+    pub message: Option<String>,
+    /// Where the type was found.
+    pub source: ErrorTypeSource,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.message {
+            Some(m) => write!(f, "{}: {}", self.error_type, m),
+            None => f.write_str(&self.error_type),
+        }
+    }
+}
+
+/// How an answer strayed from the protocol. None of these is fatal by itself; checks decide.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "finding", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Finding {
+    /// `Content-Type` was missing or not `application/x-amz-json-1.1`.
+    ContentType {
+        /// What was sent, if anything.
+        found: Option<String>,
+    },
+    /// No `x-amzn-RequestId` header.
+    MissingRequestId,
+    /// The body was not JSON (or not an object) although the protocol requires one.
+    BodyNotJsonObject {
+        /// The first bytes of the body, lossy UTF-8, for the report.
+        start: String,
+    },
+    /// An error answer whose type could not be found anywhere.
+    ErrorWithoutType,
+    /// The header and the body named different error types.
+    ErrorTypeDisagrees {
+        /// From `x-amzn-ErrorType`.
+        header: String,
+        /// From the body.
+        body: String,
+    },
+    /// An error answer with a 2xx status, or a success body with an error type.
+    StatusContradictsBody {
+        /// The HTTP status.
+        status: u16,
+    },
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Finding::ContentType { found: Some(ct) } => {
+                write!(f, "content type `{ct}`, expected `{CONTENT_TYPE}`")
+            }
+            Finding::ContentType { found: None } => {
+                write!(f, "no content type, expected `{CONTENT_TYPE}`")
+            }
+            Finding::MissingRequestId => f.write_str("no x-amzn-RequestId header"),
+            Finding::BodyNotJsonObject { start } => {
+                write!(f, "body is not a JSON object: `{start}`")
+            }
+            Finding::ErrorWithoutType => {
+                f.write_str("error answer names no type (no x-amzn-ErrorType, code or __type)")
+            }
+            Finding::ErrorTypeDisagrees { header, body } => {
+                write!(
+                    f,
+                    "x-amzn-ErrorType says `{header}` but the body says `{body}`"
+                )
+            }
+            Finding::StatusContradictsBody { status } => {
+                write!(
+                    f,
+                    "status {status} contradicts the body (error type on success or error on 2xx)"
+                )
+            }
+        }
+    }
+}
+
+/// A decoded answer.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// HTTP status.
+    pub status: u16,
+    /// The `x-amzn-RequestId` header.
+    pub request_id: Option<String>,
+    /// The body as JSON; `{}` for an empty body, `null` when it is not JSON (see `findings`).
+    pub body: Value,
+    /// The error, for a non-2xx status.
+    pub error: Option<ApiError>,
+    /// How the answer strayed from the protocol.
+    pub findings: Vec<Finding>,
+}
+
+impl Response {
+    /// True for a 2xx answer.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// Decodes an answer from its status, headers and body bytes.
+pub fn parse_response(status: u16, headers: &http::HeaderMap, body: &[u8]) -> Response {
+    let mut findings = Vec::new();
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+
+    let content_type = header("content-type");
+    // Cognito answers `application/x-amz-json-1.1`; a charset parameter is harmless.
+    let ct_ok = content_type
+        .as_deref()
+        .map(|ct| {
+            ct.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case(CONTENT_TYPE)
+        })
+        .unwrap_or(false);
+    if !ct_ok {
+        findings.push(Finding::ContentType {
+            found: content_type,
+        });
+    }
+    let request_id = header(REQUEST_ID_HEADER).or_else(|| header("x-amz-request-id"));
+    if request_id.is_none() {
+        findings.push(Finding::MissingRequestId);
+    }
+
+    let trimmed = body.iter().position(|b| !b.is_ascii_whitespace());
+    let value = match trimmed {
+        None => Value::Object(Default::default()),
+        Some(_) => match serde_json::from_slice::<Value>(body) {
+            Ok(v @ Value::Object(_)) => v,
+            Ok(_) | Err(_) => {
+                let start: String = String::from_utf8_lossy(&body[..body.len().min(120)]).into();
+                findings.push(Finding::BodyNotJsonObject { start });
+                Value::Null
+            }
+        },
+    };
+
+    let success = (200..300).contains(&status);
+    let body_type = ["__type", "code"].iter().find_map(|k| {
+        value
+            .get(*k)
+            .and_then(Value::as_str)
+            .map(|s| (sanitize_error_type(s).to_string(), *k))
+    });
+    let header_type = header(ERROR_TYPE_HEADER)
+        .map(|h| sanitize_error_type(&h).to_string())
+        .filter(|h| !h.is_empty());
+
+    let error = if success {
+        if body_type.is_some() {
+            findings.push(Finding::StatusContradictsBody { status });
+        }
+        None
+    } else {
+        if let (Some(h), Some((b, _))) = (&header_type, &body_type) {
+            if h != b {
+                findings.push(Finding::ErrorTypeDisagrees {
+                    header: h.clone(),
+                    body: b.clone(),
+                });
+            }
+        }
+        // Smithy's client rule: the header wins, then `code`, then `__type`.
+        let code = value
+            .get("code")
+            .and_then(Value::as_str)
+            .map(|s| sanitize_error_type(s).to_string());
+        let dunder = value
+            .get("__type")
+            .and_then(Value::as_str)
+            .map(|s| sanitize_error_type(s).to_string());
+        let found = header_type
+            .map(|t| (t, ErrorTypeSource::Header))
+            .or(code.map(|t| (t, ErrorTypeSource::Code)))
+            .or(dunder.map(|t| (t, ErrorTypeSource::Type)));
+        match found {
+            Some((error_type, source)) => Some(ApiError {
+                error_type,
+                message: value
+                    .get("message")
+                    .or_else(|| value.get("Message"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                source,
+            }),
+            None => {
+                findings.push(Finding::ErrorWithoutType);
+                Some(ApiError {
+                    error_type: format!("HTTP{status}"),
+                    message: None,
+                    source: ErrorTypeSource::Header,
+                })
+            }
+        }
+    };
+
+    Response {
+        status,
+        request_id,
+        body: value,
+        error,
+        findings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderMap;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn target_round_trip() {
+        assert_eq!(
+            target_header("CreateUserPool"),
+            "AWSCognitoIdentityProviderService.CreateUserPool"
+        );
+        assert_eq!(
+            action_from_target("AWSCognitoIdentityProviderService.CreateUserPool"),
+            Some("CreateUserPool")
+        );
+        assert_eq!(action_from_target("DynamoDB_20120810.GetItem"), None);
+        assert_eq!(
+            action_from_target("AWSCognitoIdentityProviderService."),
+            None
+        );
+    }
+
+    #[test]
+    fn sanitizes_error_types_as_the_smithy_spec_says() {
+        // Examples from the Smithy awsJson1_1 protocol tests.
+        assert_eq!(sanitize_error_type("FooError"), "FooError");
+        assert_eq!(
+            sanitize_error_type("aws.protocoltests.restjson#FooError"),
+            "FooError"
+        );
+        assert_eq!(
+            sanitize_error_type("aws.protocoltests.restjson#FooError:http://internal.amazon.com/coral/com.amazon.coral.validate/"),
+            "FooError"
+        );
+        assert_eq!(
+            sanitize_error_type("FooError:http://internal.amazon.com/"),
+            "FooError"
+        );
+    }
+
+    #[test]
+    fn parses_a_cognito_shaped_error() {
+        let h = headers(&[
+            ("content-type", CONTENT_TYPE),
+            ("x-amzn-requestid", "abc"),
+            ("x-amzn-errortype", "ResourceNotFoundException:"),
+        ]);
+        let r = parse_response(
+            400,
+            &h,
+            br#"{"__type":"ResourceNotFoundException","message":"User pool us-east-1_x does not exist."}"#,
+        );
+        let e = r.error.unwrap();
+        assert_eq!(e.error_type, "ResourceNotFoundException");
+        assert_eq!(e.source, ErrorTypeSource::Header);
+        assert_eq!(
+            e.message.as_deref(),
+            Some("User pool us-east-1_x does not exist.")
+        );
+        assert!(r.findings.is_empty(), "{:?}", r.findings);
+    }
+
+    #[test]
+    fn reads_capital_message_and_type_from_body_only() {
+        let h = headers(&[("content-type", CONTENT_TYPE), ("x-amzn-requestid", "abc")]);
+        let r = parse_response(
+            400,
+            &h,
+            br#"{"__type":"com.amazon#NotAuthorizedException","Message":"no"}"#,
+        );
+        let e = r.error.unwrap();
+        assert_eq!(e.error_type, "NotAuthorizedException");
+        assert_eq!(e.source, ErrorTypeSource::Type);
+        assert_eq!(e.message.as_deref(), Some("no"));
+    }
+
+    #[test]
+    fn reports_protocol_findings() {
+        let r = parse_response(500, &HeaderMap::new(), b"<html>oops</html>");
+        assert!(r.findings.contains(&Finding::MissingRequestId));
+        assert!(r.findings.contains(&Finding::ContentType { found: None }));
+        assert!(r.findings.contains(&Finding::ErrorWithoutType));
+        assert!(matches!(
+            r.findings
+                .iter()
+                .find(|f| matches!(f, Finding::BodyNotJsonObject { .. })),
+            Some(_)
+        ));
+        assert_eq!(r.error.unwrap().error_type, "HTTP500");
+
+        let h = headers(&[
+            ("content-type", "application/json"),
+            ("x-amzn-requestid", "a"),
+            ("x-amzn-errortype", "A"),
+        ]);
+        let r = parse_response(400, &h, br#"{"__type":"B"}"#);
+        assert!(r.findings.contains(&Finding::ErrorTypeDisagrees {
+            header: "A".into(),
+            body: "B".into()
+        }));
+        assert!(r.findings.contains(&Finding::ContentType {
+            found: Some("application/json".into())
+        }));
+    }
+
+    #[test]
+    fn empty_success_body_is_an_empty_object() {
+        let h = headers(&[("content-type", CONTENT_TYPE), ("x-amzn-requestid", "a")]);
+        let r = parse_response(200, &h, b"");
+        assert!(r.is_success());
+        assert_eq!(r.body, serde_json::json!({}));
+        assert!(r.error.is_none());
+        assert!(r.findings.is_empty());
+    }
+}
