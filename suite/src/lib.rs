@@ -18,9 +18,15 @@
 //! The proxy crate (`cogcheck-proxy`) reuses [`model`] and [`wire`]; nothing here depends on it.
 #![deny(missing_docs)]
 
+pub mod checks;
 pub mod client;
 pub mod error;
+pub mod expectations;
 pub mod model;
+pub mod report;
+pub mod run;
+pub mod scenario;
+pub mod session;
 pub mod target;
 pub mod wire;
 

@@ -1,1 +1,283 @@
-fn main() {}
+//! `cogcheck`: run the Cognito conformance suite, list targets, sweep leftovers.
+//!
+//! Exit codes (mapped in one place, [`main`]): 0 all verdicts acceptable; 1 a scenario failed,
+//! changed, or passed unexpectedly; 2 bad input (a malformed scenario, expectations file or
+//! flag) or a target that cannot be reached, installed or started.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+
+use cogcheck::expectations::Expectations;
+use cogcheck::report::{junit, progress::Progress, results, summary};
+use cogcheck::run::Runner;
+use cogcheck::scenario;
+use cogcheck::session::{Session, SessionOptions};
+use cogcheck::target::{Cache, Targets};
+
+/// Conformance suite for the Amazon Cognito User Pools API (cognito-idp).
+///
+/// cogcheck runs data-driven scenarios against Cognito or an emulator of it, judges every
+/// answer against the AWS service model and the scenario's documented expectations, and
+/// reports how far the target strays from real Cognito.
+#[derive(Parser)]
+#[command(name = "cogcheck", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the scenarios against one target and write results JSON.
+    ///
+    /// The target is installed and started on a free 127.0.0.1 port unless an endpoint is
+    /// given (--endpoint, COGCHECK_ENDPOINT or AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER).
+    Run {
+        /// Target name from fixtures/targets.toml (default: moto, or COGCHECK_TARGET).
+        #[arg(long)]
+        target: Option<String>,
+        /// Use this endpoint instead of starting the target.
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// Run only scenarios whose name (`area::id`) contains this text.
+        #[arg(long)]
+        filter: Option<String>,
+        /// Scenarios run at once.
+        #[arg(long, default_value_t = 4)]
+        jobs: usize,
+        /// Also write JUnit XML here.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+        /// Where to write the results JSON (default: reports/results/<target>.json).
+        #[arg(long)]
+        results: Option<PathBuf>,
+        /// Rewrite fixtures/expectations/<target>.json from this run, keeping written reasons.
+        #[arg(long)]
+        update_expectations: bool,
+        /// No progress bar.
+        #[arg(long)]
+        no_progress: bool,
+        /// Allow installs that take long (fakecloud compiles for about 35 minutes).
+        #[arg(long)]
+        allow_slow_install: bool,
+    },
+    /// List the targets with their pinned versions and install state.
+    Targets,
+    /// List the scenarios, checking every file.
+    Scenarios {
+        /// Only names containing this text.
+        #[arg(long)]
+        filter: Option<String>,
+    },
+    /// Delete user pools left behind by interrupted runs (names starting with a prefix).
+    Sweep {
+        /// Target name.
+        #[arg(long)]
+        target: Option<String>,
+        /// Use this endpoint instead of starting the target.
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// Name prefix of the pools to delete.
+        #[arg(long, default_value = "cogcheck-")]
+        prefix: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    cogcheck::target::install_signal_cleanup();
+    match dispatch(cli.command) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("cogcheck: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Ok(true) when every verdict is acceptable.
+fn dispatch(command: Command) -> Result<bool> {
+    match command {
+        Command::Run {
+            target,
+            endpoint,
+            filter,
+            jobs,
+            junit: junit_path,
+            results: results_path,
+            update_expectations,
+            no_progress,
+            allow_slow_install,
+        } => {
+            let scenarios = load_scenarios(filter.as_deref())?;
+            let mut session = Session::open(SessionOptions {
+                target,
+                endpoint,
+                jobs,
+                allow_slow_install,
+            })?;
+            eprintln!(
+                "cogcheck: {} scenarios against {} {} at {}",
+                scenarios.len(),
+                session.info.name,
+                session.info.version,
+                session.info.endpoint
+            );
+            let started = results::now_rfc3339();
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            let runner = Arc::new(Runner::new(session.client.clone(), session.config.clone()));
+            let mut progress =
+                Progress::new(!no_progress && std::io::IsTerminal::is_terminal(&std::io::stderr()));
+            let verdicts =
+                runtime.block_on(
+                    runner.run_all(scenarios, &session.expectations, |e| progress.event(&e)),
+                );
+            session.stop()?;
+
+            let run = results::RunInfo {
+                prefix: session.config.run_prefix.clone(),
+                started,
+                finished: results::now_rfc3339(),
+                cogcheck: env!("CARGO_PKG_VERSION").into(),
+                model: format!("botocore {}", cogcheck::model::Model::get().source.version),
+            };
+            let out = results::Results::new(run, session.info.clone(), &verdicts);
+            let path = results_path.unwrap_or_else(|| default_results_path(&session.info.name));
+            out.save(&path)?;
+            if let Some(j) = junit_path {
+                junit::write(&j, &session.info.name, &verdicts)?;
+            }
+            print!("{}", summary::render(&session.info.name, &verdicts));
+            println!("\nresults: {}", path.display());
+            if update_expectations {
+                let only: Vec<_> = verdicts.iter().map(|(r, _)| r.clone()).collect();
+                let file = Expectations::default_path(&session.info.name);
+                let updated = session.expectations.updated_from(&only, filter.is_none());
+                updated.save(&file)?;
+                println!(
+                    "updated {} ({} known failures)",
+                    file.display(),
+                    updated.failures.len()
+                );
+                return Ok(true);
+            }
+            Ok(!verdicts.iter().any(|(_, v)| v.is_failure()))
+        }
+        Command::Targets => {
+            let targets = Targets::load_default()?;
+            let cache = Cache::default_location()?;
+            println!(
+                "{:<14} {:<10} {:<14} configuration",
+                "target", "version", "install"
+            );
+            for name in targets.names() {
+                let spec = targets.get(name)?;
+                println!(
+                    "{:<14} {:<10} {:<14} {}",
+                    name,
+                    spec.version,
+                    spec.install_state(&cache).to_string(),
+                    spec.configuration
+                );
+            }
+            println!("\ncache: {}", cache.root.display());
+            Ok(true)
+        }
+        Command::Scenarios { filter } => {
+            let scenarios = load_scenarios(filter.as_deref())?;
+            for s in &scenarios {
+                println!("{:<60} {}", s.name(), s.covers.join(", "));
+            }
+            println!(
+                "\n{} scenarios, {} steps",
+                scenarios.len(),
+                scenarios.iter().map(|s| s.steps.len()).sum::<usize>()
+            );
+            Ok(true)
+        }
+        Command::Sweep {
+            target,
+            endpoint,
+            prefix,
+        } => {
+            if !prefix.starts_with("cogcheck-") {
+                bail!("--prefix {prefix:?} must start with `cogcheck-`: sweep deletes only what cogcheck created");
+            }
+            let mut session = Session::open(SessionOptions {
+                target,
+                endpoint,
+                jobs: 1,
+                allow_slow_install: false,
+            })?;
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            let (deleted, errors) = runtime.block_on(sweep(&session.client, &prefix))?;
+            session.stop()?;
+            println!("deleted {deleted} user pools named {prefix}*");
+            for e in &errors {
+                eprintln!("could not delete {e}");
+            }
+            Ok(errors.is_empty())
+        }
+    }
+}
+
+fn default_results_path(target: &str) -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../reports/results")
+        .join(format!("{target}.json"))
+}
+
+fn load_scenarios(filter: Option<&str>) -> Result<Vec<scenario::Scenario>> {
+    let dir = scenario::default_dir();
+    let scenarios = scenario::load_dir(&dir).map_err(|errs| {
+        anyhow::anyhow!(
+            "{} problem(s) in the scenarios under {}:\n{}",
+            errs.len(),
+            dir.display(),
+            errs.iter()
+                .map(|e| format!("  {e}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    })?;
+    Ok(scenarios
+        .into_iter()
+        .filter(|s| filter.is_none_or(|f| s.name().contains(f)))
+        .collect())
+}
+
+/// Deletes every pool whose name starts with `prefix`, page by page.
+async fn sweep(client: &cogcheck::client::Client, prefix: &str) -> Result<(usize, Vec<String>)> {
+    let mut doomed = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut input = serde_json::json!({ "MaxResults": 60 });
+        if let Some(t) = &token {
+            input["NextToken"] = serde_json::Value::String(t.clone());
+        }
+        let r = client.call("ListUserPools", &input).await?;
+        if let Some(e) = r.error {
+            bail!("ListUserPools failed: {e}");
+        }
+        for p in r.body["UserPools"].as_array().into_iter().flatten() {
+            if p["Name"].as_str().is_some_and(|n| n.starts_with(prefix)) {
+                if let Some(id) = p["Id"].as_str() {
+                    doomed.push(id.to_string());
+                }
+            }
+        }
+        token = r.body["NextToken"].as_str().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    let errors = cogcheck::run::cleanup(client, &doomed).await;
+    Ok((doomed.len() - errors.len(), errors))
+}

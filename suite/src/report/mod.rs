@@ -1,0 +1,12 @@
+//! Reporters: each consumes the run's [`Event`](crate::run::Event)s or its final results and
+//! renders one view of them. None of them runs anything.
+//!
+//! - [`progress`]: the progress bar while a run goes on.
+//! - [`summary`]: the table printed when it ends.
+//! - [`results`]: the results JSON (`cogcheck-results/1`), the input of every other report.
+//! - [`junit`]: JUnit XML for CI systems.
+
+pub mod junit;
+pub mod progress;
+pub mod results;
+pub mod summary;

@@ -1,0 +1,201 @@
+//! The results JSON: one file per run and target, under `reports/results/<target>.json`.
+//!
+//! This is a stable, versioned format; the compatibility report is built from these files.
+//!
+//! ```text
+//! {
+//!   "schema": "cogcheck-results/1",
+//!   "run": {
+//!     "prefix": "cogcheck-1a2b3c",          resource name prefix of this run
+//!     "started": "2026-11-26T17:00:00Z",    RFC 3339
+//!     "finished": "2026-11-26T17:01:10Z",
+//!     "cogcheck": "0.1.0",                  version of the suite
+//!     "model": "botocore 1.44.8"            the service model the answers were judged against
+//!   },
+//!   "target": {
+//!     "name": "moto", "version": "5.2.5", "endpoint": "http://127.0.0.1:40123",
+//!     "configuration": "moto_server (in memory) ..."
+//!   },
+//!   "summary": { "pass": 0, "fail": 0, "expected_failure": 0, "changed": 0,
+//!                "unexpected_pass": 0, "unsupported": 0, "skipped": 0 },
+//!   "scenarios": [
+//!     {
+//!       "name": "user-pools::create-describe-delete", "area": "user-pools",
+//!       "file": "fixtures/scenarios/user-pools/create-describe-delete.json",
+//!       "source": "https://docs.aws.amazon.com/...", "covers": ["CreateUserPool"],
+//!       "verdict": { "verdict": "expected_failure", "reason": "..." },
+//!       "outcome": { "outcome": "failed", "step": 1, "check": "body", "summary": "...",
+//!                    "expected": "...", "actual": "...", "diff": "..." },
+//!       "steps": [ { "index": 0, "label": "CreateUserPool", "action": "CreateUserPool",
+//!                    "status": "passed", "duration_ms": 12, "http_status": 200,
+//!                    "error_type": null } ],
+//!       "duration_ms": 40, "cleanup_errors": []
+//!     }
+//!   ]
+//! }
+//! ```
+//!
+//! `verdict.verdict` is one of `pass`, `fail`, `expected_failure`, `changed`,
+//! `unexpected_pass`, `unsupported`, `skipped`; `outcome.outcome` one of `passed`, `failed`,
+//! `unsupported`, `skipped`; a step's `status` one of `passed`, `failed`, `unsupported`,
+//! `not_run`. Secrets never appear: expected values show templates unresolved and actual bodies
+//! have every member the model marks sensitive replaced by `<redacted>`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::expectations::Verdict;
+use crate::run::ScenarioResult;
+
+/// The schema name and version of the results JSON.
+pub const SCHEMA: &str = "cogcheck-results/1";
+
+/// Run metadata.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// The resource name prefix.
+    pub prefix: String,
+    /// When the run started, RFC 3339.
+    pub started: String,
+    /// When it finished, RFC 3339.
+    pub finished: String,
+    /// The suite's version.
+    pub cogcheck: String,
+    /// The model the answers were judged against.
+    pub model: String,
+}
+
+/// The target a run went against.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TargetInfo {
+    /// Its name (`moto`, `endpoint` for an ad-hoc `COGCHECK_ENDPOINT`).
+    pub name: String,
+    /// Its version, or `unknown`.
+    pub version: String,
+    /// The endpoint used.
+    pub endpoint: String,
+    /// The configuration it ran in.
+    pub configuration: String,
+}
+
+/// One scenario in the results file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScenarioEntry {
+    /// The result, flattened.
+    #[serde(flatten)]
+    pub result: serde_json::Value,
+    /// The verdict.
+    pub verdict: serde_json::Value,
+}
+
+/// A results file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Results {
+    /// Always [`SCHEMA`].
+    pub schema: String,
+    /// Run metadata.
+    pub run: RunInfo,
+    /// The target.
+    pub target: TargetInfo,
+    /// Verdict counts.
+    pub summary: BTreeMap<String, usize>,
+    /// Every scenario.
+    pub scenarios: Vec<serde_json::Value>,
+}
+
+/// Counts verdicts by name, with every verdict name present.
+pub fn count(verdicts: &[(ScenarioResult, Verdict)]) -> BTreeMap<String, usize> {
+    let mut m: BTreeMap<String, usize> = [
+        "pass",
+        "fail",
+        "expected_failure",
+        "changed",
+        "unexpected_pass",
+        "unsupported",
+        "skipped",
+    ]
+    .iter()
+    .map(|k| (k.to_string(), 0))
+    .collect();
+    for (_, v) in verdicts {
+        *m.entry(v.name().to_string()).or_default() += 1;
+    }
+    m
+}
+
+impl Results {
+    /// Builds the results of a run.
+    pub fn new(
+        run: RunInfo,
+        target: TargetInfo,
+        verdicts: &[(ScenarioResult, Verdict)],
+    ) -> Results {
+        let scenarios = verdicts
+            .iter()
+            .map(|(r, v)| {
+                let mut o = serde_json::to_value(r).unwrap_or_default();
+                if let Some(obj) = o.as_object_mut() {
+                    obj.insert(
+                        "verdict".into(),
+                        serde_json::to_value(v).unwrap_or_default(),
+                    );
+                }
+                o
+            })
+            .collect();
+        Results {
+            schema: SCHEMA.into(),
+            run,
+            target,
+            summary: count(verdicts),
+            scenarios,
+        }
+    }
+
+    /// Writes the file (creating its folder).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let text = serde_json::to_string_pretty(self).map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        std::fs::write(path, text + "\n").map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// Reads a file, refusing other schemas.
+    pub fn load(path: &Path) -> Result<Results> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let r: Results = serde_json::from_str(&text).map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            message: format!("not a results file: {e}"),
+        })?;
+        if r.schema != SCHEMA {
+            return Err(Error::Config {
+                path: path.to_path_buf(),
+                message: format!("schema {:?}, this cogcheck reads {SCHEMA:?}", r.schema),
+            });
+        }
+        Ok(r)
+    }
+}
+
+/// Now, as RFC 3339 UTC.
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

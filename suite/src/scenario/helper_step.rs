@@ -1,0 +1,477 @@
+//! Helper steps: the protocol math scenarios cannot express in JSON, called by name.
+//!
+//! Each helper takes templated arguments (`with`) and answers a JSON object that a step can
+//! `save` from and `expect` of, exactly like an action's answer. A helper that fails answers an
+//! error with a type (`JwtSignatureInvalid`, ...) that a step can expect, so a scenario can
+//! assert that a tampered token is refused. The math itself lives in [`super::helpers`].
+//!
+//! | helper | with | answers |
+//! |---|---|---|
+//! | `secret_hash` | `username`, `client_id`, `client_secret` | `{"SECRET_HASH"}` |
+//! | `srp_start` | `pool_id` | `{"SRP_A"}` (keeps the SRP secret for `srp_claim`) |
+//! | `srp_claim` | `pool_id`, `password`, `challenge` (the `ChallengeParameters`) | `{"USERNAME", "PASSWORD_CLAIM_SECRET_BLOCK", "PASSWORD_CLAIM_SIGNATURE", "TIMESTAMP"}` |
+//! | `totp` | `secret` (the `SecretCode`) | `{"code"}`, never from a time window already used |
+//! | `decode_jwt` | `token` | `{"header", "claims"}` (no signature check) |
+//! | `verify_jwt` | `token`, `pool_id` | `{"header", "claims"}` after checking the signature against the pool's JWKS |
+//! | `tamper_jwt` | `token`, `claims` | `{"token"}`: the claims changed, the signature kept |
+//! | `device_secret` | `device_key`, `device_group_key` | `{"DeviceSecretVerifierConfig": {"PasswordVerifier", "Salt"}}` (keeps the device password) |
+//! | `device_srp_start` | — | `{"SRP_A"}` for DEVICE_SRP_AUTH |
+//! | `device_claim` | `challenge` (the DEVICE_PASSWORD_VERIFIER parameters) | `{"USERNAME", "DEVICE_KEY", "PASSWORD_CLAIM_SECRET_BLOCK", "PASSWORD_CLAIM_SIGNATURE", "TIMESTAMP"}` |
+//! | `confirmation_code` | `pool_id`, `username`, optional `purpose` (`sign_up`, `forgot_password`) | `{"code"}`, read from the target's code capability (needs `requires: ["codes"]`) |
+
+use std::sync::Mutex;
+
+use serde_json::{json, Value};
+
+use super::helpers;
+
+/// The helpers, by name. Matched without a wildcard so a new helper must be handled everywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HelperStep {
+    /// `secret_hash`.
+    SecretHash,
+    /// `srp_start`.
+    SrpStart,
+    /// `srp_claim`.
+    SrpClaim,
+    /// `totp`.
+    Totp,
+    /// `decode_jwt`.
+    DecodeJwt,
+    /// `verify_jwt`.
+    VerifyJwt,
+    /// `tamper_jwt`.
+    TamperJwt,
+    /// `device_secret`.
+    DeviceSecret,
+    /// `device_srp_start`.
+    DeviceSrpStart,
+    /// `device_claim`.
+    DeviceClaim,
+    /// `confirmation_code`.
+    ConfirmationCode,
+}
+
+const ALL: &[HelperStep] = &[
+    HelperStep::SecretHash,
+    HelperStep::SrpStart,
+    HelperStep::SrpClaim,
+    HelperStep::Totp,
+    HelperStep::DecodeJwt,
+    HelperStep::VerifyJwt,
+    HelperStep::TamperJwt,
+    HelperStep::DeviceSecret,
+    HelperStep::DeviceSrpStart,
+    HelperStep::DeviceClaim,
+    HelperStep::ConfirmationCode,
+];
+
+/// A helper's refusal, shaped like an API error so steps can expect it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelperFailure {
+    /// A type a step can expect (`JwtSignatureInvalid`, `BadArgument`, ...).
+    pub error_type: String,
+    /// What happened.
+    pub message: String,
+}
+
+impl HelperFailure {
+    fn new(error_type: &str, message: impl Into<String>) -> Self {
+        HelperFailure {
+            error_type: error_type.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// What helpers remember within one scenario run (SRP secrets, device passwords).
+#[derive(Default)]
+pub struct HelperState {
+    srp: Option<helpers::srp::SrpClient>,
+    device_srp: Option<helpers::srp::SrpClient>,
+    device: Option<helpers::device::DeviceSecret>,
+}
+
+/// What helpers may use from the run.
+pub struct HelperContext<'a> {
+    /// For `verify_jwt` (JWKS) and `confirmation_code`.
+    pub client: &'a crate::client::Client,
+    /// Per-scenario memory.
+    pub state: &'a Mutex<HelperState>,
+    /// Shared across the run so no TOTP window is used twice.
+    pub totp: &'a helpers::totp::TotpGenerator,
+    /// How the target exposes confirmation codes, if it does.
+    pub codes: Option<&'a crate::target::CodeSource>,
+    /// The target's output log, for targets that print their codes.
+    pub log_path: Option<&'a std::path::Path>,
+}
+
+impl HelperStep {
+    /// Parses a helper name.
+    pub fn parse(name: &str) -> Result<HelperStep, String> {
+        ALL.iter()
+            .copied()
+            .find(|h| h.name() == name)
+            .ok_or_else(|| {
+                format!(
+                    "unknown helper `{name}` (known: {})",
+                    ALL.iter().map(|h| h.name()).collect::<Vec<_>>().join(", ")
+                )
+            })
+    }
+
+    /// The helper's name in scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            HelperStep::SecretHash => "secret_hash",
+            HelperStep::SrpStart => "srp_start",
+            HelperStep::SrpClaim => "srp_claim",
+            HelperStep::Totp => "totp",
+            HelperStep::DecodeJwt => "decode_jwt",
+            HelperStep::VerifyJwt => "verify_jwt",
+            HelperStep::TamperJwt => "tamper_jwt",
+            HelperStep::DeviceSecret => "device_secret",
+            HelperStep::DeviceSrpStart => "device_srp_start",
+            HelperStep::DeviceClaim => "device_claim",
+            HelperStep::ConfirmationCode => "confirmation_code",
+        }
+    }
+
+    /// Runs the helper on resolved arguments.
+    pub async fn run(self, args: &Value, ctx: &HelperContext<'_>) -> Result<Value, HelperFailure> {
+        let arg = |name: &str| -> Result<String, HelperFailure> {
+            match args.get(name) {
+                Some(Value::String(s)) => Ok(s.clone()),
+                Some(other) => Err(HelperFailure::new(
+                    "BadArgument",
+                    format!("`{name}` must be a string, got {other}"),
+                )),
+                None => Err(HelperFailure::new(
+                    "BadArgument",
+                    format!("`{name}` is required"),
+                )),
+            }
+        };
+        let state = || {
+            ctx.state.lock().map_err(|_| {
+                HelperFailure::new("HelperStatePoisoned", "an earlier helper panicked")
+            })
+        };
+        let challenge = |key: &str| -> Result<String, HelperFailure> {
+            args.get("challenge")
+                .and_then(|c| c.get(key))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    HelperFailure::new("BadArgument", format!("`challenge.{key}` is required"))
+                })
+        };
+        let helper_err =
+            |e: helpers::HelperError| HelperFailure::new(e.error_type(), e.to_string());
+        match self {
+            HelperStep::SecretHash => Ok(json!({
+                "SECRET_HASH": helpers::secret_hash::secret_hash(&arg("username")?, &arg("client_id")?, &arg("client_secret")?)
+            })),
+            HelperStep::SrpStart => {
+                let client = helpers::srp::SrpClient::new(&arg("pool_id")?).map_err(helper_err)?;
+                let a = client.srp_a_hex();
+                state()?.srp = Some(client);
+                Ok(json!({ "SRP_A": a }))
+            }
+            HelperStep::SrpClaim => {
+                let password = arg("password")?;
+                let timestamp = helpers::srp::cognito_timestamp(unix_now());
+                let user_id = challenge("USER_ID_FOR_SRP")?;
+                let secret_block = challenge("SECRET_BLOCK")?;
+                let signature = {
+                    let st = state()?;
+                    let srp = st.srp.as_ref().ok_or_else(|| {
+                        HelperFailure::new("BadArgument", "srp_claim needs an earlier srp_start")
+                    })?;
+                    srp.password_verifier(
+                        &user_id,
+                        &password,
+                        &challenge("SRP_B")?,
+                        &challenge("SALT")?,
+                        &secret_block,
+                        &timestamp,
+                    )
+                    .map_err(helper_err)?
+                };
+                let username = challenge("USERNAME").unwrap_or(user_id);
+                Ok(json!({
+                    "USERNAME": username,
+                    "PASSWORD_CLAIM_SECRET_BLOCK": secret_block,
+                    "PASSWORD_CLAIM_SIGNATURE": signature,
+                    "TIMESTAMP": timestamp,
+                }))
+            }
+            HelperStep::Totp => {
+                let code = ctx
+                    .totp
+                    .fresh_code(&arg("secret")?)
+                    .await
+                    .map_err(helper_err)?;
+                Ok(json!({ "code": code }))
+            }
+            HelperStep::DecodeJwt => {
+                let (header, claims) =
+                    helpers::jwt::decode_unverified(&arg("token")?).map_err(helper_err)?;
+                Ok(json!({ "header": header, "claims": claims }))
+            }
+            HelperStep::VerifyJwt => {
+                let token = arg("token")?;
+                let path = format!("/{}/.well-known/jwks.json", arg("pool_id")?);
+                let raw = ctx
+                    .client
+                    .get(&path)
+                    .await
+                    .map_err(|e| HelperFailure::new("JwksUnavailable", e.to_string()))?;
+                if raw.status != 200 {
+                    return Err(HelperFailure::new(
+                        "JwksUnavailable",
+                        format!("GET {path} answered {}", raw.status),
+                    ));
+                }
+                let jwks: Value = serde_json::from_slice(&raw.body).map_err(|e| {
+                    HelperFailure::new("JwksUnavailable", format!("GET {path} is not JSON: {e}"))
+                })?;
+                let claims = helpers::jwt::verify_rs256(&token, &jwks).map_err(helper_err)?;
+                let (header, _) = helpers::jwt::decode_unverified(&token).map_err(helper_err)?;
+                Ok(json!({ "header": header, "claims": claims }))
+            }
+            HelperStep::TamperJwt => {
+                let token = arg("token")?;
+                let changes = args
+                    .get("claims")
+                    .and_then(Value::as_object)
+                    .ok_or_else(|| {
+                        HelperFailure::new("BadArgument", "`claims` must be an object")
+                    })?;
+                Ok(json!({ "token": tamper(&token, changes)? }))
+            }
+            HelperStep::DeviceSecret => {
+                let secret = helpers::device::new_device_secret(
+                    &arg("device_key")?,
+                    &arg("device_group_key")?,
+                )
+                .map_err(helper_err)?;
+                let out = json!({
+                    "DeviceSecretVerifierConfig": {
+                        "PasswordVerifier": secret.verifier_b64,
+                        "Salt": secret.salt_b64,
+                    }
+                });
+                state()?.device = Some(secret);
+                Ok(out)
+            }
+            HelperStep::DeviceSrpStart => {
+                let mut st = state()?;
+                let group = st
+                    .device
+                    .as_ref()
+                    .map(|d| d.device_group_key.clone())
+                    .ok_or_else(|| {
+                        HelperFailure::new(
+                            "BadArgument",
+                            "device_srp_start needs an earlier device_secret",
+                        )
+                    })?;
+                let client = helpers::srp::SrpClient::for_device(&group).map_err(helper_err)?;
+                let a = client.srp_a_hex();
+                st.device_srp = Some(client);
+                Ok(json!({ "SRP_A": a }))
+            }
+            HelperStep::DeviceClaim => {
+                let timestamp = helpers::srp::cognito_timestamp(unix_now());
+                let secret_block = challenge("SECRET_BLOCK")?;
+                let st = state()?;
+                let (Some(device), Some(srp)) = (st.device.as_ref(), st.device_srp.as_ref()) else {
+                    return Err(HelperFailure::new(
+                        "BadArgument",
+                        "device_claim needs device_secret and device_srp_start first",
+                    ));
+                };
+                let signature = helpers::device::device_password_verifier(
+                    srp,
+                    device,
+                    &challenge("SRP_B")?,
+                    &challenge("SALT")?,
+                    &secret_block,
+                    &timestamp,
+                )
+                .map_err(helper_err)?;
+                Ok(json!({
+                    "USERNAME": challenge("USERNAME").unwrap_or_default(),
+                    "DEVICE_KEY": device.device_key,
+                    "PASSWORD_CLAIM_SECRET_BLOCK": secret_block,
+                    "PASSWORD_CLAIM_SIGNATURE": signature,
+                    "TIMESTAMP": timestamp,
+                }))
+            }
+            HelperStep::ConfirmationCode => {
+                use crate::target::CodeSource;
+                let pool = arg("pool_id")?;
+                let user = arg("username")?;
+                match ctx.codes {
+                    None => Err(HelperFailure::new(
+                        "CodesUnavailable",
+                        "the target offers no way to read confirmation codes",
+                    )),
+                    // The target checks no code, so any well-formed one is what a user would type.
+                    Some(CodeSource::Unchecked { .. }) => Ok(json!({ "code": "123456" })),
+                    Some(CodeSource::Fixed {
+                        sign_up,
+                        forgot_password,
+                        ..
+                    }) => {
+                        let code = match args.get("purpose").and_then(Value::as_str) {
+                            Some("forgot_password") => forgot_password,
+                            _ => sign_up,
+                        };
+                        Ok(json!({ "code": code }))
+                    }
+                    Some(CodeSource::Log { pattern, .. }) => {
+                        let Some(log) = ctx.log_path else {
+                            return Err(HelperFailure::new(
+                                "CodesUnavailable",
+                                "the target's log is not available",
+                            ));
+                        };
+                        let codes = crate::target::codes_in_log_file(log, pattern)
+                            .map_err(|e| HelperFailure::new("CodesUnavailable", e.to_string()))?;
+                        codes
+                            .into_iter()
+                            .rev()
+                            .find(|c| c.username == user)
+                            .map(|c| json!({ "code": c.code }))
+                            .ok_or_else(|| {
+                                HelperFailure::new(
+                                    "CodeNotFound",
+                                    format!("no code for {user} in {}", log.display()),
+                                )
+                            })
+                    }
+                    Some(CodeSource::Endpoint { path, .. }) => {
+                        let raw =
+                            ctx.client.get(path).await.map_err(|e| {
+                                HelperFailure::new("CodesUnavailable", e.to_string())
+                            })?;
+                        let body: Value = serde_json::from_slice(&raw.body).map_err(|e| {
+                            HelperFailure::new(
+                                "CodesUnavailable",
+                                format!("GET {path}: not JSON: {e}"),
+                            )
+                        })?;
+                        find_code(&body, &pool, &user)
+                            .map(|code| json!({ "code": code }))
+                            .ok_or_else(|| {
+                                HelperFailure::new(
+                                    "CodeNotFound",
+                                    format!("no code for {user} in pool {pool} at {path}"),
+                                )
+                            })
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Rewrites claims in a JWT's payload and keeps its header and signature, as an attacker would.
+fn tamper(token: &str, changes: &serde_json::Map<String, Value>) -> Result<String, HelperFailure> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let parts: Vec<&str> = token.split('.').collect();
+    let [header, payload, signature] = parts.as_slice() else {
+        return Err(HelperFailure::new("BadArgument", "`token` is not a JWT"));
+    };
+    let mut claims: Value = b64
+        .decode(payload)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| {
+            HelperFailure::new("BadArgument", "`token` payload is not base64url JSON")
+        })?;
+    if let Some(obj) = claims.as_object_mut() {
+        for (k, v) in changes {
+            obj.insert(k.clone(), v.clone());
+        }
+    }
+    let payload = b64.encode(claims.to_string());
+    Ok(format!("{header}.{payload}.{signature}"))
+}
+
+/// Finds the newest code for a user in a target's code listing. Listings differ between
+/// targets, so this accepts any array of objects (at any depth) that name the pool, the user
+/// and a code.
+fn find_code(body: &Value, pool: &str, user: &str) -> Option<String> {
+    let mut found = None;
+    let mut visit = vec![body];
+    while let Some(v) = visit.pop() {
+        match v {
+            Value::Array(items) => visit.extend(items.iter()),
+            Value::Object(o) => {
+                let text = |keys: &[&str]| {
+                    keys.iter()
+                        .find_map(|k| o.get(*k).and_then(Value::as_str).map(str::to_string))
+                };
+                let p = text(&["userPoolId", "UserPoolId", "pool_id", "poolId"]);
+                let u = text(&["username", "Username", "user", "userName"]);
+                let c = text(&["code", "Code", "confirmationCode"]);
+                if let (Some(p), Some(u), Some(c)) = (p, u, c) {
+                    if p == pool && u == user {
+                        found = Some(c);
+                    }
+                }
+                visit.extend(o.values());
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_helper_name_round_trips() {
+        for h in ALL {
+            assert_eq!(HelperStep::parse(h.name()), Ok(*h));
+        }
+        assert!(HelperStep::parse("srp")
+            .unwrap_err()
+            .contains("unknown helper"));
+    }
+
+    #[test]
+    fn tampering_keeps_the_signature_and_changes_the_claims() {
+        let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln";
+        let changes = serde_json::Map::from_iter([("sub".to_string(), json!("b"))]);
+        let t = tamper(token, &changes).unwrap();
+        assert!(t.ends_with(".c2ln"));
+        assert!(t.starts_with("eyJhbGciOiJSUzI1NiJ9."));
+        let claims = super::super::matcher::decode_jwt_claims(&t).unwrap();
+        assert_eq!(claims["sub"], "b");
+        assert!(tamper("nope", &changes).is_err());
+    }
+
+    #[test]
+    fn finds_codes_in_nested_listings() {
+        let body = json!({"codes": [
+            {"userPoolId": "p1", "username": "u", "code": "111"},
+            {"userPoolId": "p1", "username": "v", "code": "222"}
+        ]});
+        assert_eq!(find_code(&body, "p1", "v").as_deref(), Some("222"));
+        assert_eq!(find_code(&body, "p2", "v"), None);
+    }
+}

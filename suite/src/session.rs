@@ -1,0 +1,150 @@
+//! A session: one target, reached or started, with its client, run configuration and
+//! expectations. `cogcheck run`, `cogcheck sweep` and the `cargo test` harness all open one.
+//!
+//! Which endpoint: `COGCHECK_ENDPOINT` (or the AWS convention
+//! `AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER`) when set, else the named target (default
+//! `moto`), installed and started locally. `COGCHECK_TARGET` names the target either way, so
+//! `COGCHECK_TARGET=moto COGCHECK_ENDPOINT=http://127.0.0.1:5000` judges a hand-started moto
+//! with moto's expectations.
+
+use crate::client::{Client, ClientConfig};
+use crate::error::Result;
+use crate::expectations::Expectations;
+use crate::report::results::TargetInfo;
+use crate::run::RunConfig;
+use crate::target::{self, Cache, RunningTarget, Targets};
+
+/// What to open.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOptions {
+    /// The target's name; `None` means `COGCHECK_TARGET`, else the default target.
+    pub target: Option<String>,
+    /// An endpoint to use instead of starting the target; `None` means the environment.
+    pub endpoint: Option<String>,
+    /// Scenarios run at once.
+    pub jobs: usize,
+    /// Allow installs that take long (fakecloud compiles for about 35 minutes).
+    pub allow_slow_install: bool,
+}
+
+/// An open session. Dropping it stops a target it started.
+pub struct Session {
+    /// The target as reports name it.
+    pub info: TargetInfo,
+    /// A client for its endpoint.
+    pub client: Client,
+    /// The run configuration.
+    pub config: RunConfig,
+    /// Its known failures.
+    pub expectations: Expectations,
+    running: Option<RunningTarget>,
+}
+
+impl Session {
+    /// Reaches or starts the target. Blocking: a local target is installed and started here.
+    pub fn open(options: SessionOptions) -> Result<Session> {
+        let targets = Targets::load_default()?;
+        let endpoint = options.endpoint.or_else(target::endpoint_override);
+        // An endpoint without a name is judged with no known failures: assuming it is the
+        // default target would hide real deviations behind moto's expectations.
+        let name = options
+            .target
+            .or_else(|| {
+                std::env::var("COGCHECK_TARGET")
+                    .ok()
+                    .filter(|s| !s.is_empty())
+            })
+            .unwrap_or_else(|| match endpoint {
+                Some(_) => "endpoint".to_string(),
+                None => targets.default_target().name.clone(),
+            });
+        if name != "endpoint" {
+            targets.get(&name)?;
+        }
+        let region = target::region_from_env();
+
+        let (spec, running, endpoint) = match endpoint {
+            Some(endpoint) => {
+                // A hand-started endpoint may be a known target or anything else.
+                (targets.get(&name).ok(), None, endpoint)
+            }
+            None => {
+                let spec = targets.get(&name)?;
+                let cache = Cache::default_location()?;
+                let running = spec.start(&cache, options.allow_slow_install)?;
+                let endpoint = running.endpoint.clone();
+                (Some(spec), Some(running), endpoint)
+            }
+        };
+        let (access_key_id, secret_access_key, session_token) = match spec {
+            Some(_) if running.is_some() => {
+                let c = running
+                    .as_ref()
+                    .map(|r| r.credentials.clone())
+                    .unwrap_or_else(target::credentials_from_env);
+                (c.access_key_id, c.secret_access_key, c.session_token)
+            }
+            _ => {
+                let c = target::credentials_from_env();
+                (c.access_key_id, c.secret_access_key, c.session_token)
+            }
+        };
+        if name == "aws" || endpoint.contains(".amazonaws.com") {
+            target::check_aws_opt_in()?;
+        }
+        let client = Client::new(ClientConfig {
+            endpoint: endpoint.clone(),
+            region: region.clone(),
+            access_key_id,
+            secret_access_key,
+            session_token,
+            timeout: std::time::Duration::from_secs(30),
+        })?;
+        let info = TargetInfo {
+            name: name.clone(),
+            version: spec.map_or_else(|| "unknown".to_string(), |s| s.version.clone()),
+            endpoint: endpoint.clone(),
+            configuration: spec.map_or_else(
+                || format!("an endpoint given by hand: {endpoint}"),
+                |s| s.configuration.clone(),
+            ),
+        };
+        let config = RunConfig {
+            run_prefix: RunConfig::new_prefix(),
+            region,
+            capabilities: spec
+                .map(|s| {
+                    let mut caps = Vec::new();
+                    if s.codes.is_some() {
+                        caps.push("codes".to_string());
+                    }
+                    if s.name == "aws" {
+                        caps.push("aws".to_string());
+                    }
+                    caps
+                })
+                .unwrap_or_default(),
+            codes: spec.and_then(|s| s.codes.clone()),
+            log_path: running
+                .as_ref()
+                .and_then(|r| r.log_path().map(|p| p.to_path_buf())),
+            jobs: options.jobs.max(1),
+        };
+        let expectations = Expectations::load(&Expectations::default_path(&name), &name)?;
+        Ok(Session {
+            info,
+            client,
+            config,
+            expectations,
+            running,
+        })
+    }
+
+    /// Stops a target this session started.
+    pub fn stop(&mut self) -> Result<()> {
+        match self.running.as_mut() {
+            Some(r) => r.stop(),
+            None => Ok(()),
+        }
+    }
+}
