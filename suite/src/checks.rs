@@ -42,6 +42,8 @@ pub const UNSUPPORTED_ERRORS: &[&str] = &[
     "NotImplementedException",
     "UnsupportedOperation",
     "UnsupportedOperationException",
+    // cognito-local: `CognitoLocal#Unsupported`, "Cognito Local unsupported feature".
+    "Unsupported",
 ];
 
 /// One failed model or protocol check.
@@ -61,7 +63,8 @@ impl std::fmt::Display for Violation {
     }
 }
 
-/// True when the answer says the endpoint does not implement `action`.
+/// True when the answer itself says the endpoint does not implement the action. (moto answers
+/// a bare HTML 500 and says so only in its log; see `run::said_not_implemented`.)
 pub fn is_unsupported(response: &Response) -> bool {
     match &response.error {
         Some(e) if UNSUPPORTED_ERRORS.contains(&e.error_type.as_str()) => true,
@@ -233,6 +236,10 @@ mod tests {
             r#"{"__type":"UnknownOperationException"}"#
         )));
         assert!(is_unsupported(&resp(501, "")));
+        assert!(is_unsupported(&resp(
+            500,
+            r#"{"__type":"CognitoLocal#Unsupported","message":"Cognito Local unsupported feature"}"#
+        )));
         assert!(!is_unsupported(&resp(
             400,
             r#"{"__type":"ResourceNotFoundException"}"#
