@@ -112,18 +112,7 @@ impl Session {
         let config = RunConfig {
             run_prefix: RunConfig::new_prefix(),
             region,
-            capabilities: spec
-                .map(|s| {
-                    let mut caps = Vec::new();
-                    if s.codes.is_some() {
-                        caps.push("codes".to_string());
-                    }
-                    if s.name == "aws" {
-                        caps.push("aws".to_string());
-                    }
-                    caps
-                })
-                .unwrap_or_default(),
+            capabilities: spec.map(|s| s.capabilities()).unwrap_or_default(),
             codes: spec.and_then(|s| s.codes.clone()),
             log_path: running
                 .as_ref()

@@ -96,6 +96,9 @@ fn run_trial(scenario: &Scenario) -> Result<(), Failed> {
 
 fn main() {
     let args = Arguments::from_args();
+    // Emulators run in their own process groups, so a Ctrl-C at the terminal never reaches
+    // them: stop them ourselves.
+    cogcheck::target::install_signal_cleanup();
     let trials = match scenario::load_dir(&scenario::default_dir()) {
         Ok(scenarios) => scenarios
             .into_iter()
