@@ -474,7 +474,8 @@ impl Execution<'_> {
                     if response.error.as_ref().is_some_and(|e| types.contains(&e.error_type)));
                 let unsupported = checks::is_unsupported(&response)
                     || (response.status >= 500
-                        && said_not_implemented(self.config.log_path.as_deref(), action));
+                        && response.body.is_null()
+                        && said_not_implemented(self.config.log_path.as_deref(), action).await);
                 if unsupported && !expects_this_error {
                     result.status = StepStatus::Unsupported;
                     return (
@@ -721,8 +722,9 @@ impl Execution<'_> {
 }
 
 /// moto answers an action it lacks with a bare HTML 500 and names the reason only in its log:
-/// `NotImplementedError: The get_user_auth_factors action has not been implemented`.
-fn said_not_implemented(log: Option<&std::path::Path>, action: &str) -> bool {
+/// `NotImplementedError: The get_user_auth_factors action has not been implemented`. Its web
+/// server writes that line just after sending the answer, so look a few times.
+async fn said_not_implemented(log: Option<&std::path::Path>, action: &str) -> bool {
     let Some(log) = log else { return false };
     let mut snake = String::new();
     for (i, c) in action.chars().enumerate() {
@@ -736,9 +738,16 @@ fn said_not_implemented(log: Option<&std::path::Path>, action: &str) -> bool {
         }
     }
     let needle = format!("The {snake} action has not been implemented");
-    std::fs::read(log)
-        .map(|bytes| String::from_utf8_lossy(&bytes).contains(&needle))
-        .unwrap_or(false)
+    for _ in 0..10 {
+        let found = std::fs::read(log)
+            .map(|bytes| String::from_utf8_lossy(&bytes).contains(&needle))
+            .unwrap_or(false);
+        if found {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
 }
 
 fn describe_error(error_type: &str, message: Option<&str>, status: Option<u16>) -> String {
