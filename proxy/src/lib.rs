@@ -1,1 +1,225 @@
-//! cogcheck-proxy.
+//! `cogcheck-proxy`: a transparent proxy for the Amazon Cognito User Pools API that records
+//! (secrets redacted), replays, and, in later issues, injects faults and compares upstreams.
+//!
+//! # Layers
+//!
+//! One file per layer, composed top to bottom in `stack.rs`:
+//!
+//! ```text
+//!  client
+//!    |
+//!  listener      HTTP/1.1 + HTTP/2, HTTPS on the same port (rustls; cert given or generated)
+//!    |
+//!  classify      once: action from X-Amz-Target, signed or not, known to the model or not
+//!    |
+//!  size limit    --max-body, an AWS-shaped 400 when exceeded
+//!    |
+//!  responders    replay from a cassette; [fault injection goes here]
+//!    |
+//!  forwarder     pooled keep-alive client, HTTP or HTTPS; SigV4 re-signing for real AWS
+//!    |
+//!  [shadow compare goes here]
+//!    |
+//!  recorder      redact, then one JSONL line per exchange from a writer thread
+//!    |
+//!  client
+//! ```
+//!
+//! With recording and replay off, bodies stream through and nothing is buffered.
+//!
+//! Modules: `config` (CLI → [`Config`]), `listener`, `tls`, `classify`, `stack` (the
+//! composition), `replay`, `forward`, `record` (and the cassette format, documented there),
+//! `redact`, `stats`, `admin`, `answer` (bodies and the proxy's own AWS-shaped errors).
+//!
+//! # Example
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), cogcheck_proxy::Error> {
+//! let mut config = cogcheck_proxy::Config::new("http://127.0.0.1:5000")?;
+//! config.cassette = cogcheck_proxy::CassettePlan::Record("run.jsonl".into());
+//! let proxy = cogcheck_proxy::Proxy::start(config).await?;
+//! println!("point clients at {}", proxy.endpoint());
+//! // ... traffic ...
+//! proxy.shutdown().await?;
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+mod admin;
+mod answer;
+mod classify;
+mod config;
+mod error;
+mod forward;
+mod listener;
+mod record;
+mod redact;
+mod replay;
+mod stack;
+mod stats;
+mod tls;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+pub use answer::ProxyError;
+pub use config::{
+    Args, CassettePlan, Config, Credentials, Mode, TlsSource, Upstream, UpstreamTrust,
+};
+pub use error::{Error, Result};
+pub use record::{
+    Cassette, Header, RecordedError, RecordedExchange, RecordedRequest, RecordedResponse, FORMAT,
+};
+
+/// The proxy, before it starts.
+pub struct Proxy;
+
+/// A started proxy: its endpoints, and the handle to stop it.
+pub struct RunningProxy {
+    addr: SocketAddr,
+    scheme: &'static str,
+    admin_addr: Option<SocketAddr>,
+    ca_cert: Option<PathBuf>,
+    stack: Arc<stack::Stack>,
+    shutdown: watch::Sender<bool>,
+    serving: tokio::task::JoinHandle<()>,
+    admin: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Proxy {
+    /// Builds every layer the configuration asks for, binds the ports and starts serving.
+    /// Everything that can be wrong with the configuration fails here, not at the first request.
+    pub async fn start(config: Config) -> Result<RunningProxy> {
+        let forwarder = match (&config.upstream, config.cassette.forwards()) {
+            (Some(upstream), true) => Some(forward::Forwarder::new(
+                upstream.clone(),
+                &config.upstream_trust,
+                config.credentials.as_ref(),
+                config.upstream_timeout,
+            )?),
+            (None, true) => {
+                return Err(Error::Config(
+                    "--upstream URL is required to forward requests".into(),
+                ))
+            }
+            (_, false) => None,
+        };
+        let mut responders = Vec::new();
+        if let CassettePlan::Replay { path, mode } = &config.cassette {
+            if config.cassette.replays() {
+                responders.push(stack::Responder::Replay(replay::Replayer::load(
+                    path, *mode,
+                )?));
+            }
+        }
+        let recorder = match (config.cassette.records(), config.cassette.path()) {
+            (true, Some(path)) => Some(record::Recorder::open(path)?),
+            _ => None,
+        };
+        let server_tls = config
+            .tls
+            .as_ref()
+            .map(|source| tls::server(source, config.listen))
+            .transpose()?;
+
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| Error::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| Error::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let admin_listener = match config.admin {
+            Some(a) => Some(
+                tokio::net::TcpListener::bind(a)
+                    .await
+                    .map_err(|source| Error::Bind { addr: a, source })?,
+            ),
+            None => None,
+        };
+        let admin_addr = admin_listener.as_ref().and_then(|l| l.local_addr().ok());
+
+        let stack = Arc::new(stack::Stack {
+            max_body: config.max_body,
+            responders,
+            forwarder,
+            recorder,
+            stats: stats::Stats::default(),
+            verbose: config.verbose,
+        });
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let (scheme, ca_cert, acceptor) = match server_tls {
+            Some(t) => ("https", t.ca_cert, Some(t.acceptor)),
+            None => ("http", None, None),
+        };
+        let serving = tokio::spawn(listener::serve(
+            listener,
+            acceptor,
+            stack.clone(),
+            shutdown_rx,
+            config.shutdown_grace,
+        ));
+        let admin = admin_listener.map(|l| {
+            tokio::spawn(admin::serve(
+                l,
+                Arc::new(admin::AdminState {
+                    stack: stack.clone(),
+                    cassette: config.cassette.clone(),
+                    upstream: config.upstream.as_ref().map(Upstream::display),
+                }),
+            ))
+        });
+        Ok(RunningProxy {
+            addr,
+            scheme,
+            admin_addr,
+            ca_cert,
+            stack,
+            shutdown,
+            serving,
+            admin,
+        })
+    }
+}
+
+impl RunningProxy {
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT` or `https://...`, for clients' `--endpoint-url`.
+    pub fn endpoint(&self) -> String {
+        format!("{}://{}", self.scheme, self.addr)
+    }
+
+    /// The admin API's address.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
+    }
+
+    /// The generated CA certificate clients should trust.
+    pub fn ca_cert(&self) -> Option<&Path> {
+        self.ca_cert.as_deref()
+    }
+
+    /// Stops accepting, lets in-flight exchanges finish (up to the grace period), writes and
+    /// fsyncs the cassette.
+    pub async fn shutdown(self) -> Result<()> {
+        let _ = self.shutdown.send(true);
+        let _ = self.serving.await;
+        if let Some(admin) = self.admin {
+            admin.abort();
+        }
+        match &self.stack.recorder {
+            Some(r) => r.close().await,
+            None => Ok(()),
+        }
+    }
+}

@@ -1,1 +1,82 @@
-fn main() {}
+//! `cogcheck-proxy`: see `cogcheck-proxy --help`. Errors map to exit codes here and only here.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use cogcheck_proxy::{Args, Error, Proxy};
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cogcheck-proxy: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cogcheck-proxy: {e:#}");
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+/// The documented exit codes (`--help`, EXIT STATUS).
+fn exit_code(e: &anyhow::Error) -> u8 {
+    match e.downcast_ref::<Error>() {
+        Some(Error::Config(_) | Error::Tls(_)) => 2,
+        Some(Error::Cassette { .. } | Error::Recorder(_) | Error::Io { .. }) => 3,
+        Some(Error::Bind { .. }) => 4,
+        Some(_) | None => 1,
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let config = args.into_config(|k| std::env::var(k).ok())?;
+    let upstream = config.upstream.as_ref().map(|u| u.display());
+    let plan = config.cassette.clone();
+    let proxy = Proxy::start(config).await?;
+
+    // Machine-readable start lines on stdout (tests and scripts read them); the rest on stderr.
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "listening on {}", proxy.endpoint());
+    if let Some(a) = proxy.admin_addr() {
+        let _ = writeln!(out, "admin on http://{a}");
+    }
+    if let Some(ca) = proxy.ca_cert() {
+        let _ = writeln!(out, "ca certificate: {}", ca.display());
+    }
+    let _ = out.flush();
+    drop(out);
+    eprintln!(
+        "cogcheck-proxy: upstream {}, cassette {} ({})",
+        upstream.as_deref().unwrap_or("none"),
+        plan.path()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "none".into()),
+        plan.mode_name()
+    );
+
+    wait_for_signal().await?;
+    eprintln!("cogcheck-proxy: shutting down: finishing exchanges in flight");
+    proxy.shutdown().await?;
+    eprintln!("cogcheck-proxy: stopped cleanly");
+    Ok(())
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,96 @@
+//! The admin API: a small JSON HTTP API on its own loopback port, apart from client traffic so
+//! that no client request can ever be mistaken for an admin call.
+//!
+//! | endpoint | answer |
+//! |---|---|
+//! | `GET /health` | `{"status":"ok"}` |
+//! | `GET /stats` | requests, errors, upstream errors, latency p50/p90/p99 (ms), overall and per action |
+//! | `GET /cassette` | path, mode, exchanges written and write errors by this run, replayable exchanges, replay hits and misses |
+//!
+//! Fault rules will get their endpoints here (a later issue).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+
+use crate::answer::{full, ProxyBody};
+use crate::config::CassettePlan;
+use crate::stack::Stack;
+
+/// What the admin API reads.
+pub struct AdminState {
+    /// The stack, for statistics and cassette counters.
+    pub stack: Arc<Stack>,
+    /// The cassette plan.
+    pub cassette: CassettePlan,
+    /// The upstream, as displayed.
+    pub upstream: Option<String>,
+}
+
+/// Serves the admin API until the task is aborted.
+pub async fn serve(listener: TcpListener, state: Arc<AdminState>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            continue;
+        };
+        let state = state.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let state = state.clone();
+                async move { Ok::<_, Infallible>(route(&state, &req)) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+fn route<B>(state: &AdminState, req: &http::Request<B>) -> http::Response<ProxyBody> {
+    if req.method() != http::Method::GET {
+        return answer(
+            http::StatusCode::METHOD_NOT_ALLOWED,
+            json!({"error": "the admin API answers GET only"}),
+        );
+    }
+    match req.uri().path() {
+        "/health" => answer(http::StatusCode::OK, json!({"status": "ok"})),
+        "/stats" => answer(http::StatusCode::OK, state.stack.stats.snapshot()),
+        "/cassette" => answer(http::StatusCode::OK, cassette(state)),
+        other => answer(
+            http::StatusCode::NOT_FOUND,
+            json!({"error": format!("no admin endpoint {other}; try /health, /stats or /cassette")}),
+        ),
+    }
+}
+
+fn cassette(state: &AdminState) -> Value {
+    let recorder = state.stack.recorder.as_ref();
+    let replayer = state.stack.replayer();
+    json!({
+        "path": state.cassette.path().map(|p| p.display().to_string()),
+        "mode": state.cassette.mode_name(),
+        "format": crate::record::FORMAT,
+        "upstream": state.upstream,
+        "recording": recorder.is_some(),
+        "written": recorder.map(|r| r.counters().written.load(std::sync::atomic::Ordering::Relaxed)),
+        "write_errors": recorder.map(|r| r.counters().write_errors.load(std::sync::atomic::Ordering::Relaxed)),
+        "replayable": replayer.map(|r| r.replayable()),
+        "replayed": replayer.map(|r| r.hits()),
+        "misses": replayer.map(|r| r.misses()),
+    })
+}
+
+fn answer(status: http::StatusCode, body: Value) -> http::Response<ProxyBody> {
+    let mut resp = http::Response::new(full(Bytes::from(body.to_string())));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    resp
+}

@@ -1,0 +1,631 @@
+//! Configuration as a pipeline of types: [`Args`] is what the command line says (clap), and
+//! [`Config`] is what the proxy does, checked for consistency once so that no later layer
+//! re-validates flags. Environment lookups are passed in, so the conversion is testable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+use crate::error::{Error, Result};
+
+const LONG_ABOUT: &str = "\
+A transparent proxy for the Amazon Cognito User Pools API (cognito-idp, AWS JSON 1.1).
+
+Put it between an application and Cognito (or an emulator such as moto): every request is
+classified once by its X-Amz-Target, forwarded to the upstream, and, when asked, recorded to a
+cassette with every secret redacted, or answered from a cassette without any upstream at all.
+With recording and replay off it is a plain streaming reverse proxy.";
+
+const AFTER_LONG_HELP: &str = "\
+EXAMPLES:
+    Forward to moto and record, secrets redacted:
+        cogcheck-proxy --upstream http://127.0.0.1:5000 --record run.jsonl
+
+    Answer from that recording with no upstream (unknown requests get a 400 miss error):
+        cogcheck-proxy --replay run.jsonl --mode none
+
+    Serve HTTPS with a certificate generated on first run (its CA path is printed):
+        cogcheck-proxy --upstream http://127.0.0.1:5000 --tls-generate ~/.cache/cogcheck/tls
+
+    Record real Cognito (signed requests are re-signed with the proxy's own credentials):
+        AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... cogcheck-proxy \\
+            --upstream https://cognito-idp.eu-west-1.amazonaws.com --record staging.jsonl
+
+REPLAY MODES (--mode):
+    none          replay only; a request that was never recorded gets a miss error
+    once          record everything if the cassette does not exist yet, else like `none`
+    new-episodes  replay what matches, forward and record (append) the rest
+    all           never replay; forward and record (append) everything
+
+ANSWERS THE PROXY MAKES ITSELF (all AWS-shaped: JSON body with __type and message, and an
+x-amzn-ErrorType header):
+    400 CogcheckReplayMissException       no recorded request matches (names the action and
+                                          the closest recorded request); not retried by SDKs
+    400 CogcheckRequestTooLargeException  the request body is larger than --max-body
+    502 CogcheckUpstreamUnreachableException
+                                          the upstream refused or could not be reached; SDKs
+                                          retry a 502 as they would retry a connection error
+                                          against Cognito itself, then show this message
+    504 CogcheckUpstreamTimeoutException  no answer within --upstream-timeout (retried too)
+
+OUTPUT:
+    On start, one line per endpoint on standard output:
+        listening on http://127.0.0.1:4566
+        admin on http://127.0.0.1:4567
+        ca certificate: DIR/ca.pem
+    Diagnostics go to standard error.
+
+SIGNALS:
+    SIGTERM or SIGINT: stop accepting, finish the exchanges in flight (up to
+    --shutdown-grace), write and fsync the cassette, exit 0. An answer reaches a client only
+    after its exchange is written to the cassette, so nothing answered is lost on a crash.
+
+ENVIRONMENT:
+    AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
+        credentials used to re-sign signed requests when the upstream is real AWS
+        (*.amazonaws.com); emulator upstreams get requests exactly as they came.
+
+EXIT STATUS:
+    0  stopped by a signal after a clean shutdown
+    2  bad command line or configuration (flags, certificates, credentials)
+    3  a cassette (or another file) could not be read, parsed or written
+    4  a listening port could not be opened
+    1  anything else";
+
+/// The command line of `cogcheck-proxy`.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "cogcheck-proxy",
+    version,
+    about = "Transparent recording and replaying proxy for the Amazon Cognito User Pools API",
+    long_about = LONG_ABOUT,
+    after_long_help = AFTER_LONG_HELP
+)]
+pub struct Args {
+    /// Address to listen on for clients. Port 0 picks a free port (the chosen one is printed).
+    /// With TLS configured the port speaks both HTTPS and plain HTTP.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4566")]
+    pub listen: SocketAddr,
+
+    /// The Cognito endpoint to forward to: an emulator (http://127.0.0.1:5000) or
+    /// https://cognito-idp.REGION.amazonaws.com. Not needed to replay with --mode none.
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
+
+    /// Record every exchange to FILE (JSON lines, `cogcheck-cassette/1`, secrets redacted).
+    /// An existing cassette is appended to, never overwritten.
+    #[arg(long, value_name = "FILE", conflicts_with = "replay")]
+    pub record: Option<PathBuf>,
+
+    /// Answer from the cassette FILE; --mode says what happens to requests it does not hold.
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
+
+    /// What to do with a cassette given by --replay.
+    #[arg(long, value_enum, value_name = "MODE", requires = "replay")]
+    pub mode: Option<Mode>,
+
+    /// Serve the admin API (GET /health, /stats, /cassette) on ADDR. Loopback addresses only.
+    #[arg(long, value_name = "ADDR")]
+    pub admin: Option<SocketAddr>,
+
+    /// Serve HTTPS with this certificate chain (PEM). Needs --tls-key.
+    #[arg(
+        long,
+        value_name = "PEM",
+        requires = "tls_key",
+        conflicts_with = "tls_generate"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Serve HTTPS with a certificate from a CA generated on first run and kept in DIR
+    /// (ca.pem, ca-key.pem). Point clients at DIR/ca.pem (boto3 `verify=`, AWS_CA_BUNDLE).
+    #[arg(long, value_name = "DIR")]
+    pub tls_generate: Option<PathBuf>,
+
+    /// Trust this CA certificate (PEM) for an HTTPS upstream, besides the public roots.
+    #[arg(long, value_name = "PEM", conflicts_with = "insecure_upstream")]
+    pub upstream_ca: Option<PathBuf>,
+
+    /// Do not verify the upstream's certificate. Only for emulators with throwaway
+    /// certificates; never against real AWS.
+    #[arg(long)]
+    pub insecure_upstream: bool,
+
+    /// Largest request body accepted, in bytes (suffixes k, m: 512k, 1m). Larger requests get
+    /// a 400 CogcheckRequestTooLargeException without reaching the upstream.
+    #[arg(long, value_name = "BYTES", default_value = "1m", value_parser = parse_size)]
+    pub max_body: u64,
+
+    /// Seconds to wait for the upstream's answer before a 504 CogcheckUpstreamTimeoutException.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub upstream_timeout: u64,
+
+    /// Seconds to let exchanges in flight finish after SIGTERM/SIGINT.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub shutdown_grace: u64,
+
+    /// Log every exchange to standard error.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// What to do with a replayed cassette.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Replay only; unmatched requests get a miss error.
+    None,
+    /// Record if the cassette is new, else replay only.
+    Once,
+    /// Replay what matches, forward and record the rest.
+    NewEpisodes,
+    /// Never replay; forward and record everything.
+    All,
+}
+
+/// Where requests go.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    /// The base URI (scheme, authority, optional path prefix).
+    pub uri: http::Uri,
+    /// True for real AWS (`*.amazonaws.com`): signed requests are re-signed.
+    pub is_aws: bool,
+}
+
+impl Upstream {
+    /// Parses an upstream URL, with an error that says what a good one looks like.
+    pub fn parse(url: &str) -> Result<Upstream> {
+        let uri: http::Uri = url.parse().map_err(|e| {
+            Error::Config(format!(
+                "--upstream `{url}`: not a URL ({e}); expected e.g. http://127.0.0.1:5000"
+            ))
+        })?;
+        let host = match (uri.scheme_str(), uri.host()) {
+            (Some("http" | "https"), Some(h)) => h.to_ascii_lowercase(),
+            _ => {
+                return Err(Error::Config(format!(
+                    "--upstream `{url}`: expected an absolute http:// or https:// URL"
+                )))
+            }
+        };
+        if uri.query().is_some() {
+            return Err(Error::Config(format!(
+                "--upstream `{url}`: a query string cannot be forwarded to; remove it"
+            )));
+        }
+        let is_aws = host.ends_with(".amazonaws.com") || host.ends_with(".amazonaws.com.cn");
+        Ok(Upstream { uri, is_aws })
+    }
+
+    /// The upstream as written in the cassette and the admin API.
+    pub fn display(&self) -> String {
+        self.uri.to_string().trim_end_matches('/').to_string()
+    }
+}
+
+/// Static AWS credentials from the environment, for re-signing.
+#[derive(Clone)]
+pub struct Credentials {
+    /// `AWS_ACCESS_KEY_ID`.
+    pub access_key_id: String,
+    /// `AWS_SECRET_ACCESS_KEY`.
+    pub secret_access_key: String,
+    /// `AWS_SESSION_TOKEN`.
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print a secret, even in a debug dump of the configuration.
+        f.debug_struct("Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How the listener gets its certificate.
+#[derive(Debug, Clone)]
+pub enum TlsSource {
+    /// Given files.
+    Files {
+        /// Certificate chain (PEM).
+        cert: PathBuf,
+        /// Private key (PEM).
+        key: PathBuf,
+    },
+    /// A CA kept in this directory, generated on first run.
+    Generate(PathBuf),
+}
+
+/// How the upstream's certificate is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpstreamTrust {
+    /// The public roots (webpki-roots).
+    PublicRoots,
+    /// The public roots plus this CA.
+    WithCa(PathBuf),
+    /// No verification (`--insecure-upstream`).
+    Insecure,
+}
+
+/// What the proxy does with a cassette, resolved from `--record`, `--replay` and `--mode`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CassettePlan {
+    /// No cassette: a plain proxy.
+    Off,
+    /// Forward and record everything (append).
+    Record(PathBuf),
+    /// Replay from the cassette; `mode` says what happens on a miss.
+    Replay {
+        /// The cassette.
+        path: PathBuf,
+        /// The mode as given (after `once` was resolved to `None` or a recording).
+        mode: Mode,
+    },
+}
+
+impl CassettePlan {
+    /// The cassette's path, if any.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        match self {
+            CassettePlan::Off => None,
+            CassettePlan::Record(p) | CassettePlan::Replay { path: p, .. } => Some(p),
+        }
+    }
+
+    /// True when exchanges are written to the cassette.
+    pub fn records(&self) -> bool {
+        match self {
+            CassettePlan::Off => false,
+            CassettePlan::Record(_) => true,
+            CassettePlan::Replay { mode, .. } => match mode {
+                Mode::None | Mode::Once => false,
+                Mode::NewEpisodes | Mode::All => true,
+            },
+        }
+    }
+
+    /// True when requests may be answered from the cassette.
+    pub fn replays(&self) -> bool {
+        match self {
+            CassettePlan::Off | CassettePlan::Record(_) => false,
+            CassettePlan::Replay { mode, .. } => match mode {
+                Mode::None | Mode::Once | Mode::NewEpisodes => true,
+                Mode::All => false,
+            },
+        }
+    }
+
+    /// True when requests can reach the upstream.
+    pub fn forwards(&self) -> bool {
+        match self {
+            CassettePlan::Off | CassettePlan::Record(_) => true,
+            CassettePlan::Replay { mode, .. } => match mode {
+                Mode::None | Mode::Once => false,
+                Mode::NewEpisodes | Mode::All => true,
+            },
+        }
+    }
+
+    /// The mode name shown by the admin API.
+    pub fn mode_name(&self) -> &'static str {
+        match self {
+            CassettePlan::Off => "off",
+            CassettePlan::Record(_) => "record",
+            CassettePlan::Replay { mode, .. } => match mode {
+                Mode::None => "none",
+                Mode::Once => "once",
+                Mode::NewEpisodes => "new-episodes",
+                Mode::All => "all",
+            },
+        }
+    }
+}
+
+/// The proxy's configuration, consistent by construction.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where clients connect.
+    pub listen: SocketAddr,
+    /// Where requests go; `None` only when nothing is forwarded.
+    pub upstream: Option<Upstream>,
+    /// Recording and replay.
+    pub cassette: CassettePlan,
+    /// The admin API's address.
+    pub admin: Option<SocketAddr>,
+    /// HTTPS for clients.
+    pub tls: Option<TlsSource>,
+    /// Verification of an HTTPS upstream.
+    pub upstream_trust: UpstreamTrust,
+    /// Largest request body, in bytes.
+    pub max_body: u64,
+    /// How long to wait for the upstream's answer.
+    pub upstream_timeout: Duration,
+    /// How long in-flight exchanges may take after a shutdown signal.
+    pub shutdown_grace: Duration,
+    /// Credentials for re-signing towards real AWS.
+    pub credentials: Option<Credentials>,
+    /// Log every exchange.
+    pub verbose: bool,
+}
+
+impl Config {
+    /// A plain proxy to `upstream` on a free loopback port, for tests and embedding.
+    pub fn new(upstream: &str) -> Result<Config> {
+        Ok(Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            upstream: Some(Upstream::parse(upstream)?),
+            cassette: CassettePlan::Off,
+            admin: None,
+            tls: None,
+            upstream_trust: UpstreamTrust::PublicRoots,
+            max_body: 1 << 20,
+            upstream_timeout: Duration::from_secs(60),
+            shutdown_grace: Duration::from_secs(30),
+            credentials: None,
+            verbose: false,
+        })
+    }
+}
+
+impl Args {
+    /// Checks the command line and resolves it into a [`Config`]. `env` reads environment
+    /// variables (`std::env::var` in the binary).
+    pub fn into_config(self, env: impl Fn(&str) -> Option<String>) -> Result<Config> {
+        let upstream = self.upstream.as_deref().map(Upstream::parse).transpose()?;
+
+        let cassette = match (self.record, self.replay, self.mode) {
+            (Some(path), None, _) => CassettePlan::Record(path),
+            (None, Some(path), mode) => {
+                let mode = mode.unwrap_or(Mode::None);
+                let is_new = cassette_is_new(&path)?;
+                match mode {
+                    Mode::Once if is_new => CassettePlan::Record(path),
+                    Mode::None | Mode::Once if is_new => {
+                        return Err(Error::Config(format!(
+                            "--replay {}: no such cassette (record one with --record, or use \
+                             --mode once to record it now)",
+                            path.display()
+                        )))
+                    }
+                    _ => CassettePlan::Replay { path, mode },
+                }
+            }
+            (None, None, _) => CassettePlan::Off,
+            // clap's `conflicts_with` refuses this before we get here.
+            (Some(_), Some(_), _) => {
+                return Err(Error::Config(
+                    "--record and --replay cannot be used together; use --replay FILE --mode \
+                     new-episodes to replay and record"
+                        .into(),
+                ))
+            }
+        };
+
+        if cassette.forwards() && upstream.is_none() {
+            return Err(Error::Config(format!(
+                "--upstream URL is required ({}); only --replay FILE --mode none works without one",
+                match &cassette {
+                    CassettePlan::Off => "the proxy forwards every request".to_string(),
+                    other => format!("mode `{}` forwards requests", other.mode_name()),
+                }
+            )));
+        }
+
+        if let Some(admin) = self.admin {
+            if !admin.ip().is_loopback() {
+                return Err(Error::Config(format!(
+                    "--admin {admin}: the admin API listens on loopback only (e.g. 127.0.0.1:4567)"
+                )));
+            }
+        }
+
+        let tls = match (self.tls_cert, self.tls_key, self.tls_generate) {
+            (Some(cert), Some(key), None) => Some(TlsSource::Files { cert, key }),
+            (None, None, Some(dir)) => Some(TlsSource::Generate(dir)),
+            (None, None, None) => None,
+            _ => {
+                return Err(Error::Config(
+                    "use either --tls-cert PEM --tls-key PEM, or --tls-generate DIR".into(),
+                ))
+            }
+        };
+
+        let upstream_trust = match (self.insecure_upstream, self.upstream_ca) {
+            (true, _) => UpstreamTrust::Insecure,
+            (false, Some(ca)) => UpstreamTrust::WithCa(ca),
+            (false, None) => UpstreamTrust::PublicRoots,
+        };
+
+        let credentials = match &upstream {
+            Some(u) if u.is_aws && cassette.forwards() => {
+                match (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
+                    (Some(access_key_id), Some(secret_access_key))
+                        if !access_key_id.is_empty() && !secret_access_key.is_empty() =>
+                    {
+                        Some(Credentials {
+                            access_key_id,
+                            secret_access_key,
+                            session_token: env("AWS_SESSION_TOKEN").filter(|t| !t.is_empty()),
+                        })
+                    }
+                    _ => {
+                        return Err(Error::Config(format!(
+                            "--upstream {} is real AWS: the proxy re-signs signed requests with \
+                             its own credentials; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY \
+                             (and AWS_SESSION_TOKEN for temporary credentials)",
+                            u.display()
+                        )));
+                    }
+                }
+            }
+            _ => None,
+        };
+
+        if self.max_body == 0 {
+            return Err(Error::Config("--max-body must be at least 1 byte".into()));
+        }
+        if self.upstream_timeout == 0 {
+            return Err(Error::Config(
+                "--upstream-timeout must be at least 1 second".into(),
+            ));
+        }
+
+        Ok(Config {
+            listen: self.listen,
+            upstream,
+            cassette,
+            admin: self.admin,
+            tls,
+            upstream_trust,
+            max_body: self.max_body,
+            upstream_timeout: Duration::from_secs(self.upstream_timeout),
+            shutdown_grace: Duration::from_secs(self.shutdown_grace),
+            credentials,
+            verbose: self.verbose,
+        })
+    }
+}
+
+/// A cassette is new when it does not exist or is empty; an unreadable one is an error now,
+/// not at the first request.
+fn cassette_is_new(path: &std::path::Path) -> Result<bool> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Err(Error::Config(format!(
+            "{}: is a directory, expected a cassette file",
+            path.display()
+        ))),
+        Ok(m) => Ok(m.len() == 0),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+fn parse_size(s: &str) -> std::result::Result<u64, String> {
+    let t = s.trim().to_ascii_lowercase();
+    let (digits, mult) = if let Some(d) = t.strip_suffix("kib").or(t.strip_suffix('k')) {
+        (d, 1u64 << 10)
+    } else if let Some(d) = t.strip_suffix("mib").or(t.strip_suffix('m')) {
+        (d, 1u64 << 20)
+    } else {
+        (t.as_str(), 1)
+    };
+    digits
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| {
+            format!("`{s}` is not a size; use bytes, or a number with k or m (512k, 1m)")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &[&str]) -> std::result::Result<Args, clap::Error> {
+        Args::try_parse_from(std::iter::once("cogcheck-proxy").chain(line.iter().copied()))
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn sizes_accept_suffixes() {
+        assert_eq!(parse_size("1m"), Ok(1 << 20));
+        assert_eq!(parse_size("512k"), Ok(512 << 10));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert!(parse_size("lots").is_err());
+    }
+
+    #[test]
+    fn record_and_replay_conflict() {
+        let e = args(&["--record", "a", "--replay", "b"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict);
+    }
+
+    #[test]
+    fn mode_needs_replay() {
+        let e = args(&["--upstream", "http://x", "--mode", "none"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+    }
+
+    #[test]
+    fn forwarding_needs_an_upstream() {
+        let err = args(&[]).unwrap().into_config(no_env).unwrap_err();
+        assert!(
+            err.to_string().contains("--upstream URL is required"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn replay_none_needs_an_existing_cassette() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("missing.jsonl");
+        let err = args(&["--replay", p.to_str().unwrap()])
+            .unwrap()
+            .into_config(no_env)
+            .unwrap_err();
+        assert!(err.to_string().contains("no such cassette"), "{err}");
+        // `once` on a new cassette records, and so needs an upstream.
+        let err = args(&["--replay", p.to_str().unwrap(), "--mode", "once"])
+            .unwrap()
+            .into_config(no_env)
+            .unwrap_err();
+        assert!(err.to_string().contains("--upstream"), "{err}");
+        let c = args(&[
+            "--replay",
+            p.to_str().unwrap(),
+            "--mode",
+            "once",
+            "--upstream",
+            "http://127.0.0.1:1",
+        ])
+        .unwrap()
+        .into_config(no_env)
+        .unwrap();
+        assert_eq!(c.cassette, CassettePlan::Record(p));
+    }
+
+    #[test]
+    fn aws_upstream_needs_credentials() {
+        let a = args(&["--upstream", "https://cognito-idp.eu-west-1.amazonaws.com"]).unwrap();
+        let err = a.clone().into_config(no_env).unwrap_err();
+        assert!(err.to_string().contains("AWS_ACCESS_KEY_ID"), "{err}");
+        let c = a
+            .into_config(|k| match k {
+                "AWS_ACCESS_KEY_ID" => Some("AKID".into()),
+                "AWS_SECRET_ACCESS_KEY" => Some("secret".into()),
+                _ => None,
+            })
+            .unwrap();
+        assert!(c.upstream.unwrap().is_aws);
+        assert!(!format!("{:?}", c.credentials).contains("secret"));
+    }
+
+    #[test]
+    fn bad_upstreams_and_admin_are_refused_clearly() {
+        for bad in ["127.0.0.1:5000", "ftp://x", "http://x/?a=b"] {
+            let err = args(&["--upstream", bad])
+                .unwrap()
+                .into_config(no_env)
+                .unwrap_err();
+            assert!(err.to_string().contains("--upstream"), "{bad}: {err}");
+        }
+        let err = args(&["--upstream", "http://x", "--admin", "0.0.0.0:4567"])
+            .unwrap()
+            .into_config(no_env)
+            .unwrap_err();
+        assert!(err.to_string().contains("loopback"), "{err}");
+    }
+}

@@ -1,0 +1,109 @@
+//! The listener: accepts connections, speaks HTTP/1.1 and HTTP/2 (h2c or ALPN), and hands each
+//! request to the stack.
+//!
+//! With TLS configured, one port serves both HTTPS and plain HTTP: the first byte of a
+//! connection tells them apart (a TLS handshake starts with 0x16, which no HTTP method does).
+//! Bytes that are neither end in a clean close, or a 400 from hyper's parser; one connection's
+//! garbage never touches another. Slow clients are cut off: the TLS handshake and the request
+//! head must each arrive within [`HEAD_TIMEOUT`].
+//!
+//! Shutdown is graceful: the accept loop stops, every open connection finishes the exchange it
+//! is serving and is closed, for at most the grace period.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+use crate::stack::Stack;
+
+/// How long a client may take to send its TLS handshake or its request head.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Accepts and serves until `shutdown` turns true, then drains for at most `grace`.
+pub async fn serve(
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    stack: Arc<Stack>,
+    mut shutdown: watch::Receiver<bool>,
+    grace: Duration,
+) {
+    let graceful = GracefulShutdown::new();
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEAD_TIMEOUT)
+        .keep_alive(true);
+    let builder = Arc::new(builder);
+    loop {
+        tokio::select! {
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() {
+                    break;
+                }
+            }
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _peer)) => stream,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off, never spin or die.
+                        eprintln!("cogcheck-proxy: accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                tokio::spawn(connection(
+                    stream,
+                    tls.clone(),
+                    builder.clone(),
+                    stack.clone(),
+                    graceful.watcher(),
+                ));
+            }
+        }
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(grace, graceful.shutdown()).await;
+}
+
+async fn connection(
+    stream: TcpStream,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    stack: Arc<Stack>,
+    watcher: Watcher,
+) {
+    let service = hyper::service::service_fn(move |req| {
+        let stack = stack.clone();
+        async move { Ok::<_, Infallible>(stack.handle(req).await) }
+    });
+    let Some(acceptor) = tls else {
+        let conn = builder.serve_connection(TokioIo::new(stream), service);
+        let _ = watcher.watch(conn.into_owned()).await;
+        return;
+    };
+    let mut first = [0u8; 1];
+    match tokio::time::timeout(HEAD_TIMEOUT, stream.peek(&mut first)).await {
+        Ok(Ok(1)) if first[0] == 0x16 => {
+            // A failed or slow handshake is the client's problem: the connection just closes.
+            if let Ok(Ok(tls_stream)) =
+                tokio::time::timeout(HEAD_TIMEOUT, acceptor.accept(stream)).await
+            {
+                let conn = builder.serve_connection(TokioIo::new(tls_stream), service);
+                let _ = watcher.watch(conn.into_owned()).await;
+            }
+        }
+        Ok(Ok(1)) => {
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            let _ = watcher.watch(conn.into_owned()).await;
+        }
+        Ok(Ok(_)) | Ok(Err(_)) | Err(_) => {}
+    }
+}

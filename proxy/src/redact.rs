@@ -1,0 +1,402 @@
+//! Redaction: secrets become stable placeholders before anything touches disk.
+//!
+//! What is a secret, in order:
+//!
+//! 1. **Modeled members.** The request body is walked with the operation's input shape and a
+//!    success body with its output shape ([`Model::redact_sensitive`]); every value the model
+//!    marks `sensitive` (passwords, tokens, client secrets, sessions, secret hashes, but also
+//!    usernames, client ids and attribute values, which the model marks sensitive too) is
+//!    replaced. Inside a sensitive map the keys stay (`AuthParameters.USERNAME`).
+//! 2. **Credential headers.** `Authorization`, `X-Amz-Security-Token`, `Cookie`, `Set-Cookie`
+//!    and `Proxy-Authorization`.
+//! 3. **JWTs anywhere.** Any string in any body (error messages, members an emulator adds,
+//!    members the model does not know yet, OAuth responses) is scanned for JWS/JWE compact
+//!    tokens (`eyJ...` followed by two or four dot-separated base64url segments), and each is
+//!    replaced. A token is a bearer credential wherever it appears, and scanning is cheap.
+//! 4. **Names, where there is no model.** Bodies of unknown actions and non-API requests (the
+//!    OAuth endpoints) have no shape to walk; there, members or form fields whose names
+//!    contain `password`, `secret`, `token`, `session`, `credential`, `verifier` or are exactly
+//!    `code` are replaced.
+//!
+//! Each distinct secret becomes `<secret:N>`, numbered in order of first appearance. The same
+//! secret gets the same placeholder everywhere in a run, so an access token issued in one
+//! answer lines up with the request that later sends it. The map from secret to number is
+//! keyed by an HMAC-SHA256 of the value under a random per-process key: the secrets
+//! themselves are never kept, and the digests never leave memory. When a run appends to an
+//! existing cassette, numbering continues after the highest placeholder in it, so numbers
+//! never collide (a secret seen in an earlier run gets a new number: the key is gone).
+
+use std::collections::HashMap;
+
+use cogcheck::model::Model;
+use hmac::{KeyInit, Mac};
+use serde_json::Value;
+
+/// Placeholders start with this.
+pub const PLACEHOLDER_PREFIX: &str = "<secret:";
+
+/// Headers whose values are always secrets.
+pub const SECRET_HEADERS: [&str; 5] = [
+    "authorization",
+    "x-amz-security-token",
+    "cookie",
+    "set-cookie",
+    "proxy-authorization",
+];
+
+/// Replaces secrets with stable placeholders. One per recorder: its numbering is the
+/// cassette's.
+pub struct Redactor {
+    key: [u8; 32],
+    seen: HashMap<[u8; 32], u64>,
+    next: u64,
+}
+
+impl Redactor {
+    /// A redactor whose first placeholder is `<secret:first>`.
+    pub fn new(first: u64) -> Redactor {
+        Redactor {
+            key: rand::random(),
+            seen: HashMap::new(),
+            next: first.max(1),
+        }
+    }
+
+    /// The placeholder for a secret.
+    pub fn placeholder(&mut self, secret: &[u8]) -> String {
+        let mut mac = match hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.key) {
+            Ok(m) => m,
+            // HMAC takes keys of any length; this arm cannot run.
+            Err(_) => return "<secret>".into(),
+        };
+        mac.update(secret);
+        let digest: [u8; 32] = mac.finalize().into_bytes().into();
+        let next = &mut self.next;
+        let n = *self.seen.entry(digest).or_insert_with(|| {
+            let n = *next;
+            *next += 1;
+            n
+        });
+        format!("{PLACEHOLDER_PREFIX}{n}>")
+    }
+
+    /// Redacts one JSON leaf: strings, numbers and booleans become placeholders; `null` and
+    /// values that are already placeholders stay.
+    pub fn redact_value(&mut self, value: &Value) -> Value {
+        match value {
+            Value::Null => Value::Null,
+            Value::String(s) if is_placeholder(s) => value.clone(),
+            Value::String(s) => Value::String(self.placeholder(s.as_bytes())),
+            other => Value::String(self.placeholder(other.to_string().as_bytes())),
+        }
+    }
+
+    /// Redacts a JSON body. `shape` is the model shape to walk, when there is one.
+    pub fn redact_json(&mut self, shape: Option<&str>, value: &mut Value) {
+        match shape {
+            Some(shape) => {
+                Model::get().redact_sensitive(shape, value, &mut |v| self.redact_value(v))
+            }
+            None => redact_by_name(value, &mut |v| self.redact_value(v), 0),
+        }
+        scan_strings(value, &mut |s| self.redact_jwts(s), 0);
+    }
+
+    /// Replaces every JWT inside `text`.
+    pub fn redact_jwts(&mut self, text: &str) -> Option<String> {
+        let spans = jwt_spans(text);
+        if spans.is_empty() {
+            return None;
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for (start, end) in spans {
+            out.push_str(&text[at..start]);
+            out.push_str(&self.placeholder(&text.as_bytes()[start..end]));
+            at = end;
+        }
+        out.push_str(&text[at..]);
+        Some(out)
+    }
+
+    /// Redacts a form-encoded body (`a=b&c=d`) by field name, then any JWTs in it.
+    pub fn redact_form(&mut self, text: &str) -> String {
+        let redacted: Vec<String> = text
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, v)) if secret_name(k) && !v.is_empty() => {
+                    format!("{k}={}", self.placeholder(v.as_bytes()))
+                }
+                _ => pair.to_string(),
+            })
+            .collect();
+        let joined = redacted.join("&");
+        self.redact_jwts(&joined).unwrap_or(joined)
+    }
+
+    /// Headers as `[name, value]` pairs, credential headers redacted.
+    pub fn redact_headers(&mut self, headers: &http::HeaderMap) -> Vec<(String, String)> {
+        headers
+            .iter()
+            .map(|(k, v)| {
+                let value = if SECRET_HEADERS.contains(&k.as_str()) {
+                    self.placeholder(v.as_bytes())
+                } else {
+                    let text = String::from_utf8_lossy(v.as_bytes());
+                    self.redact_jwts(&text).unwrap_or_else(|| text.into_owned())
+                };
+                (k.as_str().to_string(), value)
+            })
+            .collect()
+    }
+}
+
+/// True for `<secret:N>`.
+pub fn is_placeholder(s: &str) -> bool {
+    s.strip_prefix(PLACEHOLDER_PREFIX)
+        .and_then(|r| r.strip_suffix('>'))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The highest placeholder number in a text (0 when there is none).
+pub fn max_placeholder(text: &str) -> u64 {
+    text.match_indices(PLACEHOLDER_PREFIX)
+        .filter_map(|(i, _)| {
+            let rest = &text[i + PLACEHOLDER_PREFIX.len()..];
+            let digits: &str = &rest[..rest.bytes().take_while(u8::is_ascii_digit).count()];
+            rest[digits.len()..]
+                .starts_with('>')
+                .then(|| digits.parse::<u64>().ok())
+                .flatten()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// True for member and field names that hold secrets where no model says so.
+pub fn secret_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n == "code"
+        || [
+            "password",
+            "secret",
+            "token",
+            "session",
+            "credential",
+            "verifier",
+        ]
+        .iter()
+        .any(|w| n.contains(w))
+}
+
+/// Deep structures are cut off rather than recursed into without bound.
+const MAX_DEPTH: usize = 64;
+
+/// Redacts members by name (for bodies without a shape).
+pub fn redact_by_name(value: &mut Value, redact: &mut dyn FnMut(&Value) -> Value, depth: usize) {
+    if depth > MAX_DEPTH {
+        *value = redact(value);
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if secret_name(k) {
+                    redact_leaves(v, redact, depth + 1);
+                } else {
+                    redact_by_name(v, redact, depth + 1);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                redact_by_name(v, redact, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn redact_leaves(value: &mut Value, redact: &mut dyn FnMut(&Value) -> Value, depth: usize) {
+    match value {
+        Value::Object(map) if depth <= MAX_DEPTH => {
+            for v in map.values_mut() {
+                redact_leaves(v, redact, depth + 1);
+            }
+        }
+        Value::Array(items) if depth <= MAX_DEPTH => {
+            for v in items {
+                redact_leaves(v, redact, depth + 1);
+            }
+        }
+        Value::Null => {}
+        other => *other = redact(other),
+    }
+}
+
+/// Applies `f` to every string (values, not keys); `Some` replaces it.
+pub fn scan_strings(value: &mut Value, f: &mut dyn FnMut(&str) -> Option<String>, depth: usize) {
+    match value {
+        Value::String(s) => {
+            if let Some(new) = f(s) {
+                *s = new;
+            }
+        }
+        Value::Object(map) if depth <= MAX_DEPTH => {
+            for v in map.values_mut() {
+                scan_strings(v, f, depth + 1);
+            }
+        }
+        Value::Array(items) if depth <= MAX_DEPTH => {
+            for v in items {
+                scan_strings(v, f, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn is_b64url(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+/// Byte ranges of JWS (3 segments) and JWE (5 segments) compact tokens in `text`. A token
+/// starts with `eyJ` (base64url of `{"`) at a word boundary.
+pub fn jwt_spans(text: &str) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut spans = Vec::new();
+    let mut i = 0;
+    while let Some(off) = text.get(i..).and_then(|t| t.find("eyJ")) {
+        let start = i + off;
+        if start > 0 && is_b64url(bytes[start - 1]) {
+            i = start + 3;
+            continue;
+        }
+        // Segments: the header, then up to four more after dots (JWE has five).
+        let mut end = start;
+        let mut segments = 0;
+        loop {
+            let seg_start = end;
+            while end < bytes.len() && is_b64url(bytes[end]) {
+                end += 1;
+            }
+            segments += 1;
+            let seg_len = end - seg_start;
+            if segments == 1 && seg_len < 10 {
+                break;
+            }
+            if segments < 5 && end < bytes.len() && bytes[end] == b'.' {
+                end += 1;
+            } else {
+                break;
+            }
+        }
+        // A trailing dot belongs to the sentence, not the token.
+        if end > start && bytes[end - 1] == b'.' {
+            end -= 1;
+            segments -= 1;
+        }
+        if segments == 3 || segments == 5 {
+            spans.push((start, end));
+            i = end;
+        } else {
+            i = start + 3;
+        }
+    }
+    spans
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const JWT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhYmMifQ.c2lnbmF0dXJl-_x";
+
+    #[test]
+    fn same_secret_same_placeholder() {
+        let mut r = Redactor::new(1);
+        let a = r.placeholder(b"hunter2");
+        let b = r.placeholder(b"other");
+        assert_eq!(a, "<secret:1>");
+        assert_eq!(b, "<secret:2>");
+        assert_eq!(r.placeholder(b"hunter2"), a);
+        let mut later = Redactor::new(10);
+        assert_eq!(later.placeholder(b"x"), "<secret:10>");
+    }
+
+    #[test]
+    fn modeled_members_are_redacted_with_keys_kept() {
+        let mut r = Redactor::new(1);
+        let mut body = json!({
+            "AuthFlow": "USER_PASSWORD_AUTH",
+            "ClientId": "client",
+            "AuthParameters": {"USERNAME": "alice", "PASSWORD": "Canary-Pa55!"}
+        });
+        r.redact_json(Some("InitiateAuthRequest"), &mut body);
+        let text = body.to_string();
+        assert!(!text.contains("Canary-Pa55!"), "{text}");
+        assert!(!text.contains("alice"), "{text}");
+        assert_eq!(body["AuthFlow"], "USER_PASSWORD_AUTH");
+        assert!(body["AuthParameters"]["PASSWORD"]
+            .as_str()
+            .is_some_and(is_placeholder));
+    }
+
+    #[test]
+    fn jwts_are_found_anywhere() {
+        let text = format!("token {JWT}. and eyJnotatoken and x{JWT}");
+        let spans = jwt_spans(&text);
+        assert_eq!(spans.len(), 1, "{spans:?}");
+        assert_eq!(&text[spans[0].0..spans[0].1], JWT);
+        let jwe = "eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIn0.abc.def.ghi.jkl";
+        assert_eq!(jwt_spans(jwe), vec![(0, jwe.len())]);
+
+        let mut r = Redactor::new(1);
+        let mut body = json!({"Unmodeled": {"deep": [format!("Bearer {JWT}")]}, "message": JWT});
+        r.redact_json(Some("GetUserResponse"), &mut body);
+        assert_eq!(body["message"], "<secret:1>");
+        assert_eq!(body["Unmodeled"]["deep"][0], "Bearer <secret:1>");
+    }
+
+    #[test]
+    fn names_where_there_is_no_model() {
+        let mut r = Redactor::new(1);
+        let mut body =
+            json!({"access_token": "a", "expires_in": 3600, "nested": {"ClientSecret": "s"}});
+        r.redact_json(None, &mut body);
+        assert!(is_placeholder(body["access_token"].as_str().unwrap()));
+        assert_eq!(body["expires_in"], 3600);
+        assert!(is_placeholder(
+            body["nested"]["ClientSecret"].as_str().unwrap()
+        ));
+        let form = r.redact_form("grant_type=authorization_code&code=abc&client_secret=zzz");
+        assert!(
+            form.starts_with("grant_type=authorization_code&code=<secret:"),
+            "{form}"
+        );
+        assert!(!form.contains("zzz"));
+    }
+
+    #[test]
+    fn credential_headers() {
+        let mut r = Redactor::new(1);
+        let mut h = http::HeaderMap::new();
+        h.insert("authorization", "AWS4-HMAC-SHA256 x".parse().unwrap());
+        h.insert("x-amz-security-token", "tok".parse().unwrap());
+        h.insert("x-amz-target", "t".parse().unwrap());
+        let pairs = r.redact_headers(&h);
+        assert!(pairs
+            .iter()
+            .all(|(k, v)| k == "x-amz-target" || is_placeholder(v)));
+    }
+
+    #[test]
+    fn placeholders_are_recognised() {
+        assert!(is_placeholder("<secret:12>"));
+        assert!(!is_placeholder("<secret:>"));
+        assert!(!is_placeholder("<secret:1a>"));
+        assert_eq!(max_placeholder("a <secret:3> b <secret:12> <secret:x>"), 12);
+        assert_eq!(max_placeholder("none"), 0);
+    }
+}

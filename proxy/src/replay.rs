@@ -1,0 +1,688 @@
+//! The replayer: answers requests from a cassette.
+//!
+//! # Matching
+//!
+//! A request matches a recorded one when both have the same *key* and the same *normalized
+//! body*:
+//!
+//! - the key is the action for API calls the model knows, the raw `X-Amz-Target` for other
+//!   API calls, and `METHOD path` for requests that are not API calls (JWKS, OAuth);
+//! - bodies are compared as JSON values, so key order and whitespace do not matter;
+//! - by rule, these values are ignored (replaced by a constant on both sides before
+//!   comparing, so their presence still counts but not their value):
+//!   - secrets: every member the model marks sensitive, every `<secret:N>` placeholder and
+//!     every JWT. Recorded secrets are placeholders and cannot be compared with the real
+//!     values a client sends; this also ignores usernames and client ids, which the model
+//!     marks sensitive;
+//!   - volatile members: any member named `ClientRequestToken`, `Nonce`, `UserContextData`,
+//!     `ContextData` (IP addresses, headers, device fingerprints), or ending in `Date` or
+//!     `Timestamp`.
+//!
+//! Identical requests are answered in their recorded order; once all their recorded answers
+//! have been served, the last one is served again (an SDK that polls keeps seeing the final
+//! state rather than an error).
+//!
+//! # Misses
+//!
+//! A request that matches nothing answers `400 CogcheckReplayMissException` (not a 5xx, which
+//! SDKs would retry in vain). The message names the action and the closest recorded request
+//! of the same key with the first place where it differs, or lists the actions the cassette
+//! does hold. In mode `new-episodes` a miss goes to the upstream instead and is recorded.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use cogcheck::model::Model;
+use serde_json::Value;
+
+use crate::answer::{strip_hop_by_hop, BufferedResponse, ProxyError};
+use crate::classify::{Classified, RequestKind};
+use crate::config::Mode;
+use crate::error::Result;
+use crate::record::{Cassette, RecordedExchange, RecordedResponse};
+use crate::redact::{self, is_placeholder, jwt_spans};
+
+const SECRET: &str = "<secret>";
+const VOLATILE: &str = "<volatile>";
+
+struct Entry {
+    seq: u64,
+    key: String,
+    normalized: Value,
+    response: RecordedResponse,
+}
+
+/// Serves a cassette.
+pub struct Replayer {
+    mode: Mode,
+    path: String,
+    entries: Vec<Entry>,
+    index: HashMap<String, Vec<usize>>,
+    cursors: Mutex<HashMap<String, usize>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+/// What the replayer says about a request.
+pub enum Replayed {
+    /// A recorded answer.
+    Hit(BufferedResponse),
+    /// No match, and the mode says to answer with a miss error.
+    Miss(BufferedResponse),
+    /// No match; the mode says to forward it.
+    Forward,
+}
+
+impl Replayer {
+    /// Loads a cassette for replay.
+    pub fn load(path: &Path, mode: Mode) -> Result<Replayer> {
+        let cassette = Cassette::load(path)?;
+        if cassette.torn_tail {
+            eprintln!(
+                "cogcheck-proxy: {}: the last line is incomplete (a crash while recording); \
+                 it is ignored",
+                path.display()
+            );
+        }
+        Ok(Replayer::from_exchanges(
+            &path.display().to_string(),
+            cassette.exchanges,
+            mode,
+        ))
+    }
+
+    fn from_exchanges(path: &str, exchanges: Vec<RecordedExchange>, mode: Mode) -> Replayer {
+        let mut entries = Vec::new();
+        let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+        for ex in exchanges {
+            let Some(response) = ex.response else {
+                continue;
+            };
+            let key = match (&ex.action, &ex.target) {
+                (Some(a), _) => a.clone(),
+                (None, Some(t)) => format!("target:{t}"),
+                (None, None) => format!("{} {}", ex.request.method, ex.request.path),
+            };
+            let shape = ex
+                .action
+                .as_deref()
+                .and_then(|a| Model::get().operations.get(a))
+                .and_then(|op| op.input.as_deref());
+            let body = match (ex.request.body, ex.request.body_text) {
+                (Some(v), _) => v,
+                (None, Some(t)) => Value::String(t),
+                (None, None) => ex.request.body_base64.map_or(Value::Null, Value::String),
+            };
+            let normalized = normalize(body, shape, ex.action.is_some() || ex.target.is_some());
+            let canon = format!("{key}\n{}", canonical(&normalized));
+            index.entry(canon).or_default().push(entries.len());
+            entries.push(Entry {
+                seq: ex.seq,
+                key,
+                normalized,
+                response,
+            });
+        }
+        Replayer {
+            mode,
+            path: path.to_string(),
+            entries,
+            index,
+            cursors: Mutex::new(HashMap::new()),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    /// How many exchanges can be replayed.
+    pub fn replayable(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Requests answered from the cassette.
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+
+    /// Requests that matched nothing.
+    pub fn misses(&self) -> u64 {
+        self.misses.load(Ordering::Relaxed)
+    }
+
+    /// Looks a request up.
+    pub fn respond(
+        &self,
+        class: &Classified,
+        method: &http::Method,
+        path: &str,
+        body: &Bytes,
+    ) -> Replayed {
+        let key = request_key(class, method, path);
+        let (shape, is_api) = match &class.kind {
+            RequestKind::Known { operation, .. } => (operation.input.as_deref(), true),
+            RequestKind::UnknownTarget { .. } => (None, true),
+            RequestKind::NotApi => (None, false),
+        };
+        let value = body_value(body);
+        let normalized = normalize(value, shape, is_api);
+        let canon = format!("{key}\n{}", canonical(&normalized));
+        if let Some(list) = self.index.get(&canon) {
+            let position = match self.cursors.lock() {
+                Ok(mut cursors) => {
+                    let c = cursors.entry(canon).or_insert(0);
+                    let p = (*c).min(list.len() - 1);
+                    *c += 1;
+                    p
+                }
+                Err(_) => list.len() - 1,
+            };
+            if let Some(entry) = list.get(position).and_then(|&i| self.entries.get(i)) {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                return Replayed::Hit(answer(entry));
+            }
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        match self.mode {
+            Mode::NewEpisodes | Mode::All => Replayed::Forward,
+            Mode::None | Mode::Once => Replayed::Miss(BufferedResponse::proxy_error(
+                ProxyError::ReplayMiss,
+                &self.miss_message(&key, &normalized),
+            )),
+        }
+    }
+
+    fn miss_message(&self, key: &str, normalized: &Value) -> String {
+        let closest = self
+            .entries
+            .iter()
+            .filter(|e| e.key == key)
+            .map(|e| {
+                let mut d = Diff::default();
+                diff("$", &e.normalized, normalized, &mut d);
+                (d.count, e, d.first)
+            })
+            .min_by_key(|(count, e, _)| (*count, e.seq));
+        let head = format!(
+            "cogcheck replay: no recorded {key} request matches this one (cassette {})",
+            self.path
+        );
+        match closest {
+            Some((_, e, first)) => format!(
+                "{head}; the closest recorded request is exchange #{} ({key}), which differs at {}",
+                e.seq,
+                first.unwrap_or_else(|| "nothing but the order of identical requests".into())
+            ),
+            None => {
+                let mut counts: Vec<(&str, usize)> = Vec::new();
+                for e in &self.entries {
+                    match counts.iter_mut().find(|(k, _)| *k == e.key) {
+                        Some((_, n)) => *n += 1,
+                        None => counts.push((&e.key, 1)),
+                    }
+                }
+                let listed: Vec<String> = counts
+                    .iter()
+                    .take(12)
+                    .map(|(k, n)| format!("{k} ({n})"))
+                    .collect();
+                format!(
+                    "{head}; no {key} request was recorded at all; the cassette holds: {}",
+                    if listed.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        listed.join(", ")
+                    }
+                )
+            }
+        }
+    }
+}
+
+fn request_key(class: &Classified, method: &http::Method, path: &str) -> String {
+    match &class.kind {
+        RequestKind::Known { action, .. } => action.clone(),
+        RequestKind::UnknownTarget { target } => format!("target:{target}"),
+        RequestKind::NotApi => format!("{method} {path}"),
+    }
+}
+
+fn body_value(body: &Bytes) -> Value {
+    if body.is_empty() {
+        return Value::Null;
+    }
+    match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(_) => match std::str::from_utf8(body) {
+            Ok(t) => Value::String(t.to_string()),
+            Err(_) => {
+                use base64::Engine as _;
+                Value::String(base64::engine::general_purpose::STANDARD.encode(body))
+            }
+        },
+    }
+}
+
+fn answer(entry: &Entry) -> BufferedResponse {
+    let mut headers = http::HeaderMap::new();
+    for (k, v) in &entry.response.headers {
+        if let (Ok(k), Ok(v)) = (
+            http::HeaderName::from_bytes(k.as_bytes()),
+            http::HeaderValue::from_str(v),
+        ) {
+            headers.append(k, v);
+        }
+    }
+    strip_hop_by_hop(&mut headers);
+    // The body is re-encoded, so its length is the new one's.
+    headers.remove(http::header::CONTENT_LENGTH);
+    if let Ok(v) = http::HeaderValue::from_str(&entry.seq.to_string()) {
+        headers.insert("x-cogcheck-replayed", v);
+    }
+    BufferedResponse {
+        status: http::StatusCode::from_u16(entry.response.status)
+            .unwrap_or(http::StatusCode::BAD_GATEWAY),
+        headers,
+        body: entry.response.body_bytes(),
+    }
+}
+
+/// Secrets and volatile members become constants (see the module docs).
+fn normalize(mut value: Value, shape: Option<&str>, is_api: bool) -> Value {
+    match (shape, &mut value) {
+        (Some(shape), _) => {
+            Model::get().redact_sensitive(shape, &mut value, &mut |_| Value::String(SECRET.into()))
+        }
+        (None, Value::String(text)) if !is_api => {
+            // A form post: fields by name.
+            let fields: Vec<String> = text
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((k, _)) if redact::secret_name(k) => format!("{k}={SECRET}"),
+                    _ => pair.to_string(),
+                })
+                .collect();
+            *text = fields.join("&");
+        }
+        (None, _) => {
+            redact::redact_by_name(&mut value, &mut |_| Value::String(SECRET.into()), 0);
+        }
+    }
+    redact::scan_strings(
+        &mut value,
+        &mut |s| {
+            if is_placeholder(s) {
+                return Some(SECRET.into());
+            }
+            let spans = jwt_spans(s);
+            let placeholders = s.contains(redact::PLACEHOLDER_PREFIX);
+            if spans.is_empty() && !placeholders {
+                return None;
+            }
+            let mut out = String::new();
+            let mut at = 0;
+            for (a, b) in spans {
+                out.push_str(&s[at..a]);
+                out.push_str(SECRET);
+                at = b;
+            }
+            out.push_str(&s[at..]);
+            Some(replace_placeholders(&out))
+        },
+        0,
+    );
+    strip_volatile(&mut value, 0);
+    value
+}
+
+fn replace_placeholders(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find(redact::PLACEHOLDER_PREFIX) {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        match tail.find('>') {
+            Some(j) if is_placeholder(&tail[..=j]) => {
+                out.push_str(SECRET);
+                rest = &tail[j + 1..];
+            }
+            _ => {
+                out.push_str(&tail[..1]);
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn is_volatile(name: &str) -> bool {
+    matches!(
+        name,
+        "ClientRequestToken" | "Nonce" | "UserContextData" | "ContextData"
+    ) || name.ends_with("Date")
+        || name.ends_with("Timestamp")
+}
+
+fn strip_volatile(value: &mut Value, depth: usize) {
+    if depth > 64 {
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if is_volatile(k) {
+                    *v = Value::String(VOLATILE.into());
+                } else {
+                    strip_volatile(v, depth + 1);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                strip_volatile(v, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// JSON with object keys sorted, so that key order never matters.
+fn canonical(value: &Value) -> String {
+    fn write(value: &Value, out: &mut String) {
+        match value {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                out.push('{');
+                for (i, k) in keys.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String((*k).clone()).to_string());
+                    out.push(':');
+                    if let Some(v) = map.get(*k) {
+                        write(v, out);
+                    }
+                }
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(v, out);
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut out = String::new();
+    write(value, &mut out);
+    out
+}
+
+#[derive(Default)]
+struct Diff {
+    count: usize,
+    first: Option<String>,
+}
+
+fn short(v: Option<&Value>) -> String {
+    match v {
+        None => "nothing".into(),
+        Some(v) => {
+            let s = v.to_string();
+            if s.chars().count() > 80 {
+                format!("{}...", s.chars().take(80).collect::<String>())
+            } else {
+                s
+            }
+        }
+    }
+}
+
+fn diff(path: &str, recorded: &Value, sent: &Value, d: &mut Diff) {
+    match (recorded, sent) {
+        (Value::Object(a), Value::Object(b)) => {
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                let p = format!("{path}.{k}");
+                match (a.get(k), b.get(k)) {
+                    (Some(x), Some(y)) => diff(&p, x, y, d),
+                    (x, y) => note(d, &p, x, y),
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            for i in 0..a.len().max(b.len()) {
+                let p = format!("{path}[{i}]");
+                match (a.get(i), b.get(i)) {
+                    (Some(x), Some(y)) => diff(&p, x, y, d),
+                    (x, y) => note(d, &p, x, y),
+                }
+            }
+        }
+        (a, b) if a == b => {}
+        (a, b) => note(d, path, Some(a), Some(b)),
+    }
+}
+
+fn note(d: &mut Diff, path: &str, recorded: Option<&Value>, sent: Option<&Value>) {
+    d.count += 1;
+    if d.first.is_none() {
+        d.first = Some(format!(
+            "{path}: recorded {}, sent {}",
+            short(recorded),
+            short(sent)
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::classify;
+    use crate::record::RecordedRequest;
+    use serde_json::json;
+
+    fn recorded(seq: u64, action: &str, body: Value, answer: Value) -> RecordedExchange {
+        RecordedExchange {
+            seq,
+            time: String::new(),
+            action: Some(action.into()),
+            target: None,
+            signed: true,
+            upstream: "u".into(),
+            request: RecordedRequest {
+                method: "POST".into(),
+                path: "/".into(),
+                headers: vec![],
+                body: Some(body),
+                body_text: None,
+                body_base64: None,
+            },
+            response: Some(RecordedResponse {
+                status: 200,
+                headers: vec![("content-type".into(), "application/x-amz-json-1.1".into())],
+                body: Some(answer),
+                body_text: None,
+                body_base64: None,
+            }),
+            latency_ms: 1.0,
+            error: None,
+        }
+    }
+
+    fn class(action: &str) -> Classified {
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            "x-amz-target",
+            format!("AWSCognitoIdentityProviderService.{action}")
+                .parse()
+                .unwrap(),
+        );
+        classify(&http::Method::POST, &h)
+    }
+
+    fn ask(r: &Replayer, action: &str, body: Value) -> Replayed {
+        r.respond(
+            &class(action),
+            &http::Method::POST,
+            "/",
+            &Bytes::from(body.to_string()),
+        )
+    }
+
+    fn body(r: Replayed) -> Value {
+        match r {
+            Replayed::Hit(b) => serde_json::from_slice(&b.body).unwrap(),
+            Replayed::Miss(b) => panic!("miss: {}", String::from_utf8_lossy(&b.body)),
+            Replayed::Forward => panic!("forward"),
+        }
+    }
+
+    #[test]
+    fn matches_semantically_and_in_order() {
+        let r = Replayer::from_exchanges(
+            "c.jsonl",
+            vec![
+                recorded(
+                    1,
+                    "DescribeUserPool",
+                    json!({"UserPoolId": "p1"}),
+                    json!({"n": 1}),
+                ),
+                recorded(
+                    2,
+                    "DescribeUserPool",
+                    json!({"UserPoolId": "p1"}),
+                    json!({"n": 2}),
+                ),
+                recorded(
+                    3,
+                    "InitiateAuth",
+                    json!({"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": "<secret:1>",
+                           "AuthParameters": {"USERNAME": "<secret:2>", "PASSWORD": "<secret:3>"}}),
+                    json!({"ok": true}),
+                ),
+                recorded(
+                    4,
+                    "CreateUserPool",
+                    json!({"PoolName": "p", "UserPoolTags": {"a": "b", "c": "d"}}),
+                    json!({"created": true}),
+                ),
+            ],
+            Mode::None,
+        );
+        assert_eq!(
+            body(ask(&r, "DescribeUserPool", json!({"UserPoolId": "p1"})))["n"],
+            1
+        );
+        assert_eq!(
+            body(ask(&r, "DescribeUserPool", json!({"UserPoolId": "p1"})))["n"],
+            2
+        );
+        // Exhausted: the last answer repeats.
+        assert_eq!(
+            body(ask(&r, "DescribeUserPool", json!({"UserPoolId": "p1"})))["n"],
+            2
+        );
+        // Real secrets match recorded placeholders; key order is ignored.
+        assert_eq!(
+            body(ask(
+                &r,
+                "InitiateAuth",
+                json!({"AuthParameters": {"PASSWORD": "real", "USERNAME": "bob"},
+                       "ClientId": "abc", "AuthFlow": "USER_PASSWORD_AUTH"})
+            ))["ok"],
+            true
+        );
+        assert_eq!(
+            body(ask(
+                &r,
+                "CreateUserPool",
+                json!({"UserPoolTags": {"c": "d", "a": "b"}, "PoolName": "p"})
+            ))["created"],
+            true
+        );
+        assert_eq!(r.hits(), 5);
+    }
+
+    #[test]
+    fn misses_name_the_action_and_the_closest_request() {
+        let r = Replayer::from_exchanges(
+            "c.jsonl",
+            vec![recorded(
+                7,
+                "DescribeUserPool",
+                json!({"UserPoolId": "us-east-1_aaa"}),
+                json!({}),
+            )],
+            Mode::None,
+        );
+        let Replayed::Miss(m) = ask(
+            &r,
+            "DescribeUserPool",
+            json!({"UserPoolId": "us-east-1_bbb"}),
+        ) else {
+            panic!("expected a miss")
+        };
+        assert_eq!(m.status, 400);
+        let v: Value = serde_json::from_slice(&m.body).unwrap();
+        assert_eq!(v["__type"], "CogcheckReplayMissException");
+        let msg = v["message"].as_str().unwrap();
+        assert!(
+            msg.contains("DescribeUserPool") && msg.contains("#7"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("$.UserPoolId") && msg.contains("us-east-1_bbb"),
+            "{msg}"
+        );
+
+        let Replayed::Miss(m) = ask(&r, "ListUserPools", json!({"MaxResults": 1})) else {
+            panic!("expected a miss")
+        };
+        let v: Value = serde_json::from_slice(&m.body).unwrap();
+        let msg = v["message"].as_str().unwrap();
+        assert!(
+            msg.contains("no ListUserPools request was recorded"),
+            "{msg}"
+        );
+        assert!(msg.contains("DescribeUserPool (1)"), "{msg}");
+        assert_eq!(r.misses(), 2);
+
+        let r = Replayer::from_exchanges("c.jsonl", vec![], Mode::NewEpisodes);
+        assert!(matches!(
+            ask(&r, "ListUserPools", json!({})),
+            Replayed::Forward
+        ));
+    }
+
+    #[test]
+    fn volatile_members_are_ignored() {
+        let a = normalize(
+            json!({"ClientRequestToken": "1", "X": {"LastModifiedDate": 1.5}}),
+            None,
+            true,
+        );
+        let b = normalize(
+            json!({"ClientRequestToken": "2", "X": {"LastModifiedDate": 9}}),
+            None,
+            true,
+        );
+        assert_eq!(canonical(&a), canonical(&b));
+        assert_eq!(
+            replace_placeholders("a <secret:1> <secret:x> b"),
+            "a <secret> <secret:x> b"
+        );
+    }
+}

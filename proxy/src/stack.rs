@@ -1,0 +1,377 @@
+//! The stack: every layer a request passes, composed top to bottom in [`Stack::handle`].
+//!
+//! ```text
+//! client -> listener -> classify -> size limit -> [buffer?] -> responders -> forwarder -> recorder -> client
+//!                                                              (replay;      (upstream)   (cassette)
+//!                                                               faults)
+//! ```
+//!
+//! Why each layer is where it is:
+//!
+//! - **classify** first, once: every later layer decides by action, signedness and whether it
+//!   is an API call at all, and none of them re-reads headers.
+//! - **size limit** before anything reads the body: an oversized request is refused from its
+//!   `Content-Length` without reading it, and a streamed one is cut off when it passes the limit.
+//! - **buffer?** only when a later layer needs the whole body (recording, replay, re-signing);
+//!   otherwise the body streams through untouched and the proxy is a plain reverse proxy.
+//! - **responders** may answer without the upstream. Today that is the replayer; fault
+//!   injection joins [`Responder`] as a variant placed before it (an injected throttle must
+//!   win over a replayed success). Matching without a wildcard makes a new kind decide.
+//! - **forwarder** sends what no responder answered.
+//! - **recorder** last, so it writes what the client is about to receive, errors included;
+//!   the answer is released only once the exchange is written. Shadow comparison of a second
+//!   upstream belongs between forwarder and recorder (it needs the primary's answer and must
+//!   not delay recording).
+
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+
+use crate::answer::{full, strip_hop_by_hop, BufferedResponse, ProxyBody, ProxyError};
+use crate::classify::{classify, Classified, RequestKind};
+use crate::forward::{ForwardError, Forwarder};
+use crate::record::{Exchange, Recorder};
+use crate::replay::{Replayed, Replayer};
+use crate::stats::{Outcome, Stats};
+
+/// A layer that may answer a buffered request before it reaches the forwarder.
+pub enum Responder {
+    /// Answers from a cassette.
+    Replay(Replayer),
+}
+
+/// What a responder decided.
+enum Decision {
+    /// Answered by the responder itself; not recorded (a replayed answer is in the cassette
+    /// already, and a miss is not an exchange with the upstream).
+    Answer(BufferedResponse),
+    /// Not answered; go on.
+    Continue,
+}
+
+impl Responder {
+    fn decide(&self, class: &Classified, parts: &http::request::Parts, body: &Bytes) -> Decision {
+        match self {
+            Responder::Replay(r) => {
+                let path = parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/");
+                match r.respond(class, &parts.method, path, body) {
+                    Replayed::Hit(resp) | Replayed::Miss(resp) => Decision::Answer(resp),
+                    Replayed::Forward => Decision::Continue,
+                }
+            }
+        }
+    }
+}
+
+/// Every layer, ready to serve.
+pub struct Stack {
+    pub(crate) max_body: u64,
+    pub(crate) responders: Vec<Responder>,
+    pub(crate) forwarder: Option<Forwarder>,
+    pub(crate) recorder: Option<Recorder>,
+    pub(crate) stats: Stats,
+    pub(crate) verbose: bool,
+}
+
+impl Stack {
+    /// The replayer, if any (for the admin API).
+    // `find_map` stays right when fault injection adds a `Responder` variant.
+    #[allow(clippy::unnecessary_find_map)]
+    pub fn replayer(&self) -> Option<&Replayer> {
+        self.responders.iter().find_map(|r| match r {
+            Responder::Replay(r) => Some(r),
+        })
+    }
+
+    /// Handles one request, top to bottom. Never fails: every problem is an answer.
+    pub async fn handle(&self, req: http::Request<Incoming>) -> http::Response<ProxyBody> {
+        let started = Instant::now();
+        let time = SystemTime::now();
+        let (mut parts, body) = req.into_parts();
+        strip_hop_by_hop(&mut parts.headers);
+
+        // classify
+        let class = classify(&parts.method, &parts.headers);
+
+        // size limit, from the declared length
+        let declared = parts
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|n| n > self.max_body) {
+            let (resp, error) = self.too_large_exchange();
+            return self
+                .finish(time, started, &class, parts, Bytes::new(), resp, error)
+                .await;
+        }
+
+        // buffer only when a layer needs the whole body
+        let needs_body = self.recorder.is_some()
+            || !self.responders.is_empty()
+            || self
+                .forwarder
+                .as_ref()
+                .is_some_and(|f| f.needs_body(&class));
+        if !needs_body {
+            return self.passthrough(started, &class, parts, body).await;
+        }
+        let body = match Limited::new(body, self.max_body as usize).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                let (resp, error) = self.too_large_exchange();
+                return self
+                    .finish(time, started, &class, parts, Bytes::new(), resp, error)
+                    .await;
+            }
+            Err(_) => {
+                // The client broke off its own request: nobody is waiting for an answer.
+                let mut resp = http::Response::new(full(Bytes::new()));
+                *resp.status_mut() = http::StatusCode::BAD_REQUEST;
+                return resp;
+            }
+        };
+
+        // responders: replay (faults come here too)
+        for responder in &self.responders {
+            match responder.decide(&class, &parts, &body) {
+                Decision::Answer(resp) => {
+                    self.stats
+                        .observe(class.stats_label(), started.elapsed(), outcome(&resp));
+                    self.log(&class, &parts, resp.status, started.elapsed(), "replay");
+                    return resp.into_response();
+                }
+                Decision::Continue => {}
+            }
+        }
+
+        // forwarder
+        let (resp, error) = self.forward_buffered(&class, &parts, &body).await;
+
+        // recorder, then the client
+        self.finish(time, started, &class, parts, body, resp, error)
+            .await
+    }
+
+    async fn forward_buffered(
+        &self,
+        class: &Classified,
+        parts: &http::request::Parts,
+        body: &Bytes,
+    ) -> (BufferedResponse, Option<(&'static str, String)>) {
+        let Some(forwarder) = &self.forwarder else {
+            // The configuration never builds a stack that can get here; answer sanely anyway.
+            return unreachable_upstream("no upstream is configured".into());
+        };
+        match forwarder
+            .send(parts, class, full(body.clone()), Some(body))
+            .await
+        {
+            Ok(resp) => {
+                let (mut head, incoming) = resp.into_parts();
+                strip_hop_by_hop(&mut head.headers);
+                match tokio::time::timeout(forwarder.timeout(), incoming.collect()).await {
+                    Ok(Ok(collected)) => (
+                        BufferedResponse {
+                            status: head.status,
+                            headers: head.headers,
+                            body: collected.to_bytes(),
+                        },
+                        None,
+                    ),
+                    Ok(Err(e)) => unreachable_upstream(format!(
+                        "{}: the answer broke off: {e}",
+                        forwarder.upstream_display()
+                    )),
+                    Err(_) => timed_out(forwarder),
+                }
+            }
+            Err(ForwardError::Unreachable(m)) => {
+                unreachable_upstream(format!("{}: {m}", forwarder.upstream_display()))
+            }
+            Err(ForwardError::Timeout) => timed_out(forwarder),
+            Err(ForwardError::TooLarge) => self.too_large_exchange(),
+        }
+    }
+
+    /// The plain reverse proxy: bodies stream both ways.
+    async fn passthrough(
+        &self,
+        started: Instant,
+        class: &Classified,
+        parts: http::request::Parts,
+        body: Incoming,
+    ) -> http::Response<ProxyBody> {
+        let Some(forwarder) = &self.forwarder else {
+            return unreachable_upstream("no upstream is configured".into())
+                .0
+                .into_response();
+        };
+        let limited = Limited::new(body, self.max_body as usize).boxed_unsync();
+        let resp = match forwarder.send(&parts, class, limited, None).await {
+            Ok(resp) => {
+                let (mut head, incoming) = resp.into_parts();
+                strip_hop_by_hop(&mut head.headers);
+                let status = head.status;
+                self.stats.observe(
+                    class.stats_label(),
+                    started.elapsed(),
+                    if status.as_u16() >= 400 {
+                        Outcome::ErrorAnswer
+                    } else {
+                        Outcome::Success
+                    },
+                );
+                self.log(class, &parts, status, started.elapsed(), "upstream");
+                return http::Response::from_parts(
+                    head,
+                    incoming
+                        .map_err(|e| -> crate::answer::BoxError { Box::new(e) })
+                        .boxed_unsync(),
+                );
+            }
+            Err(ForwardError::Unreachable(m)) => {
+                unreachable_upstream(format!("{}: {m}", forwarder.upstream_display())).0
+            }
+            Err(ForwardError::Timeout) => timed_out(forwarder).0,
+            Err(ForwardError::TooLarge) => self.too_large(),
+        };
+        self.stats
+            .observe(class.stats_label(), started.elapsed(), outcome(&resp));
+        self.log(class, &parts, resp.status, started.elapsed(), "proxy");
+        resp.into_response()
+    }
+
+    fn too_large_exchange(&self) -> (BufferedResponse, Option<(&'static str, String)>) {
+        (
+            self.too_large(),
+            Some((
+                ProxyError::RequestTooLarge.kind(),
+                format!("request body over {} bytes; not forwarded", self.max_body),
+            )),
+        )
+    }
+
+    fn too_large(&self) -> BufferedResponse {
+        BufferedResponse::proxy_error(
+            ProxyError::RequestTooLarge,
+            &format!(
+                "cogcheck-proxy: the request body is larger than {} bytes (--max-body)",
+                self.max_body
+            ),
+        )
+    }
+
+    /// Records (when recording) and answers.
+    #[allow(clippy::too_many_arguments)]
+    async fn finish(
+        &self,
+        time: SystemTime,
+        started: Instant,
+        class: &Classified,
+        parts: http::request::Parts,
+        body: Bytes,
+        resp: BufferedResponse,
+        error: Option<(&'static str, String)>,
+    ) -> http::Response<ProxyBody> {
+        let latency = started.elapsed();
+        let outcome = match &error {
+            Some((kind, _)) if kind.starts_with("upstream_") => Outcome::UpstreamError,
+            Some(_) | None => outcome(&resp),
+        };
+        self.stats.observe(class.stats_label(), latency, outcome);
+        self.log(class, &parts, resp.status, latency, "upstream");
+        if let Some(recorder) = &self.recorder {
+            let (input_shape, output_shape) = class.shapes();
+            let exchange = Exchange {
+                time,
+                action: class.action().map(str::to_string),
+                target: match &class.kind {
+                    RequestKind::UnknownTarget { target } => Some(target.clone()),
+                    RequestKind::Known { .. } | RequestKind::NotApi => None,
+                },
+                signed: class.signed,
+                input_shape,
+                output_shape,
+                is_api: class.is_api(),
+                method: parts.method.to_string(),
+                path: parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str().to_string())
+                    .unwrap_or_else(|| "/".into()),
+                request_headers: parts.headers,
+                request_body: body,
+                response: Some(resp.clone()),
+                latency,
+                upstream: self
+                    .forwarder
+                    .as_ref()
+                    .map(|f| f.upstream_display())
+                    .unwrap_or_default(),
+                error,
+            };
+            recorder.record(exchange).await;
+        }
+        resp.into_response()
+    }
+
+    fn log(
+        &self,
+        class: &Classified,
+        parts: &http::request::Parts,
+        status: http::StatusCode,
+        latency: Duration,
+        source: &str,
+    ) {
+        if self.verbose {
+            eprintln!(
+                "{} {} {} -> {} from {source} in {:.1} ms",
+                parts.method,
+                parts.uri.path(),
+                class.stats_label(),
+                status.as_u16(),
+                latency.as_secs_f64() * 1e3
+            );
+        }
+    }
+}
+
+fn outcome(resp: &BufferedResponse) -> Outcome {
+    if resp.status.as_u16() >= 400 {
+        Outcome::ErrorAnswer
+    } else {
+        Outcome::Success
+    }
+}
+
+fn unreachable_upstream(message: String) -> (BufferedResponse, Option<(&'static str, String)>) {
+    (
+        BufferedResponse::proxy_error(
+            ProxyError::UpstreamUnreachable,
+            &format!("cogcheck-proxy could not reach the upstream {message}"),
+        ),
+        Some((ProxyError::UpstreamUnreachable.kind(), message)),
+    )
+}
+
+fn timed_out(forwarder: &Forwarder) -> (BufferedResponse, Option<(&'static str, String)>) {
+    let message = format!(
+        "{} did not answer within {:?} (--upstream-timeout)",
+        forwarder.upstream_display(),
+        forwarder.timeout()
+    );
+    (
+        BufferedResponse::proxy_error(
+            ProxyError::UpstreamTimeout,
+            &format!("cogcheck-proxy: the upstream {message}"),
+        ),
+        Some((ProxyError::UpstreamTimeout.kind(), message)),
+    )
+}

@@ -1,0 +1,198 @@
+//! Per-action counters and latency percentiles for the admin API.
+//!
+//! Latencies go into a log-scale histogram (buckets 5% wide, from 1 µs to about an hour), so
+//! memory is fixed per action however long the proxy runs and a percentile is off by at most
+//! one bucket. Labels come from classification, which folds unknown targets into one label,
+//! so the map cannot grow from garbage on the wire.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+const BUCKETS: usize = 460;
+const GROWTH: f64 = 1.05;
+
+#[derive(Clone)]
+struct Histogram {
+    counts: Box<[u64; BUCKETS]>,
+    total: u64,
+}
+
+impl Histogram {
+    fn new() -> Histogram {
+        Histogram {
+            counts: Box::new([0; BUCKETS]),
+            total: 0,
+        }
+    }
+
+    fn bucket(latency: Duration) -> usize {
+        let us = latency.as_secs_f64() * 1e6;
+        if us <= 1.0 {
+            return 0;
+        }
+        ((us.ln() / GROWTH.ln()).ceil() as usize).min(BUCKETS - 1)
+    }
+
+    fn add(&mut self, latency: Duration) {
+        self.counts[Self::bucket(latency)] += 1;
+        self.total += 1;
+    }
+
+    /// The upper edge of the bucket holding the `q` quantile, in milliseconds.
+    fn quantile_ms(&self, q: f64) -> Option<f64> {
+        if self.total == 0 {
+            return None;
+        }
+        let rank = ((q * self.total as f64).ceil() as u64).max(1);
+        let mut seen = 0;
+        for (i, c) in self.counts.iter().enumerate() {
+            seen += c;
+            if seen >= rank {
+                let ms = GROWTH.powi(i as i32) / 1e3;
+                return Some((ms * 1e3).round() / 1e3);
+            }
+        }
+        None
+    }
+}
+
+struct ActionStats {
+    count: u64,
+    errors: u64,
+    upstream_errors: u64,
+    latency: Histogram,
+}
+
+/// What the proxy has seen.
+pub struct Stats {
+    actions: Mutex<BTreeMap<String, ActionStats>>,
+}
+
+/// How one exchange ended, for the counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A 2xx-3xx answer.
+    Success,
+    /// A 4xx-5xx answer from the upstream or the replayer.
+    ErrorAnswer,
+    /// The upstream could not be reached or timed out.
+    UpstreamError,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            actions: Mutex::new(BTreeMap::new()),
+        }
+    }
+}
+
+impl Stats {
+    /// Counts one exchange.
+    pub fn observe(&self, label: &str, latency: Duration, outcome: Outcome) {
+        let Ok(mut actions) = self.actions.lock() else {
+            return;
+        };
+        if !actions.contains_key(label) {
+            actions.insert(
+                label.to_string(),
+                ActionStats {
+                    count: 0,
+                    errors: 0,
+                    upstream_errors: 0,
+                    latency: Histogram::new(),
+                },
+            );
+        }
+        if let Some(a) = actions.get_mut(label) {
+            a.count += 1;
+            a.latency.add(latency);
+            match outcome {
+                Outcome::Success => {}
+                Outcome::ErrorAnswer => a.errors += 1,
+                Outcome::UpstreamError => a.upstream_errors += 1,
+            }
+        }
+    }
+
+    /// The `/stats` document.
+    pub fn snapshot(&self) -> Value {
+        let actions = match self.actions.lock() {
+            Ok(a) => a,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let mut total = Histogram::new();
+        let mut per_action = serde_json::Map::new();
+        let (mut requests, mut errors, mut upstream_errors) = (0, 0, 0);
+        for (label, a) in actions.iter() {
+            requests += a.count;
+            errors += a.errors;
+            upstream_errors += a.upstream_errors;
+            for (t, c) in total.counts.iter_mut().zip(a.latency.counts.iter()) {
+                *t += c;
+            }
+            total.total += a.latency.total;
+            per_action.insert(
+                label.clone(),
+                json!({
+                    "count": a.count,
+                    "errors": a.errors,
+                    "upstream_errors": a.upstream_errors,
+                    "latency_ms": percentiles(&a.latency),
+                }),
+            );
+        }
+        json!({
+            "requests": requests,
+            "errors": errors,
+            "upstream_errors": upstream_errors,
+            "latency_ms": percentiles(&total),
+            "actions": per_action,
+        })
+    }
+}
+
+fn percentiles(h: &Histogram) -> Value {
+    json!({
+        "p50": h.quantile_ms(0.50),
+        "p90": h.quantile_ms(0.90),
+        "p99": h.quantile_ms(0.99),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_within_a_bucket() {
+        let s = Stats::default();
+        for ms in 1..=100 {
+            s.observe("ListUserPools", Duration::from_millis(ms), Outcome::Success);
+        }
+        s.observe(
+            "ListUserPools",
+            Duration::from_millis(5),
+            Outcome::UpstreamError,
+        );
+        let snap = s.snapshot();
+        let a = &snap["actions"]["ListUserPools"];
+        assert_eq!(a["count"], 101);
+        assert_eq!(a["upstream_errors"], 1);
+        let p50 = a["latency_ms"]["p50"].as_f64().unwrap();
+        let p99 = a["latency_ms"]["p99"].as_f64().unwrap();
+        assert!((48.0..=53.0).contains(&p50), "{p50}");
+        assert!((97.0..=105.0).contains(&p99), "{p99}");
+        assert_eq!(snap["upstream_errors"], 1);
+    }
+
+    #[test]
+    fn empty_stats_have_null_percentiles() {
+        let snap = Stats::default().snapshot();
+        assert_eq!(snap["requests"], 0);
+        assert!(snap["latency_ms"]["p50"].is_null());
+    }
+}
