@@ -31,3 +31,11 @@ pub mod target;
 pub mod wire;
 
 pub use error::Error;
+
+/// A path inside this checkout: the folder that holds `suite/`, `fixtures/` and `reports/`.
+/// Fixtures are read from the checkout (not embedded) so that editing a scenario or an
+/// expectations file needs no rebuild.
+pub fn repo_path(relative: &str) -> std::path::PathBuf {
+    let suite = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    suite.parent().unwrap_or(suite).join(relative)
+}

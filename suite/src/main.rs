@@ -229,9 +229,7 @@ fn dispatch(command: Command) -> Result<bool> {
 }
 
 fn default_results_path(target: &str) -> PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../reports/results")
-        .join(format!("{target}.json"))
+    cogcheck::repo_path("reports/results").join(format!("{target}.json"))
 }
 
 fn load_scenarios(filter: Option<&str>) -> Result<Vec<scenario::Scenario>> {

@@ -287,6 +287,7 @@ impl Runner {
                     helper_state: Mutex::new(HelperState::default()),
                     created: &created,
                     deferred: None,
+                    secrets: Default::default(),
                 };
                 let mut results = Vec::new();
                 let mut outcome = Outcome::Passed;
@@ -339,7 +340,7 @@ impl Runner {
         started: Instant,
         cleanup_errors: Vec<String>,
     ) -> ScenarioResult {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let root = crate::repo_path("");
         let file = std::fs::canonicalize(&root)
             .ok()
             .and_then(|r| {
@@ -393,6 +394,8 @@ struct Execution<'a> {
     helper_state: Mutex<HelperState>,
     created: &'a Mutex<Vec<String>>,
     deferred: Option<Failure>,
+    /// Every sensitive value sent or received so far, to scrub from failure texts.
+    secrets: std::collections::BTreeSet<String>,
 }
 
 /// What a step produced, action or helper alike.
@@ -416,8 +419,43 @@ impl Execution<'_> {
         }
     }
 
-    /// Runs one step; the second value is set when the step ends the scenario.
+    /// Runs one step; the second value is set when the step ends the scenario. Whatever a
+    /// failure quotes (error messages, mismatching values, diffs) is scrubbed of every secret
+    /// the scenario has seen, so none reaches a results file or a report.
     async fn step(&mut self, step: &Step) -> (StepResult, Option<Outcome>) {
+        let (result, mut outcome) = self.step_unscrubbed(step).await;
+        if let Some(Outcome::Failed(f)) = &mut outcome {
+            self.scrub_failure(f);
+        }
+        if let Some(mut f) = self.deferred.take() {
+            self.scrub_failure(&mut f);
+            self.deferred = Some(f);
+        }
+        (result, outcome)
+    }
+
+    /// Remembers the values the model marks sensitive in `raw` (an instance of `shape`).
+    fn learn_secrets(&mut self, shape: Option<&str>, raw: &Value) {
+        if let Some(shape) = shape {
+            let redacted = redact(Some(shape), raw);
+            collect_differences(raw, &redacted, &mut self.secrets);
+        }
+    }
+
+    fn scrub_failure(&self, f: &mut Failure) {
+        let passwords: Vec<String> = self
+            .passwords
+            .lock()
+            .map(|p| p.values().cloned().collect())
+            .unwrap_or_default();
+        let scrub = |text: &str| scrub(text, self.secrets.iter().chain(passwords.iter()));
+        f.summary = scrub(&f.summary);
+        f.expected = scrub(&f.expected);
+        f.actual = scrub(&f.actual);
+        f.diff = scrub(&f.diff);
+    }
+
+    async fn step_unscrubbed(&mut self, step: &Step) -> (StepResult, Option<Outcome>) {
         let started = Instant::now();
         let mut result = not_run(step);
         let fail =
@@ -435,7 +473,14 @@ impl Execution<'_> {
         let (answer, violations, output_shape) = match &step.kind {
             StepKind::Call { action, input } => {
                 let input = match self.scope().value(input) {
-                    Ok(v) => v,
+                    Ok(v) => {
+                        let shape = Model::get()
+                            .operation(action)
+                            .ok()
+                            .and_then(|o| o.input.clone());
+                        self.learn_secrets(shape.as_deref(), &v);
+                        v
+                    }
                     Err(e) => {
                         result.status = StepStatus::Failed;
                         return (
@@ -502,6 +547,7 @@ impl Execution<'_> {
                     .operation(action)
                     .ok()
                     .and_then(|o| o.output.clone());
+                self.learn_secrets(output.as_deref(), &response.body);
                 let answer = match response.error {
                     Some(e) => Answer::Error {
                         error_type: e.error_type,
@@ -723,7 +769,7 @@ impl Execution<'_> {
 
 /// moto answers an action it lacks with a bare HTML 500 and names the reason only in its log:
 /// `NotImplementedError: The get_user_auth_factors action has not been implemented`. Its web
-/// server writes that line just after sending the answer, so look a few times.
+/// server writes that line just after sending the answer, so look again for a while.
 async fn said_not_implemented(log: Option<&std::path::Path>, action: &str) -> bool {
     let Some(log) = log else { return false };
     let mut snake = String::new();
@@ -738,7 +784,9 @@ async fn said_not_implemented(log: Option<&std::path::Path>, action: &str) -> bo
         }
     }
     let needle = format!("The {snake} action has not been implemented");
-    for _ in 0..10 {
+    // Up to 3 s: on a loaded machine the line can lag, and a miss would turn "unsupported"
+    // into a spurious failure. Only 5xx answers without a JSON body ever wait here.
+    for _ in 0..60 {
         let found = std::fs::read(log)
             .map(|bytes| String::from_utf8_lossy(&bytes).contains(&needle))
             .unwrap_or(false);
@@ -779,6 +827,63 @@ pub fn redact(shape: Option<&str>, body: &Value) -> Value {
         Model::get().redact_sensitive(shape, &mut out, &mut |_| Value::String("<redacted>".into()));
     }
     out
+}
+
+/// Collects the strings of `raw` that redaction replaced.
+fn collect_differences(
+    raw: &Value,
+    redacted: &Value,
+    out: &mut std::collections::BTreeSet<String>,
+) {
+    match (raw, redacted) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in a {
+                if let Some(w) = b.get(k) {
+                    collect_differences(v, w, out);
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            for (v, w) in a.iter().zip(b) {
+                collect_differences(v, w, out);
+            }
+        }
+        (Value::String(s), other) if other != raw && !s.is_empty() => {
+            out.insert(s.clone());
+        }
+        _ => {}
+    }
+}
+
+/// Replaces every known secret, and anything shaped like a JWT, in a text.
+pub fn scrub<'a>(text: &str, secrets: impl Iterator<Item = &'a String>) -> String {
+    let mut out = text.to_string();
+    // Longest first, so a secret that contains another is replaced whole.
+    let mut secrets: Vec<&String> = secrets.filter(|s| s.len() >= 4).collect();
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for s in secrets {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), "<redacted>");
+        }
+        // Inside JSON text a secret may appear escaped.
+        let escaped = serde_json::to_string(s).unwrap_or_default();
+        let escaped = escaped.trim_matches('"');
+        if escaped != s.as_str() && out.contains(escaped) {
+            out = out.replace(escaped, "<redacted>");
+        }
+    }
+    scrub_jwts(&out)
+}
+
+/// Replaces JWT-shaped strings (`eyJ...`, two or more base64url segments) with `<jwt>`.
+fn scrub_jwts(text: &str) -> String {
+    static JWT: std::sync::OnceLock<Option<fancy_regex::Regex>> = std::sync::OnceLock::new();
+    match JWT.get_or_init(|| {
+        fancy_regex::Regex::new(r"eyJ[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]*)*").ok()
+    }) {
+        Some(re) => re.replace_all(text, "<jwt>").into_owned(),
+        None => text.to_string(),
+    }
 }
 
 /// The parts of `actual` that `spec` talks about, so a diff shows only what matters.
@@ -876,4 +981,34 @@ pub async fn delete_pool(client: &Client, id: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scrub_removes_secrets_escaped_or_not_and_jwts() {
+        let secrets = [
+            "Cg1!s3cr\"et".to_string(),
+            "client-secret-value".to_string(),
+        ];
+        let text = r#"got {"Password":"Cg1!s3cr\"et","S":"client-secret-value","T":"eyJhbGciOi.eyJzdWIi.sig"} and Cg1!s3cr"et"#;
+        let out = scrub(text, secrets.iter());
+        assert!(!out.contains("s3cr"), "{out}");
+        assert!(!out.contains("client-secret-value"), "{out}");
+        assert!(!out.contains("eyJ"), "{out}");
+        assert!(out.contains("<jwt>") && out.contains("<redacted>"), "{out}");
+    }
+
+    #[test]
+    fn differences_are_the_redacted_strings() {
+        let raw =
+            serde_json::json!({"AuthenticationResult": {"AccessToken": "tok", "ExpiresIn": 3600}});
+        let red = redact(Some("InitiateAuthResponse"), &raw);
+        let mut out = Default::default();
+        collect_differences(&raw, &red, &mut out);
+        assert!(out.contains("tok"));
+        assert_eq!(out.len(), 1);
+    }
 }

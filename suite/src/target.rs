@@ -194,7 +194,7 @@ impl Targets {
         if let Some(path) = env_lookup("COGCHECK_TARGETS") {
             return Targets::load(Path::new(&path));
         }
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/targets.toml");
+        let path = crate::repo_path("fixtures/targets.toml");
         if path.exists() {
             Targets::load(&path)
         } else {

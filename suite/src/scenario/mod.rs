@@ -579,7 +579,7 @@ fn check(raw: RawScenario, area: String, file: &Path) -> Result<Scenario, Vec<(S
 pub fn default_dir() -> PathBuf {
     std::env::var_os("COGCHECK_SCENARIOS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/scenarios"))
+        .unwrap_or_else(|| crate::repo_path("fixtures/scenarios"))
 }
 
 #[cfg(test)]

@@ -1,0 +1,189 @@
+//! The scenario engine against a real emulator (moto, started by the test): isolation and
+//! cleanup on every exit path, verdicts from expectations, and secrets kept out of results.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use cogcheck::expectations::{Expectations, KnownFailure, Verdict};
+use cogcheck::run::{Outcome, Runner};
+use cogcheck::scenario::{self, Scenario};
+use cogcheck::session::{Session, SessionOptions};
+
+fn write_scenario(dir: &Path, area: &str, id: &str, text: &str) -> Scenario {
+    let area_dir = dir.join(area);
+    std::fs::create_dir_all(&area_dir).unwrap();
+    let file = area_dir.join(format!("{id}.json"));
+    std::fs::write(&file, text).unwrap();
+    scenario::load_file(&file).unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+async fn pools_named(session: &Session, prefix: &str) -> Vec<String> {
+    let r = session
+        .client
+        .call("ListUserPools", &serde_json::json!({"MaxResults": 60}))
+        .await
+        .unwrap();
+    r.body["UserPools"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["Name"].as_str())
+        .filter(|n| n.starts_with(prefix))
+        .map(str::to_string)
+        .collect()
+}
+
+/// One session for every check here: starting moto costs a few seconds.
+#[test]
+fn engine_against_moto() {
+    let mut session = Session::open(SessionOptions {
+        target: Some("moto".into()),
+        endpoint: None,
+        jobs: 2,
+        allow_slow_install: false,
+    })
+    .expect("moto starts");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = session.config.run_prefix.clone();
+    let runner = Arc::new(Runner::new(session.client.clone(), session.config.clone()));
+
+    // A scenario that fails midway, after creating two pools and a client secret, leaves
+    // no pool behind and no secret in its result.
+    let failing = write_scenario(
+        dir.path(),
+        "engine",
+        "fails-midway",
+        r#"{
+          "id": "fails-midway", "summary": "creates pools then fails", "covers": ["CreateUserPool"], "source": "model",
+          "steps": [
+            {"action": "CreateUserPool", "with": {"PoolName": "${unique:a}"}, "save": {"a": "$.UserPool.Id"}},
+            {"action": "CreateUserPool", "with": {"PoolName": "${unique:b}"}, "save": {"b": "$.UserPool.Id"}},
+            {"action": "CreateUserPoolClient", "with": {"UserPoolId": "${a}", "ClientName": "c", "GenerateSecret": true},
+             "save": {"secret": "$.UserPoolClient.ClientSecret"}},
+            {"action": "DescribeUserPoolClient", "with": {"UserPoolId": "${a}", "ClientId": "nope"},
+             "expect": {"body": {"UserPoolClient": {"ClientSecret": "${secret}"}}}},
+            {"action": "DeleteUserPool", "with": {"UserPoolId": "${b}"}}
+          ]}"#,
+    );
+    let result = runtime.block_on(runner.run_scenario(&failing, 900));
+    let Outcome::Failed(f) = &result.outcome else {
+        panic!("expected a failure, got {:?}", result.outcome)
+    };
+    assert_eq!(f.step, 3);
+    assert!(
+        result.cleanup_errors.is_empty(),
+        "{:?}",
+        result.cleanup_errors
+    );
+    let left = runtime.block_on(pools_named(&session, &prefix));
+    assert!(left.is_empty(), "pools left behind: {left:?}");
+
+    // The same scenario listed as a known failure at that step is an expected failure; listed
+    // at another step it has changed; a passing scenario listed is an unexpected pass.
+    let known = |step: usize, check: &str| Expectations {
+        target: "moto".into(),
+        failures: BTreeMap::from([(
+            result.name.clone(),
+            KnownFailure {
+                step,
+                check: check.into(),
+                reason: "why".into(),
+            },
+        )]),
+    };
+    assert!(matches!(
+        known(3, &f.check).verdict(&result),
+        Verdict::ExpectedFailure { .. }
+    ));
+    assert!(matches!(
+        known(2, &f.check).verdict(&result),
+        Verdict::Changed { .. }
+    ));
+
+    let passing = write_scenario(
+        dir.path(),
+        "engine",
+        "passes",
+        r#"{
+          "id": "passes", "summary": "a pool is described", "covers": ["DescribeUserPool"], "source": "model",
+          "steps": [
+            {"action": "CreateUserPool", "with": {"PoolName": "${unique:p}"}, "save": {"id": "$.UserPool.Id"}},
+            {"action": "DescribeUserPool", "with": {"UserPoolId": "${id}"}, "expect": {"body": {"UserPool": {"Id": "${id}"}}}}
+          ]}"#,
+    );
+    let passed = runtime.block_on(runner.run_scenario(&passing, 901));
+    assert_eq!(passed.outcome, Outcome::Passed);
+    let listed = Expectations {
+        target: "moto".into(),
+        failures: BTreeMap::from([(
+            passed.name.clone(),
+            KnownFailure {
+                step: 1,
+                check: "body".into(),
+                reason: "old".into(),
+            },
+        )]),
+    };
+    let verdict = listed.verdict(&passed);
+    assert!(matches!(verdict, Verdict::UnexpectedPass { .. }) && verdict.is_failure());
+    assert!(runtime.block_on(pools_named(&session, &prefix)).is_empty());
+
+    // Secrets: a failing step quoting a password and a token keeps neither in its result.
+    let leaky = write_scenario(
+        dir.path(),
+        "engine",
+        "leaky",
+        r#"{
+          "id": "leaky", "summary": "a failure quoting tokens", "covers": ["AdminInitiateAuth"], "source": "model",
+          "steps": [
+            {"action": "CreateUserPool", "with": {"PoolName": "${unique:p}"}, "save": {"pool": "$.UserPool.Id"}},
+            {"action": "CreateUserPoolClient", "with": {"UserPoolId": "${pool}", "ClientName": "c",
+              "ExplicitAuthFlows": ["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]}, "save": {"client": "$.UserPoolClient.ClientId"}},
+            {"action": "AdminCreateUser", "with": {"UserPoolId": "${pool}", "Username": "u1", "MessageAction": "SUPPRESS"}},
+            {"action": "AdminSetUserPassword", "with": {"UserPoolId": "${pool}", "Username": "u1", "Password": "${password}", "Permanent": true}},
+            {"action": "AdminInitiateAuth", "with": {"UserPoolId": "${pool}", "ClientId": "${client}", "AuthFlow": "ADMIN_USER_PASSWORD_AUTH",
+              "AuthParameters": {"USERNAME": "u1", "PASSWORD": "${password}"}},
+             "expect": {"body": {"AuthenticationResult": {"$absent": true}}}}
+          ]}"#,
+    );
+    let leaked = runtime.block_on(runner.run_scenario(&leaky, 902));
+    assert!(
+        matches!(leaked.outcome, Outcome::Failed(ref f) if f.step == 4),
+        "{:?}",
+        leaked.outcome
+    );
+    let text = serde_json::to_string(&leaked).unwrap();
+    assert!(!text.contains("eyJ"), "a token reached the result: {text}");
+    assert!(
+        !text.contains("Cg1!"),
+        "a password reached the result: {text}"
+    );
+    assert!(runtime.block_on(pools_named(&session, &prefix)).is_empty());
+
+    session.stop().unwrap();
+}
+
+/// A malformed scenario folder is refused as a whole before anything runs, every problem named.
+#[test]
+fn malformed_scenarios_are_all_reported_before_running() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("a")).unwrap();
+    std::fs::write(dir.path().join("a/bad-json.json"), "{ nope").unwrap();
+    std::fs::write(
+        dir.path().join("a/bad-action.json"),
+        r#"{"id":"bad-action","summary":"s","covers":["CreateUserPool"],"source":"model",
+            "steps":[{"action":"CreateUserPools"}]}"#,
+    )
+    .unwrap();
+    let errors = scenario::load_dir(dir.path()).unwrap_err();
+    let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(errors.len(), 2, "{text:?}");
+    assert!(text
+        .iter()
+        .any(|t| t.contains("bad-json.json") && t.contains("line 1")));
+    assert!(text
+        .iter()
+        .any(|t| t.contains("bad-action.json") && t.contains("$.steps[0].action")));
+}
