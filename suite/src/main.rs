@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
 use cogcheck::expectations::Expectations;
-use cogcheck::report::{junit, progress::Progress, results, summary};
+use cogcheck::report::{compat, junit, progress::Progress, results, summary};
 use cogcheck::run::Runner;
 use cogcheck::scenario;
 use cogcheck::session::{Session, SessionOptions};
@@ -64,6 +64,32 @@ enum Command {
         /// Allow installs that take long (fakecloud compiles for about 35 minutes).
         #[arg(long)]
         allow_slow_install: bool,
+    },
+    /// Build the compatibility report: run every scenario against each local target
+    /// (installing and starting each), then write reports/compatibility.{md,html,json}.
+    ///
+    /// By default the targets that install in a minute or two (moto, ministack,
+    /// cognito-local), plus fakecloud when it is already installed; `--targets all` includes
+    /// fakecloud and builds it if needed (about 35 minutes the first time).
+    Report {
+        /// Comma-separated target names, or `all`.
+        #[arg(long, value_delimiter = ',')]
+        targets: Vec<String>,
+        /// Read these results files (reports/results/*.json) instead of running.
+        #[arg(long, num_args = 1..)]
+        from: Vec<PathBuf>,
+        /// Where to write the report (default: reports/ of this checkout).
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
+        /// Allow installs that take long.
+        #[arg(long)]
+        allow_slow_install: bool,
+        /// Scenarios run at once per target.
+        #[arg(long, default_value_t = 4)]
+        jobs: usize,
+        /// No progress bar.
+        #[arg(long)]
+        no_progress: bool,
     },
     /// List the targets with their pinned versions and install state.
     Targets,
@@ -168,6 +194,24 @@ fn dispatch(command: Command) -> Result<bool> {
                 return Ok(true);
             }
             Ok(!verdicts.iter().any(|(_, v)| v.is_failure()))
+        }
+        Command::Report {
+            targets,
+            from,
+            out_dir,
+            allow_slow_install,
+            jobs,
+            no_progress,
+        } => {
+            let options = compat::ReportOptions {
+                targets,
+                from,
+                out_dir: out_dir.unwrap_or_else(compat::default_out_dir),
+                allow_slow_install,
+                jobs,
+                progress: !no_progress,
+            };
+            Ok(compat::run_report(options)?)
         }
         Command::Targets => {
             let targets = Targets::load_default()?;

@@ -6,6 +6,7 @@
 //! - [`results`]: the results JSON (`cogcheck-results/1`), the input of every other report.
 //! - [`junit`]: JUnit XML for CI systems.
 
+pub mod compat;
 pub mod junit;
 pub mod progress;
 pub mod results;

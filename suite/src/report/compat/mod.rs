@@ -1,0 +1,388 @@
+//! The compatibility report: every operation of the service model against every target, as
+//! Markdown (`reports/compatibility.md`), one self-contained HTML page
+//! (`reports/compatibility.html`) and JSON (`reports/compatibility.json`, schema in [`json`]).
+//!
+//! The data flows one way: results files (or fresh runs, which write results files first) →
+//! [`TargetInput`] per target → [`matrix::Matrix`] (all the numbers, computed once) → three
+//! renderers that only format it. That is why the three files cannot disagree.
+//!
+//! # Checks
+//!
+//! A *check* of an operation on a target is one scenario that *covers* the operation (lists it
+//! in `covers`) and was run on that target. It passes when the scenario's outcome is `passed`
+//! (verdict `pass`, or `unexpected_pass`, which means the target now behaves like AWS). It does
+//! not pass when the scenario failed at any step, including a setup step before the covered
+//! operation was reached (the operation's behaviour is then unverified on that target), or
+//! when the target did not implement some action the scenario calls. A scenario *skipped* on
+//! a target (the target lacks a capability it requires, e.g. `codes`) is not a check there.
+//! Steps that call the operation in scenarios which do not cover it (setup steps) are not
+//! checks: their expectations are usually only "succeeds", and they are counted where they
+//! matter, in the scenario that covers the action they set up. They do count for ⛔: an
+//! operation is marked unsupported on a target whenever the target answered "unknown
+//! operation" to it in any step of any scenario.
+//!
+//! A cell is ✅ when all its checks pass, 🟡 `n/m` when some do, ❌ when none do, ⛔ when the
+//! target does not implement the operation, ⏭ when every covering scenario was skipped on that
+//! target, and · when no scenario covers the operation. A target's *share of checks passed* is
+//! the sum of passing checks over the sum of checks, over all operations; its *seed actions
+//! fully passing* counts the operations of the 95-action seed list whose cell is ✅.
+
+pub mod html;
+pub mod json;
+pub mod markdown;
+pub mod matrix;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::report::progress::Progress;
+use crate::report::results::{self, Results};
+use crate::run::Runner;
+use crate::session::{Session, SessionOptions};
+use crate::target::{Cache, InstallState, Targets};
+
+pub use matrix::Matrix;
+
+/// The 95 actions of the seed list, one a line (`#` starts a comment), embedded so a report
+/// never needs the `shared/` folder at run time.
+pub const SEED_ACTIONS: &str = include_str!("../../../../fixtures/seed-actions.txt");
+
+/// Operation categories and default request rates of the Cognito quotas page
+/// (`fixtures/quotas.json`), embedded for the same reason.
+pub const QUOTAS: &str = include_str!("../../../../fixtures/quotas.json");
+
+/// The targets `cogcheck report` runs when none are named: the ones that install in a minute
+/// or two. fakecloud joins them when it is installed in the cache already.
+pub const DEFAULT_TARGETS: &[&str] = &["moto", "ministack", "cognito-local"];
+
+/// The target whose first install is a long compile, included by default only once installed.
+pub const SLOW_DEFAULT_TARGET: &str = "fakecloud";
+
+/// What `cogcheck report` does.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// Targets to run, in column order. Empty means the default set ([`DEFAULT_TARGETS`], plus
+    /// [`SLOW_DEFAULT_TARGET`] when installed); `all` means every local target of
+    /// `fixtures/targets.toml`, allowing slow installs.
+    pub targets: Vec<String>,
+    /// Results files to read instead of running anything (one column each, in this order).
+    pub from: Vec<PathBuf>,
+    /// Where the reports go (`reports/`); fresh results go to `<out_dir>/results/<target>.json`.
+    pub out_dir: PathBuf,
+    /// Allow installs that take long (fakecloud compiles for about 35 minutes).
+    pub allow_slow_install: bool,
+    /// Scenarios run at once on each target.
+    pub jobs: usize,
+    /// Show a progress bar (only drawn when stderr is a terminal).
+    pub progress: bool,
+}
+
+impl Default for ReportOptions {
+    fn default() -> ReportOptions {
+        ReportOptions {
+            targets: Vec::new(),
+            from: Vec::new(),
+            out_dir: default_out_dir(),
+            allow_slow_install: false,
+            jobs: 4,
+            progress: true,
+        }
+    }
+}
+
+/// `reports/` of this checkout.
+pub fn default_out_dir() -> PathBuf {
+    crate::repo_path("reports")
+}
+
+/// One column of the report.
+#[derive(Debug, Clone)]
+pub enum TargetInput {
+    /// The target ran (now, or earlier and its results file was read).
+    Ran(Box<Results>),
+    /// The target could not be installed, started or read: it still gets a column, with why.
+    Unavailable {
+        /// Its name.
+        name: String,
+        /// Its pinned version, when known.
+        version: String,
+        /// Its configuration line, when known.
+        configuration: String,
+        /// What went wrong, as the error said it.
+        reason: String,
+    },
+}
+
+impl TargetInput {
+    /// The target's name.
+    pub fn name(&self) -> &str {
+        match self {
+            TargetInput::Ran(r) => &r.target.name,
+            TargetInput::Unavailable { name, .. } => name,
+        }
+    }
+}
+
+/// The three files written.
+#[derive(Debug, Clone)]
+pub struct Written {
+    /// `compatibility.md`.
+    pub markdown: PathBuf,
+    /// `compatibility.html`.
+    pub html: PathBuf,
+    /// `compatibility.json`.
+    pub json: PathBuf,
+}
+
+/// Runs the suite against each target (or reads results files), then writes the three reports
+/// into `options.out_dir`. Blocking: it builds its own async runtime.
+///
+/// A target that cannot be installed or started is reported on stderr and gets a column saying
+/// why; it never stops the other targets. Returns `Ok(true)` when every target ran and no
+/// verdict fails (`fail`, `changed`, `unexpected_pass`), `Ok(false)` otherwise, and an error for
+/// bad input: an unknown target name, a malformed scenario or results file, or a report that
+/// cannot be written.
+pub fn run_report(options: ReportOptions) -> Result<bool> {
+    let inputs = if options.from.is_empty() {
+        run_targets(&options)?
+    } else {
+        options
+            .from
+            .iter()
+            .map(|path| Results::load(path).map(|r| TargetInput::Ran(Box::new(r))))
+            .collect::<Result<Vec<_>>>()?
+    };
+    let matrix = Matrix::build(&inputs)?;
+    let written = write_reports(&matrix, &options.out_dir)?;
+    for t in &matrix.targets {
+        match &t.unavailable {
+            Some(reason) => eprintln!("cogcheck: {:<14} not available: {reason}", t.name),
+            None => eprintln!(
+                "cogcheck: {:<14} {}/{} checks pass ({}), {}/{} seed actions fully pass",
+                t.name,
+                t.summary.checks_passed,
+                t.summary.checks_total,
+                matrix::percent(t.summary.checks_passed, t.summary.checks_total),
+                t.summary.seed_passing,
+                t.summary.seed_total
+            ),
+        }
+    }
+    println!("{}", written.markdown.display());
+    println!("{}", written.html.display());
+    println!("{}", written.json.display());
+    let all_ran = inputs.iter().all(|i| matches!(i, TargetInput::Ran(_)));
+    let no_failure = matrix
+        .targets
+        .iter()
+        .all(|t| t.summary.failing_verdicts == 0);
+    Ok(all_ran && no_failure)
+}
+
+/// Writes the three files of `matrix` into `out_dir` (created if missing).
+pub fn write_reports(matrix: &Matrix, out_dir: &Path) -> Result<Written> {
+    std::fs::create_dir_all(out_dir).map_err(|source| Error::Io {
+        path: out_dir.to_path_buf(),
+        source,
+    })?;
+    let written = Written {
+        markdown: out_dir.join("compatibility.md"),
+        html: out_dir.join("compatibility.html"),
+        json: out_dir.join("compatibility.json"),
+    };
+    write_file(&written.markdown, &markdown::render(matrix))?;
+    write_file(&written.html, &html::render(matrix))?;
+    write_file(&written.json, &json::render(matrix)?)?;
+    Ok(written)
+}
+
+fn write_file(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The target names to run: the named ones, `all`, or the default set. Unknown names are an
+/// error before anything starts.
+pub fn resolve_targets(
+    requested: &[String],
+    targets: &Targets,
+    cache: &Cache,
+) -> Result<Vec<String>> {
+    let requested: Vec<&str> = requested
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if requested.is_empty() {
+        let mut names: Vec<String> = DEFAULT_TARGETS.iter().map(|s| s.to_string()).collect();
+        if let Ok(slow) = targets.get(SLOW_DEFAULT_TARGET) {
+            if slow.install_state(cache) == InstallState::Installed {
+                names.push(SLOW_DEFAULT_TARGET.to_string());
+            }
+        }
+        return Ok(names);
+    }
+    if requested.contains(&"all") {
+        return Ok(targets
+            .names()
+            .into_iter()
+            .filter(|n| targets.get(n).is_ok_and(|s| s.local().is_some()))
+            .map(str::to_string)
+            .collect());
+    }
+    let mut names = Vec::new();
+    for name in requested {
+        targets.get(name)?;
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
+    }
+    Ok(names)
+}
+
+/// Runs every scenario against each target in turn, saving each target's results file.
+fn run_targets(options: &ReportOptions) -> Result<Vec<TargetInput>> {
+    if let Some(endpoint) = crate::target::endpoint_override() {
+        return Err(Error::Config {
+            path: PathBuf::from("COGCHECK_ENDPOINT"),
+            message: format!(
+                "is set ({endpoint}), but a report starts each target itself: unset it, or run \
+                 `cogcheck run` against the endpoint and build the report with --from"
+            ),
+        });
+    }
+    let targets = Targets::load_default()?;
+    let cache = Cache::default_location()?;
+    let names = resolve_targets(&options.targets, &targets, &cache)?;
+    let allow_slow = options.allow_slow_install || options.targets.iter().any(|t| t == "all");
+    let dir = crate::scenario::default_dir();
+    let scenarios = crate::scenario::load_dir(&dir).map_err(|errs| Error::Config {
+        path: dir.clone(),
+        message: format!(
+            "{} problem(s) in the scenarios:\n{}",
+            errs.len(),
+            errs.iter()
+                .map(|e| format!("  {e}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+    })?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|source| Error::Io {
+        path: PathBuf::from("<tokio runtime>"),
+        source,
+    })?;
+    let draw = options.progress && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut inputs = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let spec = targets.get(name)?;
+        eprintln!(
+            "cogcheck: [{}/{}] {name} {}: installing and starting",
+            i + 1,
+            names.len(),
+            spec.version
+        );
+        let mut session = match Session::open(SessionOptions {
+            target: Some(name.clone()),
+            endpoint: None,
+            jobs: options.jobs.max(1),
+            allow_slow_install: allow_slow,
+        }) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("cogcheck: {name}: not available: {e}");
+                inputs.push(TargetInput::Unavailable {
+                    name: name.clone(),
+                    version: spec.version.clone(),
+                    configuration: spec.configuration.clone(),
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+        };
+        eprintln!(
+            "cogcheck: [{}/{}] {name}: {} scenarios at {}",
+            i + 1,
+            names.len(),
+            scenarios.len(),
+            session.info.endpoint
+        );
+        let started = results::now_rfc3339();
+        let runner = Arc::new(Runner::new(session.client.clone(), session.config.clone()));
+        let mut progress = Progress::new(draw);
+        let verdicts = runtime.block_on(runner.run_all(
+            scenarios.clone(),
+            &session.expectations,
+            |e| progress.event(&e),
+        ));
+        if let Err(e) = session.stop() {
+            eprintln!("cogcheck: {name}: could not stop cleanly: {e}");
+        }
+        let run = results::RunInfo {
+            prefix: session.config.run_prefix.clone(),
+            started,
+            finished: results::now_rfc3339(),
+            cogcheck: env!("CARGO_PKG_VERSION").into(),
+            model: format!("botocore {}", crate::model::Model::get().source.version),
+        };
+        let out = Results::new(run, session.info.clone(), &verdicts);
+        let path = options.out_dir.join("results").join(format!("{name}.json"));
+        out.save(&path)?;
+        eprintln!("cogcheck: {name}: results in {}", path.display());
+        inputs.push(TargetInput::Ran(Box::new(out)));
+    }
+    Ok(inputs)
+}
+
+/// Parses a seed list: one action a line, `#` comments and blank lines ignored.
+pub fn parse_seed_list(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The action names of the "Actions Defined by Amazon Cognito User Pools" table of the seed
+/// file (`shared/seed/cognito-user-pools-actions.md`): the bracketed name in the first column
+/// of each row.
+pub fn seed_actions_from_table(text: &str) -> Vec<String> {
+    let mut lines = text
+        .lines()
+        .skip_while(|line| line.split('|').nth(1).map(str::trim) != Some("Actions"));
+    lines.next(); // the header row
+    lines
+        .skip(1) // the `| --- |` separator
+        .take_while(|line| line.starts_with('|'))
+        .filter_map(|line| {
+            let first = line.split('|').nth(1)?;
+            let open = first.find('[')?;
+            let close = first[open..].find(']')? + open;
+            Some(first[open + 1..close].trim().to_string())
+        })
+        .collect()
+}
+
+/// Replaces anything that looks like a JWT (`eyJ…`, the base64url of `{"`) with a marker, so a
+/// token that slipped past the results' redaction never reaches a published report.
+pub fn scrub(text: &str) -> String {
+    if !text.contains("eyJ") {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("eyJ") {
+        out.push_str(&rest[..at]);
+        let token = &rest[at..];
+        let len = token
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
+            .unwrap_or(token.len());
+        out.push_str("<redacted: token>");
+        rest = &token[len..];
+    }
+    out.push_str(rest);
+    out
+}
