@@ -8,7 +8,7 @@
 //! with moto's expectations.
 
 use crate::client::{Client, ClientConfig};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::expectations::Expectations;
 use crate::report::results::TargetInfo;
 use crate::run::RunConfig;
@@ -92,6 +92,9 @@ impl Session {
         if name == "aws" || endpoint.contains(".amazonaws.com") {
             target::check_aws_opt_in()?;
         }
+        if running.is_none() {
+            reachable(&endpoint)?;
+        }
         let client = Client::new(ClientConfig {
             endpoint: endpoint.clone(),
             region: region.clone(),
@@ -114,9 +117,12 @@ impl Session {
             region,
             capabilities: spec.map(|s| s.capabilities()).unwrap_or_default(),
             codes: spec.and_then(|s| s.codes.clone()),
+            // A target started by hand can point at its output with COGCHECK_TARGET_LOG: moto
+            // says "not implemented" only there.
             log_path: running
                 .as_ref()
-                .and_then(|r| r.log_path().map(|p| p.to_path_buf())),
+                .and_then(|r| r.log_path().map(|p| p.to_path_buf()))
+                .or_else(|| std::env::var_os("COGCHECK_TARGET_LOG").map(std::path::PathBuf::from)),
             jobs: options.jobs.max(1),
         };
         let expectations = Expectations::load(&Expectations::default_path(&name), &name)?;
@@ -136,4 +142,44 @@ impl Session {
             None => Ok(()),
         }
     }
+}
+
+/// Fails early, with one clear message, when an endpoint given by hand does not accept
+/// connections: otherwise every scenario would fail with the same transport error.
+fn reachable(endpoint: &str) -> Result<()> {
+    use std::net::ToSocketAddrs;
+    let bad = |message: String| Error::Transport {
+        endpoint: endpoint.to_string(),
+        message,
+    };
+    let uri: http::Uri = endpoint.parse().map_err(|e| {
+        bad(format!(
+            "not a URL ({e}); expected something like http://127.0.0.1:5000"
+        ))
+    })?;
+    let host = uri.host().ok_or_else(|| {
+        bad("no host in the URL; expected something like http://127.0.0.1:5000".into())
+    })?;
+    let port = uri
+        .port_u16()
+        .unwrap_or(if uri.scheme_str() == Some("https") {
+            443
+        } else {
+            80
+        });
+    let addrs: Vec<_> = (host.trim_matches(['[', ']']), port)
+        .to_socket_addrs()
+        .map_err(|e| bad(format!("cannot resolve {host}: {e}")))?
+        .collect();
+    let mut last = None;
+    for addr in addrs {
+        match std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(5)) {
+            Ok(_) => return Ok(()),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(bad(format!(
+        "cannot connect ({}); is the emulator running? Unset COGCHECK_ENDPOINT to let cogcheck start a target itself",
+        last.map_or_else(|| "no address".to_string(), |e| e.to_string())
+    )))
 }

@@ -99,7 +99,7 @@ fn main() {
     // Emulators run in their own process groups, so a Ctrl-C at the terminal never reaches
     // them: stop them ourselves.
     cogcheck::target::install_signal_cleanup();
-    let trials = match scenario::load_dir(&scenario::default_dir()) {
+    let trials: Vec<Trial> = match scenario::load_dir(&scenario::default_dir()) {
         Ok(scenarios) => scenarios
             .into_iter()
             .map(|s| {
@@ -119,6 +119,23 @@ fn main() {
             })]
         }
     };
+    // Reach the target before any trial runs, so a wrong endpoint or a target that cannot
+    // start gives one clear error instead of one per scenario. Listing, or a filter that
+    // selects no scenario (`cargo test some_unit_test`), starts nothing.
+    let selects_any = trials.iter().any(|t| match &args.filter {
+        None => true,
+        Some(f) if args.exact => t.name() == f,
+        Some(f) => t.name().contains(f.as_str()),
+    });
+    if !args.list && selects_any {
+        if let Err(e) = shared() {
+            eprintln!(
+                "conformance: {}",
+                e.message().unwrap_or("cannot reach the target")
+            );
+            std::process::exit(101);
+        }
+    }
     let conclusion = libtest_mimic::run(&args, trials);
 
     if let Some(Ok(shared)) = SHARED.get() {
