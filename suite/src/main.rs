@@ -261,7 +261,8 @@ fn dispatch(command: Command) -> Result<bool> {
             })?;
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-            let (deleted, errors) = runtime.block_on(sweep(&session.client, &prefix))?;
+            let (deleted, errors) =
+                runtime.block_on(cogcheck::run::sweep(&session.client, &prefix))?;
             session.stop()?;
             println!("deleted {deleted} user pools named {prefix}*");
             for e in &errors {
@@ -293,33 +294,4 @@ fn load_scenarios(filter: Option<&str>) -> Result<Vec<scenario::Scenario>> {
         .into_iter()
         .filter(|s| filter.is_none_or(|f| s.name().contains(f)))
         .collect())
-}
-
-/// Deletes every pool whose name starts with `prefix`, page by page.
-async fn sweep(client: &cogcheck::client::Client, prefix: &str) -> Result<(usize, Vec<String>)> {
-    let mut doomed = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let mut input = serde_json::json!({ "MaxResults": 60 });
-        if let Some(t) = &token {
-            input["NextToken"] = serde_json::Value::String(t.clone());
-        }
-        let r = client.call("ListUserPools", &input).await?;
-        if let Some(e) = r.error {
-            bail!("ListUserPools failed: {e}");
-        }
-        for p in r.body["UserPools"].as_array().into_iter().flatten() {
-            if p["Name"].as_str().is_some_and(|n| n.starts_with(prefix)) {
-                if let Some(id) = p["Id"].as_str() {
-                    doomed.push(id.to_string());
-                }
-            }
-        }
-        token = r.body["NextToken"].as_str().map(str::to_string);
-        if token.is_none() {
-            break;
-        }
-    }
-    let errors = cogcheck::run::cleanup(client, &doomed).await;
-    Ok((doomed.len() - errors.len(), errors))
 }

@@ -983,6 +983,39 @@ pub async fn delete_pool(client: &Client, id: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Deletes every user pool whose name starts with `prefix` (leftovers of interrupted runs),
+/// page by page. Returns how many were deleted and what could not be.
+pub async fn sweep(client: &Client, prefix: &str) -> crate::error::Result<(usize, Vec<String>)> {
+    let mut doomed = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut input = serde_json::json!({ "MaxResults": 60 });
+        if let Some(t) = &token {
+            input["NextToken"] = Value::String(t.clone());
+        }
+        let r = client.call("ListUserPools", &input).await?;
+        if let Some(e) = r.error {
+            return Err(crate::Error::Transport {
+                endpoint: client.endpoint().to_string(),
+                message: format!("ListUserPools failed: {e}"),
+            });
+        }
+        for p in r.body["UserPools"].as_array().into_iter().flatten() {
+            if p["Name"].as_str().is_some_and(|n| n.starts_with(prefix)) {
+                if let Some(id) = p["Id"].as_str() {
+                    doomed.push(id.to_string());
+                }
+            }
+        }
+        token = r.body["NextToken"].as_str().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    let errors = cleanup(client, &doomed).await;
+    Ok((doomed.len() - errors.len(), errors))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -162,6 +162,33 @@ fn engine_against_moto() {
     );
     assert!(runtime.block_on(pools_named(&session, &prefix)).is_empty());
 
+    // Leftovers of an interrupted run are found by prefix and deleted; others stay.
+    for name in [
+        format!("{prefix}-9-left"),
+        format!("{prefix}-9-left-too"),
+        "not-cogcheck".into(),
+    ] {
+        let r = runtime
+            .block_on(
+                session
+                    .client
+                    .call("CreateUserPool", &serde_json::json!({"PoolName": name})),
+            )
+            .unwrap();
+        assert!(r.is_success());
+    }
+    let (deleted, errors) = runtime
+        .block_on(cogcheck::run::sweep(&session.client, &prefix))
+        .unwrap();
+    assert_eq!((deleted, errors.len()), (2, 0));
+    assert!(runtime.block_on(pools_named(&session, &prefix)).is_empty());
+    assert_eq!(
+        runtime
+            .block_on(pools_named(&session, "not-cogcheck"))
+            .len(),
+        1
+    );
+
     session.stop().unwrap();
 }
 
