@@ -988,6 +988,26 @@ fn ecma_to_fancy(pattern: &str) -> String {
     out
 }
 
+/// The action names of the "Actions Defined by Amazon Cognito User Pools" table of the seed
+/// file (`shared/seed/cognito-user-pools-actions.md`): the bracketed name in the first column
+/// of each row.
+pub fn seed_actions_from_table(text: &str) -> Vec<String> {
+    let mut lines = text
+        .lines()
+        .skip_while(|line| line.split('|').nth(1).map(str::trim) != Some("Actions"));
+    lines.next(); // the header row
+    lines
+        .skip(1) // the `| --- |` separator
+        .take_while(|line| line.starts_with('|'))
+        .filter_map(|line| {
+            let first = line.split('|').nth(1)?;
+            let open = first.find('[')?;
+            let close = first[open..].find(']')? + open;
+            Some(first[open + 1..close].trim().to_string())
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1037,24 +1057,6 @@ mod tests {
         }
     }
 
-    /// The action names of the "Actions Defined by Amazon Cognito User Pools" table.
-    fn seed_actions(text: &str) -> Vec<String> {
-        let mut lines = text
-            .lines()
-            .skip_while(|line| line.split('|').nth(1).map(str::trim) != Some("Actions"));
-        lines.next(); // the header row
-        lines
-            .skip(1) // the `| --- |` separator
-            .take_while(|line| line.starts_with('|'))
-            .filter_map(|line| {
-                let first = line.split('|').nth(1)?;
-                let open = first.find('[')?;
-                let close = first[open..].find(']')? + open;
-                Some(first[open + 1..close].trim().to_string())
-            })
-            .collect()
-    }
-
     #[test]
     fn every_seed_action_is_a_model_operation() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -1066,7 +1068,7 @@ mod tests {
                 path.display()
             )
         });
-        let actions = seed_actions(&text);
+        let actions = seed_actions_from_table(&text);
         assert_eq!(actions.len(), 95, "parsed {actions:?}");
         assert_eq!(
             actions.first().map(String::as_str),

@@ -641,20 +641,18 @@ fn column(input: &TargetInput, name: &str, list: Option<&[ScenarioIn]>) -> Targe
     }
 }
 
+/// The tag of a results-file object (`outcome`, `verdict`), or `unknown`.
+fn name_of(v: &Value, key: &str) -> String {
+    v.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or("unknown")
+        .to_string()
+}
+
 /// A scenario's result as reports show it.
 fn view(s: &ScenarioIn) -> ScenarioResultView {
-    let outcome = s
-        .outcome
-        .get("outcome")
-        .and_then(Value::as_str)
-        .unwrap_or("unknown")
-        .to_string();
-    let verdict = s
-        .verdict
-        .get("verdict")
-        .and_then(Value::as_str)
-        .unwrap_or("unknown")
-        .to_string();
+    let outcome = name_of(&s.outcome, "outcome");
+    let verdict = name_of(&s.verdict, "verdict");
     let reason = text(&s.verdict, "reason")
         .or_else(|| text(&s.verdict, "note"))
         .or_else(|| text(&s.outcome, "reason"));

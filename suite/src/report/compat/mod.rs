@@ -346,43 +346,8 @@ pub fn parse_seed_list(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// The action names of the "Actions Defined by Amazon Cognito User Pools" table of the seed
-/// file (`shared/seed/cognito-user-pools-actions.md`): the bracketed name in the first column
-/// of each row.
-pub fn seed_actions_from_table(text: &str) -> Vec<String> {
-    let mut lines = text
-        .lines()
-        .skip_while(|line| line.split('|').nth(1).map(str::trim) != Some("Actions"));
-    lines.next(); // the header row
-    lines
-        .skip(1) // the `| --- |` separator
-        .take_while(|line| line.starts_with('|'))
-        .filter_map(|line| {
-            let first = line.split('|').nth(1)?;
-            let open = first.find('[')?;
-            let close = first[open..].find(']')? + open;
-            Some(first[open + 1..close].trim().to_string())
-        })
-        .collect()
-}
+pub use crate::model::seed_actions_from_table;
 
-/// Replaces anything that looks like a JWT (`eyJ…`, the base64url of `{"`) with a marker, so a
-/// token that slipped past the results' redaction never reaches a published report.
-pub fn scrub(text: &str) -> String {
-    if !text.contains("eyJ") {
-        return text.to_string();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find("eyJ") {
-        out.push_str(&rest[..at]);
-        let token = &rest[at..];
-        let len = token
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
-            .unwrap_or(token.len());
-        out.push_str("<redacted: token>");
-        rest = &token[len..];
-    }
-    out.push_str(rest);
-    out
-}
+/// Replaces anything that looks like a JWT with a marker (one implementation, shared with the
+/// runner), so a token that slipped past the results' redaction never reaches a report.
+pub use crate::run::scrub_tokens as scrub;
