@@ -115,7 +115,6 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    cogcheck::target::install_signal_cleanup();
     match dispatch(cli.command) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
@@ -160,10 +159,23 @@ fn dispatch(command: Command) -> Result<bool> {
             let runner = Arc::new(Runner::new(session.client.clone(), session.config.clone()));
             let mut progress =
                 Progress::new(!no_progress && std::io::IsTerminal::is_terminal(&std::io::stderr()));
+            let on_interrupt = session.is_remote().then(|| {
+                runtime.spawn(Session::delete_run_on_interrupt(
+                    session.client.clone(),
+                    session.config.run_prefix.clone(),
+                ))
+            });
             let verdicts =
                 runtime.block_on(
                     runner.run_all(scenarios, &session.expectations, |e| progress.event(&e)),
                 );
+            if let Some(cleanup) = on_interrupt {
+                if cogcheck::run::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+                    // The scenarios stopped because of the interrupt; the cleanup task deletes
+                    // the run's pools and exits with 130.
+                    let _ = runtime.block_on(cleanup);
+                }
+            }
             session.stop()?;
 
             let run = results::RunInfo {

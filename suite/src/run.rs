@@ -24,6 +24,10 @@ use crate::scenario::matcher::Mismatch;
 use crate::scenario::template::Scope;
 use crate::scenario::{Expect, Scenario, Step, StepKind};
 
+/// Set when the run is interrupted: no scenario starts another step, so nothing new is
+/// created while the run's resources are being deleted.
+pub static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// How to run.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
@@ -423,6 +427,19 @@ impl Execution<'_> {
     /// failure quotes (error messages, mismatching values, diffs) is scrubbed of every secret
     /// the scenario has seen, so none reaches a results file or a report.
     async fn step(&mut self, step: &Step) -> (StepResult, Option<Outcome>) {
+        if INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+            let mut result = not_run(step);
+            result.status = StepStatus::Failed;
+            let outcome = Outcome::Failed(Failure {
+                step: step.index,
+                check: "interrupted".into(),
+                summary: "the run was interrupted".into(),
+                expected: String::new(),
+                actual: String::new(),
+                diff: String::new(),
+            });
+            return (result, Some(outcome));
+        }
         let (result, mut outcome) = self.step_unscrubbed(step).await;
         if let Some(Outcome::Failed(f)) = &mut outcome {
             self.scrub_failure(f);

@@ -72,6 +72,10 @@ impl Session {
                 let spec = targets.get(&name)?;
                 let cache = Cache::default_location()?;
                 let running = spec.start(&cache, options.allow_slow_install)?;
+                if running.pid().is_some() {
+                    // A local emulator runs in its own process group: a Ctrl-C must stop it.
+                    target::install_signal_cleanup();
+                }
                 let endpoint = running.endpoint.clone();
                 (Some(spec), Some(running), endpoint)
             }
@@ -133,6 +137,50 @@ impl Session {
             expectations,
             running,
         })
+    }
+
+    /// True when the target runs elsewhere (real AWS, or an endpoint given by hand): what a
+    /// run creates there outlives the run unless the run deletes it, even when interrupted.
+    pub fn is_remote(&self) -> bool {
+        self.running.as_ref().and_then(RunningTarget::pid).is_none()
+    }
+
+    /// For a remote target: waits for SIGINT or SIGTERM, then deletes every user pool of this
+    /// run (by its prefix) and exits with 130. Spawn it beside a run so that an interrupted
+    /// run against real Cognito leaves nothing behind.
+    pub async fn delete_run_on_interrupt(client: Client, prefix: String) {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        eprintln!("cogcheck: interrupted; deleting the user pools of run {prefix}…");
+        crate::run::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Calls already sent may still create a pool: let them land, sweep, and sweep again
+        // for stragglers.
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let first = crate::run::sweep(&client, &prefix).await;
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let second = crate::run::sweep(&client, &prefix).await;
+        let result = match (first, second) {
+            (Ok((a, _)), Ok((b, errors))) => Ok((a + b, errors)),
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        };
+        match result {
+            Ok((n, errors)) if errors.is_empty() => eprintln!("cogcheck: deleted {n} user pools"),
+            Ok((n, errors)) => eprintln!(
+                "cogcheck: deleted {n} user pools; could not delete: {}; run `cogcheck sweep --prefix {prefix}`",
+                errors.join("; ")
+            ),
+            Err(e) => eprintln!("cogcheck: cleanup failed ({e}); run `cogcheck sweep --prefix {prefix}`"),
+        }
+        std::process::exit(130);
     }
 
     /// Stops a target this session started.

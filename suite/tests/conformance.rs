@@ -43,6 +43,14 @@ fn shared() -> Result<&'static Shared, Failed> {
             .build()
             .map_err(|e| format!("cannot start the async runtime: {e}"))?;
         let runner = Arc::new(Runner::new(session.client.clone(), session.config.clone()));
+        // Against real Cognito an interrupted run must still delete what it created; a local
+        // emulator is stopped by the handler Session::open installed.
+        if session.is_remote() {
+            runtime.spawn(Session::delete_run_on_interrupt(
+                session.client.clone(),
+                session.config.run_prefix.clone(),
+            ));
+        }
         Ok(Shared {
             runtime,
             session: Mutex::new(session),
@@ -96,9 +104,6 @@ fn run_trial(scenario: &Scenario) -> Result<(), Failed> {
 
 fn main() {
     let args = Arguments::from_args();
-    // Emulators run in their own process groups, so a Ctrl-C at the terminal never reaches
-    // them: stop them ourselves.
-    cogcheck::target::install_signal_cleanup();
     let trials: Vec<Trial> = match scenario::load_dir(&scenario::default_dir()) {
         Ok(scenarios) => scenarios
             .into_iter()
@@ -137,6 +142,10 @@ fn main() {
         }
     }
     let conclusion = libtest_mimic::run(&args, trials);
+    if cogcheck::run::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+        // The cleanup task deletes the run's pools and exits with 130; wait for it.
+        std::thread::sleep(std::time::Duration::from_secs(60));
+    }
 
     if let Some(Ok(shared)) = SHARED.get() {
         if let Ok(mut session) = shared.session.lock() {

@@ -1,0 +1,77 @@
+//! An interrupted run against a remote endpoint deletes what it created before it exits: the
+//! rule that makes running against real Cognito safe. Here the "remote" endpoint is a moto the
+//! test starts itself, passed to `cogcheck run --endpoint` as a user would pass real AWS.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cogcheck::client::{Client, ClientConfig};
+use cogcheck::target::{Cache, Targets};
+
+#[test]
+fn ctrl_c_during_a_remote_run_deletes_the_runs_pools() {
+    let targets = Targets::load_default().unwrap();
+    let mut moto = targets
+        .get("moto")
+        .unwrap()
+        .start(&Cache::default_location().unwrap(), false)
+        .expect("moto starts");
+    let endpoint = moto.endpoint.clone();
+
+    let child = Command::new(env!("CARGO_BIN_EXE_cogcheck"))
+        .args([
+            "run",
+            "--endpoint",
+            &endpoint,
+            "--no-progress",
+            "--jobs",
+            "4",
+        ])
+        .args(["--results", "/dev/null"])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cogcheck runs");
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = Client::new(ClientConfig::local(endpoint)).unwrap();
+    let ours = |client: &Client| {
+        runtime.block_on(async {
+            let r = client
+                .call("ListUserPools", &serde_json::json!({"MaxResults": 60}))
+                .await
+                .unwrap();
+            r.body["UserPools"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| {
+                    p["Name"]
+                        .as_str()
+                        .is_some_and(|n| n.starts_with("cogcheck-"))
+                })
+                .count()
+        })
+    };
+    // Interrupt once the run has pools in flight, so there is something to delete.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while ours(&client) == 0 {
+        assert!(Instant::now() < deadline, "the run never created a pool");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // SAFETY: kill with a valid pid and signal number.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("deleting the user pools of run"),
+        "{stderr}"
+    );
+    // Scenario tasks still in flight may finish a create after the sweep's listing; the sweep
+    // runs after the runtime stops scheduling them, so nothing of the run may remain.
+    assert_eq!(ours(&client), 0, "pools left behind; stderr: {stderr}");
+    moto.stop().unwrap();
+}
