@@ -7,18 +7,25 @@
 //! | `GET /stats` | requests, errors, upstream errors, latency p50/p90/p99 (ms), overall and per action |
 //! | `GET /cassette` | path, mode, exchanges written and write errors by this run, replayable exchanges, replay hits and misses |
 //!
-//! Fault rules will get their endpoints here (a later issue).
+//! | `GET`, `POST`, `DELETE` `/faults...` | fault rules and their counters (`fault/control.rs`) |
+//!
+//! `/stats` also carries each fault rule's counters under `faults`.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
 use crate::answer::{full, ProxyBody};
 use crate::config::CassettePlan;
 use crate::stack::Stack;
+
+/// The largest admin request body (a batch of fault rules).
+const BODY_LIMIT: usize = 1 << 20;
 
 /// What the admin API reads.
 pub struct AdminState {
@@ -39,9 +46,19 @@ pub async fn serve(listener: TcpListener, state: Arc<AdminState>) {
         };
         let state = state.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
+            let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
                 let state = state.clone();
-                async move { Ok::<_, Infallible>(route(&state, &req)) }
+                async move {
+                    let (parts, body) = req.into_parts();
+                    let Ok(body) = Limited::new(body, BODY_LIMIT).collect().await else {
+                        return Ok::<_, Infallible>(answer(
+                            http::StatusCode::PAYLOAD_TOO_LARGE,
+                            json!({"error": format!("admin request bodies are at most {BODY_LIMIT} bytes")}),
+                        ));
+                    };
+                    let req = http::Request::from_parts(parts, body.to_bytes());
+                    Ok::<_, Infallible>(route(&state, &req))
+                }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
@@ -50,20 +67,32 @@ pub async fn serve(listener: TcpListener, state: Arc<AdminState>) {
     }
 }
 
-fn route<B>(state: &AdminState, req: &http::Request<B>) -> http::Response<ProxyBody> {
+fn route(state: &AdminState, req: &http::Request<Bytes>) -> http::Response<ProxyBody> {
+    if let Some((status, body)) = crate::fault::control::route(
+        &state.stack.faults,
+        req.method(),
+        req.uri().path(),
+        req.body(),
+    ) {
+        return answer(status, body);
+    }
     if req.method() != http::Method::GET {
         return answer(
             http::StatusCode::METHOD_NOT_ALLOWED,
-            json!({"error": "the admin API answers GET only"}),
+            json!({"error": "the admin API answers GET only, except POST and DELETE on /faults"}),
         );
     }
     match req.uri().path() {
         "/health" => answer(http::StatusCode::OK, json!({"status": "ok"})),
-        "/stats" => answer(http::StatusCode::OK, state.stack.stats.snapshot()),
+        "/stats" => {
+            let mut stats = state.stack.stats.snapshot();
+            stats["faults"] = state.stack.faults.counters();
+            answer(http::StatusCode::OK, stats)
+        }
         "/cassette" => answer(http::StatusCode::OK, cassette(state)),
         other => answer(
             http::StatusCode::NOT_FOUND,
-            json!({"error": format!("no admin endpoint {other}; try /health, /stats or /cassette")}),
+            json!({"error": format!("no admin endpoint {other}; try /health, /stats, /cassette or /faults")}),
         ),
     }
 }

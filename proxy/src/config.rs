@@ -33,6 +33,17 @@ EXAMPLES:
         AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... cogcheck-proxy \\
             --upstream https://cognito-idp.eu-west-1.amazonaws.com --record staging.jsonl
 
+    Compare moto with cognito-local on live traffic (clients get moto's answers):
+        cogcheck-proxy --upstream http://127.0.0.1:5000 --shadow http://127.0.0.1:9229 \\
+            --diff-out diffs.jsonl --diff-summary diffs.md --diff-junit diffs.xml
+
+    Replay a recorded session against another endpoint or a named target (own --help):
+        cogcheck-proxy compare staging.jsonl --against cognito-local --out report/
+
+    Inject faults by rules (throttles, 5xx, latency, resets, broken bodies), reproducibly:
+        cogcheck-proxy --upstream http://127.0.0.1:5000 --faults fixtures/faults/bad-network.toml \\
+            --fault-log decisions.jsonl --admin 127.0.0.1:4567
+
 REPLAY MODES (--mode):
     none          replay only; a request that was never recorded gets a miss error
     once          record everything if the cassette does not exist yet, else like `none`
@@ -107,7 +118,8 @@ pub struct Args {
     #[arg(long, value_enum, value_name = "MODE", requires = "replay")]
     pub mode: Option<Mode>,
 
-    /// Serve the admin API (GET /health, /stats, /cassette) on ADDR. Loopback addresses only.
+    /// Serve the admin API (GET /health, /stats, /cassette; GET/POST/DELETE /faults) on ADDR.
+    /// Loopback addresses only.
     #[arg(long, value_name = "ADDR")]
     pub admin: Option<SocketAddr>,
 
@@ -154,6 +166,52 @@ pub struct Args {
     /// Log every exchange to standard error.
     #[arg(short, long)]
     pub verbose: bool,
+
+    /// Compare mode: send every request the upstream answered to this second upstream too,
+    /// map identifiers between the two, and report every difference (clients always get the
+    /// --upstream's answer). See also `cogcheck-proxy compare --help` for cassettes.
+    #[arg(long, value_name = "URL")]
+    pub shadow: Option<String>,
+
+    /// Write one JSON line per mismatch between --upstream and --shadow (cogcheck-diff/1).
+    #[arg(long, value_name = "FILE", requires = "shadow")]
+    pub diff_out: Option<PathBuf>,
+
+    /// Write a Markdown summary of the mismatches, grouped by action, on shutdown.
+    #[arg(long, value_name = "FILE.md", requires = "shadow")]
+    pub diff_summary: Option<PathBuf>,
+
+    /// Write a JUnit XML report (one test case per action) on shutdown.
+    #[arg(long, value_name = "FILE.xml", requires = "shadow")]
+    pub diff_junit: Option<PathBuf>,
+
+    /// Noise rules (TOML) for comparing, instead of the shipped fixtures/compare/noise.toml.
+    #[arg(long, value_name = "FILE", requires = "shadow")]
+    pub noise: Option<PathBuf>,
+
+    /// Inject faults by the rules in FILE (TOML or JSON; see proxy/README.md, "Faults").
+    /// Rules are checked before the proxy starts; the admin API changes them at run time.
+    #[arg(long, value_name = "FILE")]
+    pub faults: Option<PathBuf>,
+
+    /// The seed of every fault rule's random stream (overrides the rules file's `seed`;
+    /// default 0). The same seed and the same requests give the same faults.
+    #[arg(long, value_name = "N")]
+    pub fault_seed: Option<u64>,
+
+    /// Append every fault decision (request, rule, draw) to FILE as JSON lines.
+    #[arg(long, value_name = "FILE")]
+    pub fault_log: Option<PathBuf>,
+
+    /// Emulate Cognito's request rate quotas: a token bucket per quota category at the
+    /// default rates; over it, TooManyRequestsException as Cognito sends it.
+    #[arg(long)]
+    pub quotas: bool,
+
+    /// Honour the `x-cogcheck-fault: RULE_ID` request header for these rule ids (comma
+    /// separated): the named rule's fault is forced for that request. Off by default.
+    #[arg(long, value_name = "RULE_IDS", value_delimiter = ',')]
+    pub allow_fault_header: Vec<String>,
 }
 
 /// What to do with a replayed cassette.
@@ -354,6 +412,10 @@ pub struct Config {
     pub credentials: Option<Credentials>,
     /// Log every exchange.
     pub verbose: bool,
+    /// Fault injection and quota emulation.
+    pub faults: crate::fault::FaultConfig,
+    /// Compare mode: the second upstream and where its report goes.
+    pub shadow: Option<crate::shadow::live::ShadowConfig>,
 }
 
 impl Config {
@@ -371,6 +433,8 @@ impl Config {
             shutdown_grace: Duration::from_secs(30),
             credentials: None,
             verbose: false,
+            faults: crate::fault::FaultConfig::default(),
+            shadow: None,
         })
     }
 }
@@ -469,6 +533,55 @@ impl Args {
             _ => None,
         };
 
+        let shadow = match &self.shadow {
+            Some(url) => {
+                let upstream = Upstream::parse(url).map_err(|e| {
+                    Error::Config(e.to_string().replacen("--upstream", "--shadow", 1))
+                })?;
+                if !cassette.forwards() {
+                    return Err(Error::Config(
+                        "--shadow compares what the --upstream answers; it cannot be used with \
+                         --replay --mode none or once"
+                            .into(),
+                    ));
+                }
+                Some(crate::shadow::live::ShadowConfig {
+                    upstream,
+                    noise: self.noise,
+                    report: crate::shadow::ReportPaths {
+                        jsonl: self.diff_out,
+                        markdown: self.diff_summary,
+                        junit: self.diff_junit,
+                    },
+                })
+            }
+            None => None,
+        };
+        // A real AWS shadow is re-signed like a real AWS upstream.
+        let credentials = match (&credentials, &shadow) {
+            (None, Some(s)) if s.upstream.is_aws => {
+                match (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
+                    (Some(access_key_id), Some(secret_access_key))
+                        if !access_key_id.is_empty() && !secret_access_key.is_empty() =>
+                    {
+                        Some(Credentials {
+                            access_key_id,
+                            secret_access_key,
+                            session_token: env("AWS_SESSION_TOKEN").filter(|t| !t.is_empty()),
+                        })
+                    }
+                    _ => {
+                        return Err(Error::Config(format!(
+                            "--shadow {} is real AWS: set AWS_ACCESS_KEY_ID and \
+                             AWS_SECRET_ACCESS_KEY so the proxy can re-sign requests for it",
+                            s.upstream.display()
+                        )))
+                    }
+                }
+            }
+            _ => credentials,
+        };
+
         if self.max_body == 0 {
             return Err(Error::Config("--max-body must be at least 1 byte".into()));
         }
@@ -490,6 +603,14 @@ impl Args {
             shutdown_grace: Duration::from_secs(self.shutdown_grace),
             credentials,
             verbose: self.verbose,
+            faults: crate::fault::FaultConfig {
+                rules: self.faults,
+                seed: self.fault_seed,
+                log: self.fault_log,
+                quotas: self.quotas,
+                allow_header: self.allow_fault_header,
+            },
+            shadow,
         })
     }
 }

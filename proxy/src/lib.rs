@@ -14,11 +14,14 @@
 //!    |
 //!  size limit    --max-body, an AWS-shaped 400 when exceeded
 //!    |
-//!  responders    replay from a cassette; [fault injection goes here]
+//!  faults        fault rules and quota buckets (`fault/`): answer, delay, hang, drop
+//!    |
+//!  responders    replay from a cassette
 //!    |
 //!  forwarder     pooled keep-alive client, HTTP or HTTPS; SigV4 re-signing for real AWS
 //!    |
-//!  [shadow compare goes here]
+//!  shadow        compare mode (`shadow/`): queue the request and the answer for a second
+//!                upstream; ids mapped, answers normalized, mismatches written as diffs
 //!    |
 //!  recorder      redact, then one JSONL line per exchange from a writer thread
 //!    |
@@ -50,11 +53,13 @@ mod answer;
 mod classify;
 mod config;
 mod error;
+mod fault;
 mod forward;
 mod listener;
 mod record;
 mod redact;
 mod replay;
+pub mod shadow;
 mod stack;
 mod stats;
 mod tls;
@@ -70,6 +75,7 @@ pub use config::{
     Args, CassettePlan, Config, Credentials, Mode, TlsSource, Upstream, UpstreamTrust,
 };
 pub use error::{Error, Result};
+pub use fault::FaultConfig;
 pub use record::{
     Cassette, Header, RecordedError, RecordedExchange, RecordedRequest, RecordedResponse, FORMAT,
 };
@@ -119,6 +125,24 @@ impl Proxy {
             (true, Some(path)) => Some(record::Recorder::open(path)?),
             _ => None,
         };
+        let faults = fault::Faults::new(&config.faults)?;
+        let shadow = match (&config.shadow, &forwarder) {
+            (Some(s), Some(f)) => Some(shadow::live::Shadow::start(
+                s,
+                &f.upstream_display(),
+                &config.upstream_trust,
+                config.credentials.as_ref(),
+                config.upstream_timeout,
+            )?),
+            (Some(_), None) => {
+                return Err(Error::Config(
+                    "--shadow compares what the --upstream answers; it cannot run while \
+                     replaying without forwarding (--mode none or once)"
+                        .into(),
+                ))
+            }
+            (None, _) => None,
+        };
         let server_tls = config
             .tls
             .as_ref()
@@ -152,6 +176,8 @@ impl Proxy {
             recorder,
             stats: stats::Stats::default(),
             verbose: config.verbose,
+            faults,
+            shadow,
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (scheme, ca_cert, acceptor) = match server_tls {
@@ -209,17 +235,22 @@ impl RunningProxy {
         self.ca_cert.as_deref()
     }
 
-    /// Stops accepting, lets in-flight exchanges finish (up to the grace period), writes and
-    /// fsyncs the cassette.
+    /// Stops accepting, lets in-flight exchanges finish (up to the grace period), lets the
+    /// shadow catch up and writes its reports, writes and fsyncs the cassette.
     pub async fn shutdown(self) -> Result<()> {
         let _ = self.shutdown.send(true);
         let _ = self.serving.await;
         if let Some(admin) = self.admin {
             admin.abort();
         }
-        match &self.stack.recorder {
+        let shadowed = match &self.stack.shadow {
+            Some(s) => s.close().await.map(|_| ()),
+            None => Ok(()),
+        };
+        let recorded = match &self.stack.recorder {
             Some(r) => r.close().await,
             None => Ok(()),
-        }
+        };
+        shadowed.and(recorded)
     }
 }

@@ -20,6 +20,7 @@ use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+use crate::fault::conn::{ConnControl, Guarded};
 use crate::stack::Stack;
 
 /// How long a client may take to send its TLS handshake or its request head.
@@ -80,29 +81,46 @@ async fn connection(
     stack: Arc<Stack>,
     watcher: Watcher,
 ) {
-    let service = hyper::service::service_fn(move |req| {
+    // Each request can ask for its connection to be reset or closed (fault injection); the
+    // socket is wrapped so that dropping it can send a RST (see `fault/conn.rs`).
+    let control = ConnControl::new();
+    let request_control = control.clone();
+    let service = hyper::service::service_fn(move |mut req: http::Request<_>| {
         let stack = stack.clone();
+        req.extensions_mut().insert(request_control.clone());
         async move { Ok::<_, Infallible>(stack.handle(req).await) }
     });
     let Some(acceptor) = tls else {
-        let conn = builder.serve_connection(TokioIo::new(stream), service);
-        let _ = watcher.watch(conn.into_owned()).await;
+        let conn =
+            builder.serve_connection(TokioIo::new(Guarded::new(stream, control.clone())), service);
+        tokio::select! {
+            _ = watcher.watch(conn.into_owned()) => {}
+            () = control.dropped() => {}
+        }
         return;
     };
     let mut first = [0u8; 1];
     match tokio::time::timeout(HEAD_TIMEOUT, stream.peek(&mut first)).await {
         Ok(Ok(1)) if first[0] == 0x16 => {
             // A failed or slow handshake is the client's problem: the connection just closes.
+            let guarded = Guarded::new(stream, control.clone());
             if let Ok(Ok(tls_stream)) =
-                tokio::time::timeout(HEAD_TIMEOUT, acceptor.accept(stream)).await
+                tokio::time::timeout(HEAD_TIMEOUT, acceptor.accept(guarded)).await
             {
                 let conn = builder.serve_connection(TokioIo::new(tls_stream), service);
-                let _ = watcher.watch(conn.into_owned()).await;
+                tokio::select! {
+                    _ = watcher.watch(conn.into_owned()) => {}
+                    () = control.dropped() => {}
+                }
             }
         }
         Ok(Ok(1)) => {
-            let conn = builder.serve_connection(TokioIo::new(stream), service);
-            let _ = watcher.watch(conn.into_owned()).await;
+            let conn = builder
+                .serve_connection(TokioIo::new(Guarded::new(stream, control.clone())), service);
+            tokio::select! {
+                _ = watcher.watch(conn.into_owned()) => {}
+                () = control.dropped() => {}
+            }
         }
         Ok(Ok(_)) | Ok(Err(_)) | Err(_) => {}
     }

@@ -7,6 +7,10 @@ use clap::Parser;
 use cogcheck_proxy::{Args, Error, Proxy};
 
 fn main() -> ExitCode {
+    // `cogcheck-proxy compare ...` has its own command line (src/shadow/offline.rs).
+    if std::env::args_os().nth(1).is_some_and(|a| a == "compare") {
+        return compare_main();
+    }
     let args = Args::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -79,4 +83,49 @@ async fn wait_for_signal() -> anyhow::Result<()> {
         _ = int.recv() => {}
     }
     Ok(())
+}
+
+/// `cogcheck-proxy compare CASSETTE --against URL|TARGET`: exit 0 when everything matched, 5
+/// when mismatches were found, else the usual codes.
+fn compare_main() -> ExitCode {
+    let args =
+        cogcheck_proxy::shadow::offline::CompareArgs::parse_from(std::env::args_os().skip(1));
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cogcheck-proxy compare: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(cogcheck_proxy::shadow::offline::run(&args)) {
+        Ok(outcome) => {
+            let s = &outcome.summary;
+            println!(
+                "compared {} exchanges against {}: {} differ ({} not compared)",
+                s.compared, outcome.endpoint, s.mismatched, s.skipped
+            );
+            for p in [
+                &outcome.paths.markdown,
+                &outcome.paths.jsonl,
+                &outcome.paths.junit,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                println!("report: {}", p.display());
+            }
+            if s.mismatched > 0 {
+                ExitCode::from(5)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("cogcheck-proxy compare: {e}");
+            ExitCode::from(exit_code(&anyhow::Error::from(e)))
+        }
+    }
 }

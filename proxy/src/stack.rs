@@ -1,9 +1,8 @@
 //! The stack: every layer a request passes, composed top to bottom in [`Stack::handle`].
 //!
 //! ```text
-//! client -> listener -> classify -> size limit -> [buffer?] -> responders -> forwarder -> recorder -> client
-//!                                                              (replay;      (upstream)   (cassette)
-//!                                                               faults)
+//! client -> listener -> classify -> size limit -> faults -> [buffer?] -> responders -> forwarder -> recorder -> client
+//!                                                 (decide)                (replay)      (upstream)   (cassette)
 //! ```
 //!
 //! Why each layer is where it is:
@@ -14,14 +13,19 @@
 //!   `Content-Length` without reading it, and a streamed one is cut off when it passes the limit.
 //! - **buffer?** only when a later layer needs the whole body (recording, replay, re-signing);
 //!   otherwise the body streams through untouched and the proxy is a plain reverse proxy.
-//! - **responders** may answer without the upstream. Today that is the replayer; fault
-//!   injection joins [`Responder`] as a variant placed before it (an injected throttle must
-//!   win over a replayed success). Matching without a wildcard makes a new kind decide.
+//! - **faults** decide before the body is read when no rule reads it (so an unfaulted request
+//!   still streams), and act before the responders (an injected throttle must win over a
+//!   replayed success), after the forwarder (truncated or malformed answers, recorded as
+//!   sent) and on the way out (latency, reset after forwarding, slow body). It is a layer of
+//!   its own rather than a [`Responder`] because it acts at all three points (`fault/`).
+//! - **responders** may answer without the upstream: the replayer. Matching without a
+//!   wildcard makes a new kind decide.
 //! - **forwarder** sends what no responder answered.
 //! - **recorder** last, so it writes what the client is about to receive, errors included;
-//!   the answer is released only once the exchange is written. Shadow comparison of a second
-//!   upstream belongs between forwarder and recorder (it needs the primary's answer and must
-//!   not delay recording).
+//!   the answer is released only once the exchange is written.
+//! - **shadow** between forwarder and recorder: it needs the upstream's own answer (before
+//!   faults mangle it) and only queues the exchange, so neither recording nor the client waits
+//!   for the second upstream (`shadow/live.rs`; ordering in `shadow/mod.rs`).
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -31,6 +35,7 @@ use hyper::body::Incoming;
 
 use crate::answer::{full, strip_hop_by_hop, BufferedResponse, ProxyBody, ProxyError};
 use crate::classify::{classify, Classified, RequestKind};
+use crate::fault::Faults;
 use crate::forward::{ForwardError, Forwarder};
 use crate::record::{Exchange, Recorder};
 use crate::replay::{Replayed, Replayer};
@@ -77,6 +82,9 @@ pub struct Stack {
     pub(crate) recorder: Option<Recorder>,
     pub(crate) stats: Stats,
     pub(crate) verbose: bool,
+    pub(crate) faults: Faults,
+    /// Compare mode: a second upstream that gets every answered request (`shadow/`).
+    pub(crate) shadow: Option<crate::shadow::live::Shadow>,
 }
 
 impl Stack {
@@ -112,9 +120,15 @@ impl Stack {
                 .await;
         }
 
-        // buffer only when a layer needs the whole body
+        // faults: decided from the headers alone unless a rule reads the body
+        let early_plan =
+            (!self.faults.needs_body(&class)).then(|| self.faults.decide(&class, &mut parts, None));
+
+        // buffer only when a layer needs the whole body (a faulted request always is)
         let needs_body = self.recorder.is_some()
+            || self.shadow.is_some()
             || !self.responders.is_empty()
+            || early_plan.as_ref().is_none_or(|p| !p.is_empty())
             || self
                 .forwarder
                 .as_ref()
@@ -138,7 +152,25 @@ impl Stack {
             }
         };
 
-        // responders: replay (faults come here too)
+        // faults: may answer, delay, hang or drop the connection before anything else answers
+        let plan = match early_plan {
+            Some(p) => p,
+            None => self.faults.decide(&class, &mut parts, Some(&body)),
+        };
+        if let Some(resp) = self.faults.before_upstream(&plan).await {
+            let status = resp.status();
+            let outcome = if status.as_u16() >= 400 {
+                Outcome::ErrorAnswer
+            } else {
+                Outcome::Success
+            };
+            self.stats
+                .observe(class.stats_label(), started.elapsed(), outcome);
+            self.log(&class, &parts, status, started.elapsed(), plan.source());
+            return resp;
+        }
+
+        // responders: replay
         for responder in &self.responders {
             match responder.decide(&class, &parts, &body) {
                 Decision::Answer(resp) => {
@@ -151,12 +183,21 @@ impl Stack {
             }
         }
 
-        // forwarder
+        // forwarder, then faults that change the answer (recorded as the client gets it)
         let (resp, error) = self.forward_buffered(&class, &parts, &body).await;
 
-        // recorder, then the client
-        self.finish(time, started, &class, parts, body, resp, error)
-            .await
+        // shadow compare: the upstream's own answer (before faults change it) goes to the
+        // comparer's queue; the client does not wait for the second upstream
+        if let (Some(shadow), None) = (&self.shadow, &error) {
+            shadow.submit(&class, &parts, &body, &resp, time).await;
+        }
+        let resp = self.faults.mangle(&plan, resp);
+
+        // recorder, then faults on the way out (delay, drop, slow body), then the client
+        let resp = self
+            .finish(time, started, &class, parts, body, resp, error)
+            .await;
+        self.faults.deliver(&plan, resp).await
     }
 
     async fn forward_buffered(

@@ -1,0 +1,273 @@
+//! Comparing two answers, and the diff record format.
+//!
+//! # Diff format: `cogcheck-diff/1`
+//!
+//! `--diff-out FILE` (and `diffs.jsonl` of `cogcheck-proxy compare`) is a UTF-8 file of JSON
+//! lines. The first line is a header; every other line is one mismatch, in the order the
+//! exchanges were compared.
+//!
+//! ```json
+//! {"diff":"cogcheck-diff/1","created":"2025-01-01T00:00:00Z","primary":"http://127.0.0.1:5000","shadow":"http://127.0.0.1:9229"}
+//! {"seq":12,"action":"AdminGetUser","time":"2025-01-01T00:00:01Z",
+//!  "primary":{"status":200},"shadow":{"status":400,"error_type":"UserNotFoundException"},
+//!  "differences":["status","error_type","body"],
+//!  "diff":"--- primary\n+++ shadow\n@@ ... @@\n...",
+//!  "pool_id":"us-east-1_AbC","pool_name":"cogcheck-1a2b3c-17-pool"}
+//! ```
+//!
+//! | field | meaning |
+//! |---|---|
+//! | `seq` | 1-based number of the compared exchange (every compared exchange counts, matching or not) |
+//! | `cassette_seq` | offline only: the exchange's `seq` in the cassette |
+//! | `action` | the action, or `METHOD path` for a request that is not an API call |
+//! | `time` | when the primary answered (live) or the recorded time (offline), RFC 3339 |
+//! | `primary`, `shadow` | `status` and, for an error, `error_type` (namespace removed) |
+//! | `differences` | which of `status`, `error_type`, `headers`, `body` differ |
+//! | `diff` | unified diff (3 lines of context) of `{"headers": ..., "body": ...}`, pretty-printed with sorted keys: the protocol headers (content type, and `<request-id>` when `x-amzn-RequestId` came) and the normalized body; empty when only status or error type differ |
+//! | `pool_id`, `pool_name` | the primary's user pool the request is about, and its name when the pool was created through the comparer |
+//! | `note` | why the shadow has no real answer (unreachable, timed out) |
+//!
+//! Readers must ignore fields they do not know; a change that breaks readers bumps the version.
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::mapping::{Mapping, Side};
+use super::noise::NoiseRules;
+use super::normalize::{short_error_type, sorted, Normalizer};
+
+/// The format and version in every diff file's header.
+pub const DIFF_FORMAT: &str = "cogcheck-diff/1";
+
+/// The first line of a diff file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DiffHeader {
+    /// Always [`DIFF_FORMAT`].
+    pub diff: String,
+    /// When the file was created.
+    pub created: String,
+    /// The primary: an upstream URL or a cassette.
+    pub primary: String,
+    /// The shadow's URL.
+    pub shadow: String,
+}
+
+/// One side's answer, as far as a record shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerSummary {
+    /// HTTP status.
+    pub status: u16,
+    /// The error type of an error answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<String>,
+}
+
+/// One mismatch.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MismatchRecord {
+    /// Number of the compared exchange.
+    pub seq: u64,
+    /// The cassette's `seq` (offline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cassette_seq: Option<u64>,
+    /// The action.
+    pub action: String,
+    /// When.
+    pub time: String,
+    /// The primary's answer.
+    pub primary: AnswerSummary,
+    /// The shadow's answer.
+    pub shadow: AnswerSummary,
+    /// `status`, `error_type`, `headers`, `body`.
+    pub differences: Vec<String>,
+    /// Unified diff of the normalized bodies.
+    pub diff: String,
+    /// The primary's pool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool_id: Option<String>,
+    /// Its name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool_name: Option<String>,
+    /// Why there is no real shadow answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// An answer, buffered.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers.
+    pub headers: http::HeaderMap,
+    /// Body.
+    pub body: Bytes,
+}
+
+impl Answer {
+    /// The body as JSON (`null` for an empty or non-JSON body; non-JSON text as a string).
+    pub fn json(&self) -> Value {
+        body_json(&self.body)
+    }
+
+    /// The error type of an error answer (header or body, namespace removed).
+    pub fn error_type(&self) -> Option<String> {
+        if self.status < 300 {
+            return None;
+        }
+        cogcheck::wire::parse_response(self.status, &self.headers, &self.body)
+            .error
+            .map(|e| short_error_type(&e.error_type))
+    }
+
+    /// Status and error type.
+    pub fn summary(&self) -> AnswerSummary {
+        AnswerSummary {
+            status: self.status,
+            error_type: self.error_type(),
+        }
+    }
+}
+
+/// A body as JSON, for comparing.
+pub fn body_json(body: &[u8]) -> Value {
+    if body.is_empty() {
+        return Value::Null;
+    }
+    match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(_) => Value::String(String::from_utf8_lossy(body).into_owned()),
+    }
+}
+
+/// What differs between two answers, and the diff; `None` when they agree.
+pub fn compare(
+    mapping: &Mapping,
+    rules: &NoiseRules,
+    action: &str,
+    primary: &Answer,
+    shadow: &Answer,
+) -> Option<(Vec<String>, String)> {
+    let (pa, sa) = (primary.summary(), shadow.summary());
+    let mut differences = Vec::new();
+    if pa.status != sa.status {
+        differences.push("status".to_string());
+    }
+    if pa.error_type != sa.error_type {
+        differences.push("error_type".to_string());
+    }
+    let (ha, hb) = (protocol_headers(primary), protocol_headers(shadow));
+    if ha != hb {
+        differences.push("headers".to_string());
+    }
+    let mut n = Normalizer::new(mapping, rules);
+    let a = n.normalize(Side::Primary, action, &primary.json());
+    let b = n.normalize(Side::Shadow, action, &shadow.json());
+    if a != b {
+        differences.push("body".to_string());
+    }
+    let (ta, tb) = (
+        pretty(&serde_json::json!({"headers": ha, "body": a})),
+        pretty(&serde_json::json!({"headers": hb, "body": b})),
+    );
+    let diff = if ta == tb {
+        String::new()
+    } else {
+        similar::TextDiff::from_lines(&ta, &tb)
+            .unified_diff()
+            .context_radius(3)
+            .header("primary", "shadow")
+            .to_string()
+    };
+    (!differences.is_empty()).then_some((differences, diff))
+}
+
+/// The headers the awsJson1_1 protocol promises, normalized: the content type (without
+/// parameters) and whether a request id came (`<request-id>`; its value is always new).
+pub fn protocol_headers(answer: &Answer) -> Value {
+    let mut out = serde_json::Map::new();
+    if let Some(ct) = answer
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    {
+        let ct = ct
+            .split(';')
+            .next()
+            .unwrap_or(ct)
+            .trim()
+            .to_ascii_lowercase();
+        out.insert("content-type".into(), Value::String(ct));
+    }
+    if answer
+        .headers
+        .contains_key(cogcheck::wire::REQUEST_ID_HEADER)
+        || answer.headers.contains_key("x-amz-request-id")
+    {
+        out.insert(
+            "x-amzn-requestid".into(),
+            Value::String("<request-id>".into()),
+        );
+    }
+    Value::Object(out)
+}
+
+fn pretty(v: &Value) -> String {
+    let mut s = serde_json::to_string_pretty(&sorted(v)).unwrap_or_else(|_| v.to_string());
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, body: &str) -> Answer {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            "content-type",
+            http::HeaderValue::from_static("application/x-amz-json-1.1"),
+        );
+        Answer {
+            status,
+            headers,
+            body: Bytes::from(body.to_string()),
+        }
+    }
+
+    #[test]
+    fn statuses_types_and_bodies_are_compared() {
+        let m = Mapping::new();
+        let rules = NoiseRules::defaults().unwrap();
+        let ok = answer(200, r#"{"A":1}"#);
+        assert!(compare(&m, &rules, "X", &ok, &answer(200, r#"{"A":1}"#)).is_none());
+        let (d, diff) = compare(&m, &rules, "X", &ok, &answer(200, r#"{"A":2}"#)).unwrap();
+        assert_eq!(d, ["body"]);
+        assert!(
+            diff.contains("-    \"A\": 1") && diff.contains("+    \"A\": 2"),
+            "{diff}"
+        );
+        let mut with_id = answer(200, r#"{"A":1}"#);
+        with_id
+            .headers
+            .insert("x-amzn-requestid", http::HeaderValue::from_static("4f5e"));
+        let (d, diff) = compare(&m, &rules, "X", &with_id, &ok).unwrap();
+        assert_eq!(d, ["headers"]);
+        assert!(
+            diff.contains("-    \"x-amzn-requestid\": \"<request-id>\""),
+            "{diff}"
+        );
+        let err = answer(400, r#"{"__type":"NotAuthorizedException","message":"no"}"#);
+        let other = answer(
+            400,
+            r#"{"__type":"com.x#NotAuthorizedException","message":"other words"}"#,
+        );
+        assert!(
+            compare(&m, &rules, "X", &err, &other).is_none(),
+            "messages are noise"
+        );
+        let (d, _) = compare(&m, &rules, "X", &ok, &err).unwrap();
+        assert_eq!(d, ["status", "error_type", "body"]);
+    }
+}

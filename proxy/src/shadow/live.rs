@@ -1,0 +1,198 @@
+//! Live shadowing: the layer between forwarder and recorder that sends each answered request
+//! to a second upstream, off the client's path, and compares (see the module above for the
+//! ordering rule).
+//!
+//! The handler hands the request and the primary's buffered answer to a bounded queue and
+//! goes on to record and answer; one worker task takes jobs in order, rewrites, sends to the
+//! shadow (through its own [`Forwarder`], so an AWS shadow is re-signed like an AWS primary),
+//! and compares. Requests the primary never answered (unreachable, timed out) are not sent to
+//! the shadow: there is nothing to compare, and the shadow's state must not run ahead.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use tokio::sync::mpsc;
+
+use super::{path_label, Answer, Comparer, DiffReport, NoiseRules, ReportPaths, ShadowRequest};
+use crate::answer::{full, strip_hop_by_hop, BufferedResponse};
+use crate::classify::{Classified, RequestKind};
+use crate::config::{Credentials, Upstream, UpstreamTrust};
+use crate::error::Result;
+use crate::forward::{ForwardError, Forwarder};
+
+/// How many requests the shadow may fall behind before clients wait.
+pub const QUEUE: usize = 4096;
+
+/// What `--shadow` and its companions say.
+#[derive(Debug, Clone)]
+pub struct ShadowConfig {
+    /// The second upstream.
+    pub upstream: Upstream,
+    /// `--noise FILE`; the shipped rules otherwise.
+    pub noise: Option<PathBuf>,
+    /// `--diff-out`, `--diff-summary`, `--diff-junit`.
+    pub report: ReportPaths,
+}
+
+struct Job {
+    req: ShadowRequest,
+    class: Classified,
+    primary: Answer,
+}
+
+/// The running shadow.
+pub struct Shadow {
+    tx: Mutex<Option<mpsc::Sender<Job>>>,
+    worker: Mutex<Option<tokio::task::JoinHandle<Result<super::Summary>>>>,
+}
+
+impl Shadow {
+    /// Loads the noise rules, opens the report and starts the worker.
+    pub fn start(
+        config: &ShadowConfig,
+        primary: &str,
+        trust: &UpstreamTrust,
+        credentials: Option<&Credentials>,
+        timeout: Duration,
+    ) -> Result<Shadow> {
+        let rules = match &config.noise {
+            Some(p) => NoiseRules::load(p)?,
+            None => NoiseRules::defaults()?,
+        };
+        let forwarder = Forwarder::new(config.upstream.clone(), trust, credentials, timeout)?;
+        let report = DiffReport::open(config.report.clone(), primary, &config.upstream.display())?;
+        let comparer = Comparer::new(rules, report, false);
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let worker = tokio::spawn(work(rx, comparer, forwarder));
+        Ok(Shadow {
+            tx: Mutex::new(Some(tx)),
+            worker: Mutex::new(Some(worker)),
+        })
+    }
+
+    /// Queues an answered request for the shadow. Waits only when the queue is full.
+    pub async fn submit(
+        &self,
+        class: &Classified,
+        parts: &http::request::Parts,
+        body: &Bytes,
+        primary: &BufferedResponse,
+        time: std::time::SystemTime,
+    ) {
+        let tx = match self.tx.lock() {
+            Ok(guard) => guard.clone(),
+            Err(_) => None,
+        };
+        let Some(tx) = tx else {
+            return;
+        };
+        let path = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+        let label = match &class.kind {
+            RequestKind::Known { action, .. } => action.clone(),
+            RequestKind::UnknownTarget { target } => format!("target:{target}"),
+            RequestKind::NotApi => path_label(&parts.method, &path),
+        };
+        let job = Job {
+            req: ShadowRequest {
+                action: class.action().map(str::to_string),
+                label,
+                method: parts.method.clone(),
+                path,
+                headers: parts.headers.clone(),
+                body: body.clone(),
+                signed: class.signed,
+                time: crate::record::rfc3339(time),
+                cassette_seq: None,
+            },
+            class: class.clone(),
+            primary: Answer {
+                status: primary.status.as_u16(),
+                headers: primary.headers.clone(),
+                body: primary.body.clone(),
+            },
+        };
+        let _ = tx.send(job).await;
+    }
+
+    /// Lets the shadow catch up with everything queued, then writes the summary and JUnit
+    /// files. Later submissions are ignored.
+    pub async fn close(&self) -> Result<Option<super::Summary>> {
+        if let Ok(mut guard) = self.tx.lock() {
+            guard.take();
+        }
+        let worker = self.worker.lock().ok().and_then(|mut w| w.take());
+        match worker {
+            Some(w) => match w.await {
+                Ok(r) => r.map(Some),
+                Err(e) => Err(crate::Error::Config(format!(
+                    "the shadow comparer stopped unexpectedly: {e}"
+                ))),
+            },
+            None => Ok(None),
+        }
+    }
+}
+
+async fn work(
+    mut rx: mpsc::Receiver<Job>,
+    mut comparer: Comparer,
+    forwarder: Forwarder,
+) -> Result<super::Summary> {
+    while let Some(job) = rx.recv().await {
+        let prepared = comparer.prepare(&job.req, &job.primary);
+        let answer = send(&forwarder, &job, &prepared.path, &prepared.body).await;
+        comparer.conclude(&job.req, prepared, &job.primary, answer);
+    }
+    comparer.finish()
+}
+
+async fn send(
+    forwarder: &Forwarder,
+    job: &Job,
+    path: &str,
+    body: &Bytes,
+) -> std::result::Result<Answer, String> {
+    let mut req = http::Request::builder()
+        .method(job.req.method.clone())
+        .uri(path)
+        .body(())
+        .map_err(|e| format!("cannot build the shadow's request: {e}"))?;
+    *req.headers_mut() = job.req.headers.clone();
+    req.headers_mut().insert(
+        http::header::CONTENT_LENGTH,
+        http::HeaderValue::from(body.len()),
+    );
+    let (parts, ()) = req.into_parts();
+    let shadow = forwarder.upstream_display();
+    match forwarder
+        .send(&parts, &job.class, full(body.clone()), Some(body))
+        .await
+    {
+        Ok(resp) => {
+            let (mut head, incoming) = resp.into_parts();
+            strip_hop_by_hop(&mut head.headers);
+            match tokio::time::timeout(forwarder.timeout(), incoming.collect()).await {
+                Ok(Ok(collected)) => Ok(Answer {
+                    status: head.status.as_u16(),
+                    headers: head.headers,
+                    body: collected.to_bytes(),
+                }),
+                Ok(Err(e)) => Err(format!("{shadow}: the answer broke off: {e}")),
+                Err(_) => Err(format!("{shadow}: no complete answer in time")),
+            }
+        }
+        Err(ForwardError::Unreachable(m)) => Err(format!("{shadow} is unreachable: {m}")),
+        Err(ForwardError::Timeout) => Err(format!(
+            "{shadow} did not answer within {:?}",
+            forwarder.timeout()
+        )),
+        Err(ForwardError::TooLarge) => Err(format!("{shadow}: the request is too large")),
+    }
+}

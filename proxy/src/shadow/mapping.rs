@@ -1,0 +1,928 @@
+//! The mapping between the primary's values and the shadow's, learned from their answers, and
+//! the rewriting of each request for the shadow through it.
+//!
+//! # Learning
+//!
+//! After both backends answered the same request, their bodies are walked side by side. Where
+//! both hold a string at the same place and the strings differ, the pair is learned when the
+//! place or the value says it is an identifier: a member named like one (`Id`, `UserPoolId`,
+//! `ClientId`, `ClientSecret`, `Session`, `AccessToken`, `DeviceKey`, `SecretCode`,
+//! `SECRET_BLOCK`, `USER_ID_FOR_SRP`, `sub`, ...), a value shaped like a pool id, a UUID or a
+//! JWT (whose claims are then walked too), or a cassette's `<secret:N>` placeholder. Arrays
+//! pair their elements by a naming member (`Name`, `Username`, `ClientName`, `GroupName`, ...,
+//! translated through what is known) or, lacking one, by position when both have the same
+//! length; `{Name, Value}` attribute lists pair by attribute name. The first pair learned for a
+//! value wins: a later, different answer is a difference to report, not a new truth.
+//!
+//! # Rewriting
+//!
+//! Every string of a request for the shadow that equals a learned primary value becomes the
+//! shadow's; pool ids and placeholders inside longer strings and the path are replaced too.
+//! Then the protocol values a client computes from per-backend secrets are recomputed:
+//!
+//! - `SECRET_HASH` / `SecretHash`, with the shadow's client id and secret, but only when the
+//!   primary's hash was right (or, from a cassette, when the primary did not refuse it): a test
+//!   of a wrong hash stays a wrong hash;
+//! - SRP (`USER_SRP_AUTH`): the shadow gets its own `SRP_A`, and its `PASSWORD_VERIFIER` answer
+//!   is computed from the shadow's challenge with the password the shadow was given for that
+//!   user (remembered from `AdminCreateUser`, `AdminSetUserPassword`, `SignUp`,
+//!   `ConfirmForgotPassword`, `NEW_PASSWORD` answers and successful password sign-ins), or a
+//!   wrong one when the primary refused the claim;
+//! - TOTP codes (`UserCode`, `SOFTWARE_TOKEN_MFA_CODE`): a code valid for a primary secret
+//!   becomes the current code of the paired shadow secret.
+//!
+//! From a cassette, where secrets are `<secret:N>`, a placeholder the mapping does not know is
+//! given a fresh value, the same for every use of the placeholder, chosen by where it appears:
+//! a password meeting Cognito's default policy (or a weak one when the recording answered
+//! `InvalidPasswordException`), a user name, an e-mail address or phone number for those
+//! attributes, `123456` for codes, and a neutral string otherwise.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use cogcheck::scenario::helpers::{cognito_timestamp, secret_hash, totp_at, SrpClient};
+use serde_json::{Map, Value};
+
+use crate::redact::{is_placeholder, jwt_spans, PLACEHOLDER_PREFIX};
+
+// The patterns below are constants: `expect` can only fire on a typo here, caught by every
+// test that touches the mapping, never on input.
+static POOL_ID: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r"^[a-z]{2}(-[a-z]+)+-\d+_[0-9A-Za-z]+$").expect("a valid pattern")
+});
+static DEVICE_KEY: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r"^[a-z]{2}(-[a-z]+)+-\d+_[0-9a-fA-F-]{36}$").expect("a valid pattern")
+});
+static UUID: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(
+        r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+    )
+    .expect("a valid pattern")
+});
+
+/// Members whose differing values are identifiers to learn.
+const ID_KEYS: &[&str] = &[
+    "Id",
+    "UserPoolId",
+    "ClientId",
+    "ClientSecret",
+    "Session",
+    "AccessToken",
+    "IdToken",
+    "RefreshToken",
+    "DeviceKey",
+    "DeviceGroupKey",
+    "SecretCode",
+    "UserSub",
+    "sub",
+    "USER_ID_FOR_SRP",
+    "USERNAME",
+    "Username",
+    "SECRET_BLOCK",
+    "NextToken",
+    "PaginationToken",
+    "JobId",
+    "CredentialId",
+    "CloudFrontDomain",
+    "PreSignedUrl",
+    "jti",
+    "origin_jti",
+    "event_id",
+    "iss",
+    "aud",
+    "client_id",
+    "username",
+    "cognito:username",
+    "device_key",
+    "x-moto-forgot-password-confirmation-code",
+];
+
+/// Members that name an element of a list, to pair list elements by.
+const NAMING_KEYS: &[&str] = &[
+    "Name",
+    "Username",
+    "ClientName",
+    "GroupName",
+    "ProviderName",
+    "Identifier",
+    "DeviceKey",
+    "ClientId",
+    "Id",
+    "JobName",
+    "CredentialId",
+];
+
+/// Response headers that carry values a later request sends back.
+pub const LEARNED_HEADERS: &[&str] = &["x-moto-forgot-password-confirmation-code"];
+
+/// Which backend a value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The primary (`--upstream`, or the cassette).
+    Primary,
+    /// The shadow (`--shadow`, or `--against`).
+    Shadow,
+}
+
+/// One learned pair.
+#[derive(Debug, Clone)]
+pub struct Pair {
+    /// What it is: `pool-id`, `client-id`, `sub`, `session`, `jwt`, ...
+    pub kind: &'static str,
+    /// The primary's value.
+    pub primary: String,
+    /// The shadow's value.
+    pub shadow: String,
+}
+
+struct SrpState {
+    client: SrpClient,
+    pool: String,
+    username: String,
+    challenge: Map<String, Value>,
+}
+
+/// What a rewrite left to finish once the shadow answered.
+pub enum Pending {
+    /// Nothing.
+    None,
+    /// An SRP sign-in began with the proxy's own `SRP_A`.
+    SrpStart {
+        /// The SRP client holding the private key.
+        client: Box<SrpClient>,
+        /// The shadow's pool.
+        pool: String,
+        /// The user name sent.
+        username: String,
+    },
+}
+
+/// What a rewrite needs to know about the primary's answer.
+#[derive(Debug, Clone, Default)]
+pub struct PrimaryOutcome {
+    /// The primary answered with success.
+    pub success: bool,
+    /// The primary's error type.
+    pub error_type: Option<String>,
+}
+
+/// The learned mapping and what it derived (client secrets, passwords, SRP and TOTP state).
+#[derive(Default)]
+pub struct Mapping {
+    pairs: Vec<Pair>,
+    primary: HashMap<String, usize>,
+    shadow: HashMap<String, usize>,
+    secrets_primary: HashMap<String, String>,
+    secrets_shadow: HashMap<String, String>,
+    client_pool_primary: HashMap<String, String>,
+    client_pool_shadow: HashMap<String, String>,
+    pool_names: HashMap<String, String>,
+    passwords: HashMap<(String, String), String>,
+    totp: Vec<usize>,
+    srp: HashMap<String, SrpState>,
+}
+
+fn learnable(key: &str, a: &str) -> bool {
+    is_placeholder(a)
+        || ID_KEYS.contains(&key)
+        || POOL_ID.is_match(a)
+        || DEVICE_KEY.is_match(a)
+        || UUID.is_match(a)
+        || is_jwt(a)
+}
+
+/// True when the whole string is one JWT.
+pub fn is_jwt(s: &str) -> bool {
+    matches!(jwt_spans(s).as_slice(), [(0, end)] if *end == s.len())
+}
+
+/// The kind of an identifier, from where it was found and what it looks like.
+pub fn kind_of(key: &str, value: &str) -> &'static str {
+    match key {
+        "ClientId" | "client_id" | "aud" => "client-id",
+        "ClientSecret" => "client-secret",
+        "Session" => "session",
+        "AccessToken" | "IdToken" => "jwt",
+        "RefreshToken" => "refresh-token",
+        "DeviceKey" | "device_key" => "device-key",
+        "DeviceGroupKey" => "device-group-key",
+        "SecretCode" => "totp-secret",
+        "UserSub" | "sub" => "sub",
+        "USER_ID_FOR_SRP" => "user-id",
+        "Username" | "USERNAME" | "username" | "cognito:username" => "username",
+        "SECRET_BLOCK" => "srp-secret-block",
+        "NextToken" | "PaginationToken" => "next-token",
+        "JobId" => "job-id",
+        "jti" | "origin_jti" => "jti",
+        "event_id" => "event-id",
+        "iss" => "issuer",
+        "x-moto-forgot-password-confirmation-code" => "code",
+        _ if POOL_ID.is_match(value) => "pool-id",
+        _ if DEVICE_KEY.is_match(value) => "device-key",
+        _ if is_jwt(value) => "jwt",
+        _ if UUID.is_match(value) => "uuid",
+        _ if is_placeholder(value) => "secret",
+        _ => "value",
+    }
+}
+
+impl Mapping {
+    /// An empty mapping.
+    pub fn new() -> Mapping {
+        Mapping::default()
+    }
+
+    /// Every pair learned, in order.
+    pub fn pairs(&self) -> &[Pair] {
+        &self.pairs
+    }
+
+    /// The pair a value of `side` belongs to.
+    pub fn lookup(&self, side: Side, value: &str) -> Option<(usize, &Pair)> {
+        let map = match side {
+            Side::Primary => &self.primary,
+            Side::Shadow => &self.shadow,
+        };
+        map.get(value)
+            .and_then(|&i| self.pairs.get(i).map(|p| (i, p)))
+    }
+
+    /// The shadow's value for a primary value, if learned.
+    pub fn to_shadow(&self, primary: &str) -> Option<&str> {
+        self.lookup(Side::Primary, primary)
+            .map(|(_, p)| p.shadow.as_str())
+    }
+
+    /// The name a primary pool was created with, when seen.
+    pub fn pool_name(&self, primary_pool: &str) -> Option<&str> {
+        self.pool_names.get(primary_pool).map(String::as_str)
+    }
+
+    /// The primary pool a request is about: its `UserPoolId`, the pool of its `ClientId`, or
+    /// the issuer of its `AccessToken`.
+    pub fn pool_of_request(&self, body: &Value) -> Option<String> {
+        if let Some(p) = body.get("UserPoolId").and_then(Value::as_str) {
+            return Some(p.to_string());
+        }
+        if let Some(c) = body.get("ClientId").and_then(Value::as_str) {
+            if let Some(p) = self.client_pool_primary.get(c) {
+                return Some(p.clone());
+            }
+        }
+        let token = body.get("AccessToken").and_then(Value::as_str)?;
+        let (_, claims) = cogcheck::scenario::helpers::decode_unverified(token).ok()?;
+        let iss = claims.get("iss")?.as_str()?;
+        iss.rsplit('/').next().map(str::to_string)
+    }
+
+    /// Learns one pair; the first pair for a value wins.
+    ///
+    /// One exception: a cassette redacts a value in one place (`Username`, model-sensitive)
+    /// and not in another (`ChallengeParameters.USERNAME`); when the shadow's value is already
+    /// paired with a placeholder, the primary's plain value becomes a second name for it.
+    pub fn learn_pair(&mut self, kind: &'static str, primary: &str, shadow: &str) {
+        if let Some(&i) = self.shadow.get(shadow) {
+            let redacted = self
+                .pairs
+                .get(i)
+                .is_some_and(|p| is_placeholder(&p.primary));
+            if redacted && !is_placeholder(primary) && !self.primary.contains_key(primary) {
+                self.primary.insert(primary.to_string(), i);
+            }
+            return;
+        }
+        if primary == shadow
+            || primary.is_empty()
+            || shadow.is_empty()
+            || self.primary.contains_key(primary)
+        {
+            return;
+        }
+        let i = self.pairs.len();
+        self.pairs.push(Pair {
+            kind,
+            primary: primary.to_string(),
+            shadow: shadow.to_string(),
+        });
+        self.primary.insert(primary.to_string(), i);
+        self.shadow.insert(shadow.to_string(), i);
+        if kind == "totp-secret" {
+            self.totp.push(i);
+        }
+    }
+
+    /// Learns from both answers to one request (bodies and the headers in
+    /// [`LEARNED_HEADERS`]), and what the request and answers say about pools and clients.
+    pub fn learn(
+        &mut self,
+        request_primary: &Value,
+        primary: &Value,
+        shadow: &Value,
+        headers: (&http::HeaderMap, &http::HeaderMap),
+    ) {
+        self.learn_value(primary, shadow, "", 0);
+        for h in LEARNED_HEADERS {
+            if let (Some(a), Some(b)) = (
+                headers.0.get(*h).and_then(|v| v.to_str().ok()),
+                headers.1.get(*h).and_then(|v| v.to_str().ok()),
+            ) {
+                self.learn_pair(kind_of(h, a), a, b);
+                // moto sends `moto-confirmation-code:NNNNNN`; clients send either form.
+                if let (Some(x), Some(y)) = (a.rsplit(':').next(), b.rsplit(':').next()) {
+                    self.learn_pair("code", x, y);
+                }
+            }
+        }
+        // Pools and clients, for SECRET_HASH, SRP and the reports.
+        if let (Some(name), Some(id)) = (
+            request_primary.get("PoolName").and_then(Value::as_str),
+            primary.pointer("/UserPool/Id").and_then(Value::as_str),
+        ) {
+            self.pool_names.insert(id.to_string(), name.to_string());
+        }
+        for (body, side) in [(primary, Side::Primary), (shadow, Side::Shadow)] {
+            let clients: Vec<&Value> =
+                match (body.get("UserPoolClient"), body.get("UserPoolClients")) {
+                    (Some(c), _) => vec![c],
+                    (None, Some(Value::Array(cs))) => cs.iter().collect(),
+                    _ => Vec::new(),
+                };
+            for c in clients {
+                let Some(id) = c.get("ClientId").and_then(Value::as_str) else {
+                    continue;
+                };
+                let (secrets, pools) = match side {
+                    Side::Primary => (&mut self.secrets_primary, &mut self.client_pool_primary),
+                    Side::Shadow => (&mut self.secrets_shadow, &mut self.client_pool_shadow),
+                };
+                if let Some(s) = c.get("ClientSecret").and_then(Value::as_str) {
+                    secrets.insert(id.to_string(), s.to_string());
+                }
+                if let Some(p) = c.get("UserPoolId").and_then(Value::as_str) {
+                    pools.insert(id.to_string(), p.to_string());
+                }
+            }
+        }
+    }
+
+    fn learn_value(&mut self, a: &Value, b: &Value, key: &str, depth: usize) {
+        if depth > 64 {
+            return;
+        }
+        match (a, b) {
+            (Value::String(x), Value::String(y)) => {
+                if x != y && learnable(key, x) {
+                    self.learn_pair(kind_of(key, x), x, y);
+                }
+                if is_jwt(x) && is_jwt(y) {
+                    if let (Ok((_, cx)), Ok((_, cy))) = (
+                        cogcheck::scenario::helpers::decode_unverified(x),
+                        cogcheck::scenario::helpers::decode_unverified(y),
+                    ) {
+                        self.learn_value(&cx, &cy, "", depth + 1);
+                    }
+                }
+            }
+            (Value::Object(x), Value::Object(y)) => {
+                for (k, xv) in x {
+                    if let Some(yv) = y.get(k) {
+                        self.learn_value(xv, yv, k, depth + 1);
+                    }
+                }
+            }
+            (Value::Array(x), Value::Array(y)) => {
+                for (i, xe) in x.iter().enumerate() {
+                    if let Some(ye) = self.partner(xe, i, x.len(), y) {
+                        match (attribute(xe), attribute(ye)) {
+                            (Some((n, xv)), Some((m, yv))) if n == m => {
+                                self.learn_value(xv, yv, n, depth + 1)
+                            }
+                            _ => self.learn_value(xe, ye, key, depth + 1),
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn partner<'b>(&self, xe: &Value, i: usize, len: usize, ys: &'b [Value]) -> Option<&'b Value> {
+        if let Value::Object(xo) = xe {
+            for k in NAMING_KEYS {
+                if let Some(Value::String(name)) = xo.get(*k) {
+                    let want = self.to_shadow(name).unwrap_or(name);
+                    return ys
+                        .iter()
+                        .find(|y| y.get(*k).and_then(Value::as_str) == Some(want));
+                }
+            }
+        }
+        if len == ys.len() {
+            ys.get(i)
+        } else {
+            None
+        }
+    }
+
+    /// Rewrites a request body (and its path) from the primary's values to the shadow's, and
+    /// recomputes SECRET_HASH, SRP and TOTP values. `generate` allows inventing values for
+    /// unknown `<secret:N>` placeholders (replaying a cassette).
+    pub fn rewrite(
+        &mut self,
+        action: &str,
+        body: &mut Value,
+        path: &mut String,
+        outcome: &PrimaryOutcome,
+        generate: bool,
+    ) -> Pending {
+        let original = body.clone();
+        if let Some(p) = self.translate_text(path) {
+            *path = p;
+        }
+        self.rewrite_value(body, "", outcome, generate, 0);
+        self.fix_secret_hashes(&original, body, outcome, generate);
+        self.remember_passwords(action, body, outcome);
+        self.fix_totp(body, outcome, generate);
+        self.fix_srp(action, body, outcome)
+    }
+
+    fn rewrite_value(
+        &mut self,
+        v: &mut Value,
+        key: &str,
+        outcome: &PrimaryOutcome,
+        generate: bool,
+        depth: usize,
+    ) {
+        if depth > 64 {
+            return;
+        }
+        match v {
+            Value::String(s) => {
+                if let Some(b) = self.to_shadow(s) {
+                    *s = b.to_string();
+                } else if generate && is_placeholder(s) {
+                    let fresh = invent(key, outcome);
+                    let kind = kind_of(key, s);
+                    self.learn_pair(kind, s, &fresh);
+                    *s = fresh;
+                } else if let Some(t) = self.translate_text(s) {
+                    *s = t;
+                }
+            }
+            Value::Object(map) => {
+                let attr_name = match (map.get("Name"), map.get("Value")) {
+                    (Some(Value::String(n)), Some(_)) => Some(n.clone()),
+                    _ => None,
+                };
+                for (k, child) in map.iter_mut() {
+                    let key = match (&attr_name, k.as_str()) {
+                        (Some(n), "Value") => n.as_str(),
+                        _ => k.as_str(),
+                    };
+                    self.rewrite_value(child, key, outcome, generate, depth + 1);
+                }
+            }
+            Value::Array(items) => {
+                for item in items {
+                    self.rewrite_value(item, key, outcome, generate, depth + 1);
+                }
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
+
+    /// Replaces learned primary values that appear inside a longer text (a pool id in a path
+    /// or an ARN, a placeholder after `Bearer `).
+    pub fn translate_text(&self, text: &str) -> Option<String> {
+        let mut out = String::with_capacity(text.len());
+        let mut changed = false;
+        let mut rest = text;
+        while !rest.is_empty() {
+            if rest.starts_with(PLACEHOLDER_PREFIX) {
+                if let Some(end) = rest.find('>') {
+                    let token = &rest[..=end];
+                    match self.to_shadow(token) {
+                        Some(b) => {
+                            out.push_str(b);
+                            changed = true;
+                        }
+                        None => out.push_str(token),
+                    }
+                    rest = &rest[end + 1..];
+                    continue;
+                }
+            }
+            let len = rest
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-')
+                .count();
+            if len == 0 {
+                let ch = rest.chars().next().map_or(1, char::len_utf8);
+                out.push_str(&rest[..ch]);
+                rest = &rest[ch..];
+                continue;
+            }
+            let token = &rest[..len];
+            match self.to_shadow(token) {
+                Some(b) if len >= 6 => {
+                    out.push_str(b);
+                    changed = true;
+                }
+                _ => out.push_str(token),
+            }
+            rest = &rest[len..];
+        }
+        changed.then_some(out)
+    }
+
+    fn fix_secret_hashes(
+        &self,
+        original: &Value,
+        body: &mut Value,
+        outcome: &PrimaryOutcome,
+        generate: bool,
+    ) {
+        let client_a = original.get("ClientId").and_then(Value::as_str);
+        let client_b = body
+            .get("ClientId")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let (Some(client_a), Some(client_b)) = (client_a, client_b) else {
+            return;
+        };
+        for (container, user_key, hash_key) in [
+            (None, "Username", "SecretHash"),
+            (Some("AuthParameters"), "USERNAME", "SECRET_HASH"),
+            (Some("ChallengeResponses"), "USERNAME", "SECRET_HASH"),
+        ] {
+            let get = |v: &Value, k: &str| -> Option<String> {
+                let obj = match container {
+                    Some(c) => v.get(c)?,
+                    None => v,
+                };
+                obj.get(k).and_then(Value::as_str).map(str::to_string)
+            };
+            let (Some(user_a), Some(hash_a)) = (get(original, user_key), get(original, hash_key))
+            else {
+                continue;
+            };
+            let right_on_primary = match self.secrets_primary.get(client_a) {
+                Some(secret) => secret_hash(&user_a, client_a, secret) == hash_a,
+                // From a cassette the hash is a placeholder: trust the recorded outcome.
+                None => generate && outcome.error_type.as_deref() != Some("NotAuthorizedException"),
+            };
+            let (Some(user_b), Some(secret_b)) =
+                (get(body, user_key), self.secrets_shadow.get(&client_b))
+            else {
+                continue;
+            };
+            let hash_b = if right_on_primary {
+                secret_hash(&user_b, &client_b, secret_b)
+            } else {
+                "d3JvbmctaGFzaA==".to_string()
+            };
+            let target = match container {
+                Some(c) => body.get_mut(c),
+                None => Some(&mut *body),
+            };
+            if let Some(Value::Object(obj)) = target {
+                obj.insert(hash_key.to_string(), Value::String(hash_b));
+            }
+        }
+    }
+
+    fn pool_for_client(&self, body: &Value) -> Option<String> {
+        body.get("UserPoolId")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| {
+                body.get("ClientId")
+                    .and_then(Value::as_str)
+                    .and_then(|c| self.client_pool_shadow.get(c).cloned())
+            })
+    }
+
+    fn remember_passwords(&mut self, action: &str, body: &Value, outcome: &PrimaryOutcome) {
+        if !outcome.success {
+            return;
+        }
+        let Some(pool) = self.pool_for_client(body) else {
+            return;
+        };
+        let s = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+        let found = match action {
+            "AdminCreateUser" => (s(body.get("Username")), s(body.get("TemporaryPassword"))),
+            "AdminSetUserPassword" => (s(body.get("Username")), s(body.get("Password"))),
+            "SignUp" | "ConfirmForgotPassword" => {
+                (s(body.get("Username")), s(body.get("Password")))
+            }
+            "RespondToAuthChallenge" | "AdminRespondToAuthChallenge" => (
+                s(body.pointer("/ChallengeResponses/USERNAME")),
+                s(body.pointer("/ChallengeResponses/NEW_PASSWORD")),
+            ),
+            "InitiateAuth" | "AdminInitiateAuth" => (
+                s(body.pointer("/AuthParameters/USERNAME")),
+                s(body.pointer("/AuthParameters/PASSWORD")),
+            ),
+            _ => (None, None),
+        };
+        if let (Some(user), Some(password)) = found {
+            self.passwords.insert((pool, user), password);
+        }
+    }
+
+    fn fix_totp(&self, body: &mut Value, outcome: &PrimaryOutcome, generate: bool) {
+        if self.totp.is_empty() || !outcome.success {
+            return;
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        for pointer in ["/UserCode", "/ChallengeResponses/SOFTWARE_TOKEN_MFA_CODE"] {
+            let Some(Value::String(code)) = body.pointer(pointer) else {
+                continue;
+            };
+            let valid_for = self.totp.iter().rev().find_map(|&i| {
+                let p = self.pairs.get(i)?;
+                (0..4u64)
+                    .any(|k| {
+                        totp_at(&p.primary, (now + 30).saturating_sub(k * 30)).ok()
+                            == Some(code.clone())
+                    })
+                    .then_some(p)
+            });
+            // From a cassette the primary's secret is a placeholder: use the latest one.
+            let pair = valid_for.or_else(|| {
+                generate
+                    .then(|| self.totp.last().and_then(|&i| self.pairs.get(i)))
+                    .flatten()
+            });
+            if let Some(fresh) = pair.and_then(|p| totp_at(&p.shadow, now).ok()) {
+                if let Some(slot) = body.pointer_mut(pointer) {
+                    *slot = Value::String(fresh);
+                }
+            }
+        }
+    }
+
+    fn fix_srp(&mut self, action: &str, body: &mut Value, outcome: &PrimaryOutcome) -> Pending {
+        match action {
+            "InitiateAuth" | "AdminInitiateAuth" => {
+                if body.pointer("/AuthParameters/SRP_A").is_none() {
+                    return Pending::None;
+                }
+                let (Some(pool), Some(username)) = (
+                    self.pool_for_client(body),
+                    body.pointer("/AuthParameters/USERNAME")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                ) else {
+                    return Pending::None;
+                };
+                let Ok(client) = SrpClient::new(&pool) else {
+                    return Pending::None;
+                };
+                if let Some(slot) = body.pointer_mut("/AuthParameters/SRP_A") {
+                    *slot = Value::String(client.srp_a_hex());
+                }
+                Pending::SrpStart {
+                    client: Box::new(client),
+                    pool,
+                    username,
+                }
+            }
+            "RespondToAuthChallenge" | "AdminRespondToAuthChallenge" => {
+                if body.get("ChallengeName").and_then(Value::as_str) != Some("PASSWORD_VERIFIER") {
+                    return Pending::None;
+                }
+                let Some(block) = body
+                    .pointer("/ChallengeResponses/PASSWORD_CLAIM_SECRET_BLOCK")
+                    .and_then(Value::as_str)
+                else {
+                    return Pending::None;
+                };
+                let Some(state) = self.srp.remove(block) else {
+                    return Pending::None;
+                };
+                let param = |k: &str| {
+                    state
+                        .challenge
+                        .get(k)
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                let user_id = param("USER_ID_FOR_SRP");
+                let password = if outcome.success {
+                    self.passwords
+                        .get(&(state.pool.clone(), state.username.clone()))
+                        .or_else(|| self.passwords.get(&(state.pool.clone(), user_id.clone())))
+                        .cloned()
+                } else {
+                    Some("Wrong-Pa55word!".to_string())
+                };
+                let Some(password) = password else {
+                    return Pending::None;
+                };
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs() as i64)
+                    .unwrap_or_default();
+                let timestamp = cognito_timestamp(now);
+                let Ok(signature) = state.client.password_verifier(
+                    &user_id,
+                    &password,
+                    &param("SRP_B"),
+                    &param("SALT"),
+                    &param("SECRET_BLOCK"),
+                    &timestamp,
+                ) else {
+                    return Pending::None;
+                };
+                if let Some(Value::Object(r)) = body.get_mut("ChallengeResponses") {
+                    r.insert("PASSWORD_CLAIM_SIGNATURE".into(), Value::String(signature));
+                    r.insert("TIMESTAMP".into(), Value::String(timestamp));
+                }
+                Pending::None
+            }
+            _ => Pending::None,
+        }
+    }
+
+    /// Finishes what a rewrite began, with the shadow's answer.
+    pub fn finish(&mut self, pending: Pending, shadow_answer: &Value) {
+        match pending {
+            Pending::None => {}
+            Pending::SrpStart {
+                client,
+                pool,
+                username,
+            } => {
+                if let Some(Value::Object(challenge)) = shadow_answer.get("ChallengeParameters") {
+                    if let Some(block) = challenge.get("SECRET_BLOCK").and_then(Value::as_str) {
+                        self.srp.insert(
+                            block.to_string(),
+                            SrpState {
+                                client: *client,
+                                pool,
+                                username,
+                                challenge: challenge.clone(),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `{"Name": n, "Value": v}` as `(n, v)`.
+fn attribute(v: &Value) -> Option<(&str, &Value)> {
+    let o = v.as_object()?;
+    if o.len() != 2 {
+        return None;
+    }
+    Some((o.get("Name")?.as_str()?, o.get("Value")?))
+}
+
+fn hex(n: usize) -> String {
+    (0..n)
+        .map(|_| char::from_digit(rand::random::<u32>() % 16, 16).unwrap_or('0'))
+        .collect()
+}
+
+/// A fresh value for an unknown placeholder, chosen by the member it appears in.
+fn invent(key: &str, outcome: &PrimaryOutcome) -> String {
+    match key {
+        "PASSWORD" | "Password" | "ProposedPassword" | "PreviousPassword" | "TemporaryPassword"
+        | "NEW_PASSWORD" => {
+            if outcome.error_type.as_deref() == Some("InvalidPasswordException") {
+                "weak".to_string()
+            } else {
+                format!("Cc9!{}", hex(12))
+            }
+        }
+        "Username" | "USERNAME" => format!("user-{}", hex(8)),
+        "email" => format!("u{}@example.com", hex(8)),
+        "phone_number" => format!("+1555{:07}", rand::random::<u32>() % 10_000_000),
+        "ConfirmationCode"
+        | "Code"
+        | "UserCode"
+        | "SMS_MFA_CODE"
+        | "EMAIL_OTP_CODE"
+        | "SOFTWARE_TOKEN_MFA_CODE"
+        | "ANSWER" => "123456".to_string(),
+        _ => format!("cogcheck-{}", hex(12)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ok() -> PrimaryOutcome {
+        PrimaryOutcome {
+            success: true,
+            error_type: None,
+        }
+    }
+
+    #[test]
+    fn learns_ids_and_rewrites_requests_with_them() {
+        let mut m = Mapping::new();
+        let none = http::HeaderMap::new();
+        m.learn(
+            &json!({"PoolName": "p"}),
+            &json!({"UserPool": {"Id": "us-east-1_AAA", "Name": "p", "Status": "Enabled"}}),
+            &json!({"UserPool": {"Id": "us-east-1_BBB", "Name": "p", "Status": "Active"}}),
+            (&none, &none),
+        );
+        assert_eq!(m.to_shadow("us-east-1_AAA"), Some("us-east-1_BBB"));
+        assert_eq!(m.to_shadow("Enabled"), None, "not an identifier");
+        assert_eq!(m.pool_name("us-east-1_AAA"), Some("p"));
+
+        m.learn(
+            &json!({}),
+            &json!({"UserPoolClient": {"ClientId": "ca", "ClientSecret": "sa", "UserPoolId": "us-east-1_AAA"}}),
+            &json!({"UserPoolClient": {"ClientId": "cb", "ClientSecret": "sb", "UserPoolId": "us-east-1_BBB"}}),
+            (&none, &none),
+        );
+        let mut body = json!({
+            "ClientId": "ca",
+            "AuthFlow": "USER_PASSWORD_AUTH",
+            "AuthParameters": {"USERNAME": "alice", "PASSWORD": "P", "SECRET_HASH": secret_hash("alice", "ca", "sa")}
+        });
+        let mut path = "/us-east-1_AAA/.well-known/jwks.json".to_string();
+        m.rewrite("InitiateAuth", &mut body, &mut path, &ok(), false);
+        assert_eq!(path, "/us-east-1_BBB/.well-known/jwks.json");
+        assert_eq!(body["ClientId"], "cb");
+        assert_eq!(
+            body["AuthParameters"]["SECRET_HASH"],
+            secret_hash("alice", "cb", "sb")
+        );
+
+        // A wrong hash on the primary stays wrong on the shadow.
+        let mut body = json!({"ClientId": "ca", "Username": "alice", "SecretHash": "bad"});
+        m.rewrite("SignUp", &mut body, &mut String::new(), &ok(), false);
+        assert_ne!(body["SecretHash"], secret_hash("alice", "cb", "sb"));
+    }
+
+    #[test]
+    fn lists_pair_by_name_and_attributes_by_attribute_name() {
+        let mut m = Mapping::new();
+        let none = http::HeaderMap::new();
+        let sub_a = "11111111-1111-1111-1111-111111111111";
+        let sub_b = "22222222-2222-2222-2222-222222222222";
+        m.learn(
+            &json!({}),
+            &json!({"Users": [
+                {"Username": "bob", "Attributes": [{"Name": "sub", "Value": "33333333-3333-3333-3333-333333333333"}]},
+                {"Username": "alice", "Attributes": [{"Name": "sub", "Value": sub_a}]}
+            ]}),
+            &json!({"Users": [
+                {"Username": "alice", "Attributes": [{"Name": "sub", "Value": sub_b}]}
+            ]}),
+            (&none, &none),
+        );
+        assert_eq!(m.to_shadow(sub_a), Some(sub_b));
+        assert_eq!(
+            m.lookup(Side::Shadow, sub_b).map(|(_, p)| p.kind),
+            Some("sub")
+        );
+        assert_eq!(m.pairs().len(), 1);
+    }
+
+    #[test]
+    fn placeholders_get_fresh_consistent_values() {
+        let mut m = Mapping::new();
+        let mut body = json!({
+            "Username": "<secret:1>",
+            "TemporaryPassword": "<secret:2>",
+            "UserAttributes": [{"Name": "email", "Value": "<secret:3>"}]
+        });
+        m.rewrite(
+            "AdminCreateUser",
+            &mut body,
+            &mut String::new(),
+            &ok(),
+            true,
+        );
+        let user = body["Username"].as_str().unwrap().to_string();
+        assert!(user.starts_with("user-"));
+        assert!(body["TemporaryPassword"]
+            .as_str()
+            .unwrap()
+            .starts_with("Cc9!"));
+        assert!(body["UserAttributes"][0]["Value"]
+            .as_str()
+            .unwrap()
+            .ends_with("@example.com"));
+        let mut again = json!({"Username": "<secret:1>", "Note": "Bearer <secret:1>"});
+        m.rewrite("AdminGetUser", &mut again, &mut String::new(), &ok(), true);
+        assert_eq!(again["Username"], user.as_str());
+        assert_eq!(again["Note"], format!("Bearer {user}"));
+    }
+}

@@ -1,0 +1,233 @@
+//! Run-time control through the admin API, the fault header, quota emulation and the wire
+//! shape of injected errors, through the proxy to real moto.
+
+mod faults_util;
+mod util;
+
+use cogcheck_proxy::FaultConfig;
+use faults_util::{proxy_with, rules_file, Http};
+use serde_json::{json, Value};
+use util::moto;
+
+fn ids(faults: &Value) -> Vec<String> {
+    faults["rules"]
+        .as_array()
+        .map(|r| {
+            r.iter()
+                .filter_map(|r| r["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_change_at_run_time_and_bad_rules_change_nothing() {
+    let moto = moto().await;
+    let proxy = proxy_with(&moto.endpoint, FaultConfig::default()).await;
+    let e = proxy.endpoint();
+    let http = Http::new();
+    let list = json!({"MaxResults": 5});
+
+    assert_eq!(
+        http.api(&e, "ListUserPools", list.clone(), &[])
+            .await
+            .status,
+        200
+    );
+
+    // Added, and in force from the very next request: a throttle exactly as Cognito sends it.
+    let (status, added) = http
+        .admin(
+            &proxy,
+            "POST",
+            "/faults",
+            Some(json!({
+                "id": "throttle-once", "actions": "List*Pools", "first": 1,
+                "fault": {"kind": "error", "error": "TooManyRequestsException"}
+            })),
+        )
+        .await;
+    assert_eq!((status, added), (201, json!({"added": ["throttle-once"]})));
+    let a = http.api(&e, "ListUserPools", list.clone(), &[]).await;
+    assert_eq!(a.status, 400);
+    assert_eq!(
+        a.json(),
+        json!({"__type": "TooManyRequestsException", "message": "Rate exceeded"})
+    );
+    assert_eq!(a.headers["content-type"], "application/x-amz-json-1.1");
+    assert_eq!(a.headers["x-amzn-errortype"], "TooManyRequestsException:");
+    assert_eq!(a.headers["x-amzn-errormessage"], "Rate exceeded");
+    assert!(a.headers.contains_key("x-amzn-requestid"));
+    // `first = 1`: only once.
+    assert_eq!(
+        http.api(&e, "ListUserPools", list.clone(), &[])
+            .await
+            .status,
+        200
+    );
+
+    // A malformed rule is refused, names the rule and the field, and changes nothing; so is a
+    // batch with one bad rule in it.
+    let (_, before) = http.admin(&proxy, "GET", "/faults", None).await;
+    let (status, refused) = http
+        .admin(
+            &proxy,
+            "POST",
+            "/faults",
+            Some(json!({
+                "id": "bad", "probability": 2, "fault": {"kind": "hang"}
+            })),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        refused["error"],
+        "POST /faults: rules[0] (id `bad`): field `probability`: 2 is not a probability (0 to 1)"
+    );
+    let (status, refused) = http
+        .admin(
+            &proxy,
+            "POST",
+            "/faults",
+            Some(json!([
+                {"id": "fine", "fault": {"kind": "hang"}},
+                {"id": "broken", "fault": {"kind": "status", "status": 200}},
+            ])),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(refused["field"], "fault.status", "{refused}");
+    for bad in [
+        json!("not a rule"),
+        json!({"id": "throttle-once", "fault": {"kind": "hang"}}),
+    ] {
+        let (status, _) = http.admin(&proxy, "POST", "/faults", Some(bad)).await;
+        assert_eq!(status, 400);
+    }
+    let (_, after) = http.admin(&proxy, "GET", "/faults", None).await;
+    assert_eq!(ids(&before), ids(&after));
+    assert_eq!(ids(&after), ["throttle-once"]);
+
+    // Counters, in /faults and in /stats.
+    let rule = &after["rules"][0];
+    assert_eq!(
+        (
+            rule["selected"].clone(),
+            rule["fired"].clone(),
+            rule["applied"].clone()
+        ),
+        (json!(2), json!(1), json!(1))
+    );
+    let (_, stats) = http.admin(&proxy, "GET", "/stats", None).await;
+    assert_eq!(stats["faults"]["throttle-once"]["applied"], 1, "{stats}");
+
+    // Removed: gone from the next request on.
+    let (status, _) = http
+        .admin(
+            &proxy,
+            "POST",
+            "/faults",
+            Some(json!({
+                "id": "always", "actions": "ListUserPools",
+                "fault": {"kind": "error", "error": "InternalErrorException"}
+            })),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let a = http.api(&e, "ListUserPools", list.clone(), &[]).await;
+    assert_eq!(
+        (a.status, a.error_type()),
+        (500, Some("InternalErrorException".into()))
+    );
+    assert_eq!(
+        http.admin(&proxy, "DELETE", "/faults/always", None).await.0,
+        200
+    );
+    assert_eq!(
+        http.admin(&proxy, "DELETE", "/faults/always", None).await.0,
+        404
+    );
+    assert_eq!(
+        http.api(&e, "ListUserPools", list.clone(), &[])
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fault_header_forces_allowlisted_rules_only_and_quotas_throttle() {
+    let moto = moto().await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let rules = rules_file(
+        dir.path(),
+        "header.json",
+        json!({
+            "quotas": {"enabled": true, "rates": {"UserList": 2}},
+            "rules": [
+                {"id": "forced-503", "probability": 0, "fault": {"kind": "status", "status": 503}},
+                {"id": "not-allowed", "probability": 0, "fault": {"kind": "status", "status": 502}},
+            ]
+        }),
+    );
+    let proxy = proxy_with(
+        &moto.endpoint,
+        FaultConfig {
+            rules: Some(rules),
+            allow_header: vec!["forced-503".into()],
+            ..FaultConfig::default()
+        },
+    )
+    .await;
+    let e = proxy.endpoint();
+    let http = Http::new();
+    let list = json!({"MaxResults": 5});
+
+    let a = http
+        .api(
+            &e,
+            "ListUserPools",
+            list.clone(),
+            &[("x-cogcheck-fault", "forced-503")],
+        )
+        .await;
+    assert_eq!(a.status, 503);
+    assert!(String::from_utf8_lossy(&a.body).contains("<h1>503 Service Unavailable</h1>"));
+    assert_eq!(a.headers["server"], "awselb/2.0");
+    let a = http
+        .api(
+            &e,
+            "ListUserPools",
+            list.clone(),
+            &[("x-cogcheck-fault", "not-allowed")],
+        )
+        .await;
+    assert_eq!(a.status, 200);
+    let (_, faults) = http.admin(&proxy, "GET", "/faults", None).await;
+    assert_eq!(faults["header"]["refused"], 1, "{faults}");
+
+    // UserList at 2 per second: of ten requests sent back to back, the bucket's two go
+    // through and at least one of the rest is throttled as Cognito throttles.
+    let mut throttled = 0;
+    for _ in 0..10 {
+        let a = http
+            .api(
+                &e,
+                "ListUsers",
+                json!({"UserPoolId": "us-east-1_nothere"}),
+                &[],
+            )
+            .await;
+        if a.error_type().as_deref() == Some("TooManyRequestsException") {
+            assert_eq!(a.status, 400);
+            assert_eq!(a.json()["message"], "Rate exceeded");
+            throttled += 1;
+        }
+    }
+    assert!((1..=8).contains(&throttled), "{throttled}");
+    let (_, faults) = http.admin(&proxy, "GET", "/faults", None).await;
+    assert_eq!(
+        faults["quotas"]["categories"]["UserList"]["throttled"], throttled,
+        "{faults}"
+    );
+}
