@@ -91,6 +91,17 @@ enum Command {
         #[arg(long)]
         no_progress: bool,
     },
+    /// Replay a recorded cassette against a target and report how its answers differ.
+    ///
+    /// The comparison lives in the proxy (the suite never depends on it), so this runs
+    /// `cogcheck-proxy compare` from beside this binary with the same arguments: see
+    /// `cogcheck-proxy compare --help`.
+    #[command(disable_help_flag = true)]
+    Compare {
+        /// Arguments for `cogcheck-proxy compare` (CASSETTE --against URL|TARGET [--out DIR] ...).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// List the targets with their pinned versions and install state.
     Targets,
     /// List the scenarios, checking every file.
@@ -224,6 +235,28 @@ fn dispatch(command: Command) -> Result<bool> {
                 progress: !no_progress,
             };
             Ok(compat::run_report(options)?)
+        }
+        Command::Compare { args } => {
+            let exe = std::env::current_exe().context("cannot find this program's path")?;
+            let proxy = exe.with_file_name("cogcheck-proxy");
+            if !proxy.exists() {
+                bail!(
+                    "{} not found: `cogcheck compare` runs the proxy's compare; build it with `cargo build -p cogcheck-proxy` (same profile as cogcheck)",
+                    proxy.display()
+                );
+            }
+            let status = std::process::Command::new(&proxy)
+                .arg("compare")
+                .args(&args)
+                .status()
+                .with_context(|| format!("cannot run {}", proxy.display()))?;
+            match status.code() {
+                Some(0) => Ok(true),
+                // cogcheck-proxy compare: 5 means the answers differ, a verdict rather than an
+                // error; anything else is its own error, already printed.
+                Some(5) => Ok(false),
+                _ => std::process::exit(status.code().unwrap_or(2)),
+            }
         }
         Command::Targets => {
             let targets = Targets::load_default()?;
