@@ -88,6 +88,17 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Every verdict name, in the order reports list them.
+    pub const NAMES: &'static [&'static str] = &[
+        "pass",
+        "fail",
+        "expected_failure",
+        "changed",
+        "unexpected_pass",
+        "unsupported",
+        "skipped",
+    ];
+
     /// True for the verdicts that fail `cargo test` and `cogcheck run`.
     pub fn is_failure(&self) -> bool {
         matches!(

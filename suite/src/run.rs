@@ -487,31 +487,35 @@ impl Execution<'_> {
                 }))
             };
 
+        let templated = match &step.kind {
+            StepKind::Call { input, .. } => input,
+            StepKind::Helper { args, .. } => args,
+        };
+        let resolved = match self.scope().value(templated) {
+            Ok(v) => v,
+            Err(e) => {
+                result.status = StepStatus::Failed;
+                let summary = format!("step {}: {e}", step.index);
+                return (
+                    result,
+                    fail(
+                        "template",
+                        summary,
+                        String::new(),
+                        String::new(),
+                        String::new(),
+                    ),
+                );
+            }
+        };
         let (answer, violations, output_shape) = match &step.kind {
-            StepKind::Call { action, input } => {
-                let input = match self.scope().value(input) {
-                    Ok(v) => {
-                        let shape = Model::get()
-                            .operation(action)
-                            .ok()
-                            .and_then(|o| o.input.clone());
-                        self.learn_secrets(shape.as_deref(), &v);
-                        v
-                    }
-                    Err(e) => {
-                        result.status = StepStatus::Failed;
-                        return (
-                            result,
-                            fail(
-                                "template",
-                                format!("step {}: {e}", step.index),
-                                String::new(),
-                                String::new(),
-                                String::new(),
-                            ),
-                        );
-                    }
-                };
+            StepKind::Call { action, .. } => {
+                let shape = Model::get()
+                    .operation(action)
+                    .ok()
+                    .and_then(|o| o.input.clone());
+                self.learn_secrets(shape.as_deref(), &resolved);
+                let input = resolved;
                 let response = match self.client.call(action, &input).await {
                     Ok(r) => r,
                     Err(e) => {
@@ -575,23 +579,8 @@ impl Execution<'_> {
                 };
                 (answer, violations, output)
             }
-            StepKind::Helper { helper, args } => {
-                let args = match self.scope().value(args) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        result.status = StepStatus::Failed;
-                        return (
-                            result,
-                            fail(
-                                "template",
-                                format!("step {}: {e}", step.index),
-                                String::new(),
-                                String::new(),
-                                String::new(),
-                            ),
-                        );
-                    }
-                };
+            StepKind::Helper { helper, .. } => {
+                let args = resolved;
                 let ctx = HelperContext {
                     client: self.client,
                     state: &self.helper_state,

@@ -108,18 +108,8 @@ pub struct Results {
 
 /// Counts verdicts by name, with every verdict name present.
 pub fn count(verdicts: &[(ScenarioResult, Verdict)]) -> BTreeMap<String, usize> {
-    let mut m: BTreeMap<String, usize> = [
-        "pass",
-        "fail",
-        "expected_failure",
-        "changed",
-        "unexpected_pass",
-        "unsupported",
-        "skipped",
-    ]
-    .iter()
-    .map(|k| (k.to_string(), 0))
-    .collect();
+    let mut m: BTreeMap<String, usize> =
+        Verdict::NAMES.iter().map(|k| (k.to_string(), 0)).collect();
     for (_, v) in verdicts {
         *m.entry(v.name().to_string()).or_default() += 1;
     }

@@ -17,15 +17,7 @@ pub fn render(target: &str, verdicts: &[(ScenarioResult, Verdict)]) -> String {
             .entry(v.name())
             .or_default() += 1;
     }
-    let cols = [
-        "pass",
-        "fail",
-        "expected_failure",
-        "changed",
-        "unexpected_pass",
-        "unsupported",
-        "skipped",
-    ];
+    let cols = Verdict::NAMES;
     let mut out = String::new();
     let _ = writeln!(out, "\ncogcheck results against {target}\n");
     let _ = write!(out, "{:<20}", "area");
