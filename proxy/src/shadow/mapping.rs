@@ -496,43 +496,9 @@ impl Mapping {
     /// or an ARN, a placeholder after `Bearer `).
     pub fn translate_text(&self, text: &str) -> Option<String> {
         let mut out = String::with_capacity(text.len());
-        let mut changed = false;
-        let mut rest = text;
-        while !rest.is_empty() {
-            if rest.starts_with(PLACEHOLDER_PREFIX) {
-                if let Some(end) = rest.find('>') {
-                    let token = &rest[..=end];
-                    match self.to_shadow(token) {
-                        Some(b) => {
-                            out.push_str(b);
-                            changed = true;
-                        }
-                        None => out.push_str(token),
-                    }
-                    rest = &rest[end + 1..];
-                    continue;
-                }
-            }
-            let len = rest
-                .bytes()
-                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-')
-                .count();
-            if len == 0 {
-                let ch = rest.chars().next().map_or(1, char::len_utf8);
-                out.push_str(&rest[..ch]);
-                rest = &rest[ch..];
-                continue;
-            }
-            let token = &rest[..len];
-            match self.to_shadow(token) {
-                Some(b) if len >= 6 => {
-                    out.push_str(b);
-                    changed = true;
-                }
-                _ => out.push_str(token),
-            }
-            rest = &rest[len..];
-        }
+        let changed = replace_tokens(text, &mut out, |token| {
+            self.to_shadow(token).map(str::to_string)
+        });
         changed.then_some(out)
     }
 
@@ -816,6 +782,56 @@ fn invent(key: &str, outcome: &PrimaryOutcome) -> String {
         | "ANSWER" => "123456".to_string(),
         _ => format!("cogcheck-{}", hex(12)),
     }
+}
+
+/// Walks `text` as `<secret:N>` placeholders, identifier-like tokens (letters, digits, `_`,
+/// `-`) and other characters, writing each to `out` as `replace` answers (`None` keeps it).
+/// A plain token shorter than six characters is never replaced: it is a word, not an id.
+/// Returns whether anything was replaced.
+pub(crate) fn replace_tokens(
+    text: &str,
+    out: &mut String,
+    mut replace: impl FnMut(&str) -> Option<String>,
+) -> bool {
+    let mut changed = false;
+    let mut rest = text;
+    while !rest.is_empty() {
+        if rest.starts_with(PLACEHOLDER_PREFIX) {
+            if let Some(end) = rest.find('>') {
+                let token = &rest[..=end];
+                match replace(token) {
+                    Some(b) => {
+                        out.push_str(&b);
+                        changed = true;
+                    }
+                    None => out.push_str(token),
+                }
+                rest = &rest[end + 1..];
+                continue;
+            }
+        }
+        let len = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-')
+            .count();
+        if len == 0 {
+            let ch = rest.chars().next().map_or(1, char::len_utf8);
+            out.push_str(&rest[..ch]);
+            rest = &rest[ch..];
+            continue;
+        }
+        let token = &rest[..len];
+        // `replace` is not even asked about short tokens: it may number what it answers.
+        match (len >= 6).then(|| replace(token)).flatten() {
+            Some(b) => {
+                out.push_str(&b);
+                changed = true;
+            }
+            None => out.push_str(token),
+        }
+        rest = &rest[len..];
+    }
+    changed
 }
 
 #[cfg(test)]

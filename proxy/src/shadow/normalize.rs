@@ -25,9 +25,9 @@ use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 
-use super::mapping::{is_jwt, Mapping, Side};
+use super::mapping::{is_jwt, replace_tokens, Mapping, Side};
 use super::noise::NoiseRules;
-use crate::redact::{is_placeholder, jwt_spans, secret_name, PLACEHOLDER_PREFIX};
+use crate::redact::{is_placeholder, jwt_spans, secret_name};
 
 const TIME_CLAIMS: &[&str] = &["iat", "exp", "auth_time", "nbf"];
 
@@ -164,42 +164,13 @@ impl<'a> Normalizer<'a> {
     }
 
     fn tokens(&mut self, side: Side, s: &str, out: &mut String) {
-        let mut rest = s;
-        while !rest.is_empty() {
-            if rest.starts_with(PLACEHOLDER_PREFIX) {
-                if let Some(end) = rest.find('>') {
-                    let token = &rest[..=end];
-                    match self.mapping.lookup(side, token) {
-                        Some((i, pair)) => {
-                            let n = self.numbering.number(i, pair.kind);
-                            out.push_str(&format!("<{}:{n}>", pair.kind));
-                        }
-                        None => out.push_str(token),
-                    }
-                    rest = &rest[end + 1..];
-                    continue;
-                }
-            }
-            let len = rest
-                .bytes()
-                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-')
-                .count();
-            if len == 0 {
-                let ch = rest.chars().next().map_or(1, char::len_utf8);
-                out.push_str(&rest[..ch]);
-                rest = &rest[ch..];
-                continue;
-            }
-            let token = &rest[..len];
-            match self.mapping.lookup(side, token) {
-                Some((i, pair)) if len >= 6 => {
-                    let n = self.numbering.number(i, pair.kind);
-                    out.push_str(&format!("<{}:{n}>", pair.kind));
-                }
-                _ => out.push_str(token),
-            }
-            rest = &rest[len..];
-        }
+        let (mapping, numbering) = (&self.mapping, &mut self.numbering);
+        replace_tokens(s, out, |token| {
+            mapping.lookup(side, token).map(|(i, pair)| {
+                let n = numbering.number(i, pair.kind);
+                format!("<{}:{n}>", pair.kind)
+            })
+        });
     }
 }
 
