@@ -15,6 +15,9 @@
 //! }
 //! ```
 //!
+//! An entry may add `"flaky": true` when the target deviates at random places on every run
+//! (then any failure is expected, and the reason must say why).
+//!
 //! A failure is *expected* only when it fails at the same step with the same kind of check as
 //! recorded; a known failure that now fails differently is *changed* (and fails the run), so
 //! a new bug never hides behind an old entry. An entry whose scenario passes is an *unexpected
@@ -39,6 +42,11 @@ pub struct KnownFailure {
     pub check: String,
     /// Why the target fails it: what it does instead of what AWS does.
     pub reason: String,
+    /// The target fails this scenario on every run but not always at the same step (it
+    /// deviates at random, such as a generated secret that only sometimes breaks the format):
+    /// any failure is expected. A pass is still an unexpected pass.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub flaky: bool,
 }
 
 /// A target's expectations file.
@@ -173,7 +181,9 @@ impl Expectations {
                 reason: k.reason.clone(),
             },
             (Outcome::Failed(_), None) => Verdict::Fail,
-            (Outcome::Failed(f), Some(k)) if f.step == k.step && f.check == k.check => {
+            (Outcome::Failed(f), Some(k))
+                if k.flaky || (f.step == k.step && f.check == k.check) =>
+            {
                 Verdict::ExpectedFailure {
                     reason: k.reason.clone(),
                 }
@@ -204,6 +214,12 @@ impl Expectations {
         for r in results {
             match &r.outcome {
                 Outcome::Failed(f) => {
+                    // A flaky entry was written by hand for a target that fails at random
+                    // places; a run cannot improve on it.
+                    if let Some(k) = self.failures.get(&r.name).filter(|k| k.flaky) {
+                        failures.insert(r.name.clone(), k.clone());
+                        continue;
+                    }
                     let reason = match self.failures.get(&r.name) {
                         Some(k) if k.step == f.step && k.check == f.check => k.reason.clone(),
                         _ => f.summary.clone(),
@@ -216,6 +232,7 @@ impl Expectations {
                             step: f.step,
                             check: f.check.clone(),
                             reason,
+                            flaky: false,
                         },
                     );
                 }
@@ -283,6 +300,7 @@ mod tests {
                     step,
                     check: check.into(),
                     reason: "why".into(),
+                    flaky: false,
                 },
             )]),
         }
@@ -320,6 +338,23 @@ mod tests {
             reason: String::new()
         }
         .is_failure());
+    }
+
+    #[test]
+    fn flaky_entries_expect_any_failure_but_not_a_pass() {
+        let mut k = known(1, "body");
+        k.failures.get_mut("a::b").unwrap().flaky = true;
+        assert!(matches!(
+            k.verdict(&result(failed(4, "model"))),
+            Verdict::ExpectedFailure { .. }
+        ));
+        assert!(matches!(
+            k.verdict(&result(Outcome::Passed)),
+            Verdict::UnexpectedPass { .. }
+        ));
+        let kept = k.updated_from(&[result(failed(4, "model"))], true);
+        assert!(kept.failures["a::b"].flaky);
+        assert_eq!(kept.failures["a::b"].step, 1);
     }
 
     #[test]

@@ -90,6 +90,7 @@ fn engine_against_moto() {
                 step,
                 check: check.into(),
                 reason: "why".into(),
+                flaky: false,
             },
         )]),
     };
@@ -123,6 +124,7 @@ fn engine_against_moto() {
                 step: 1,
                 check: "body".into(),
                 reason: "old".into(),
+                flaky: false,
             },
         )]),
     };

@@ -87,6 +87,8 @@ impl HelperFailure {
 /// What helpers remember within one scenario run (SRP secrets, device passwords).
 #[derive(Default)]
 pub struct HelperState {
+    /// Confirmation codes already handed to a step, so a second one waits for a new code.
+    used_codes: std::collections::BTreeSet<String>,
     srp: Option<helpers::srp::SrpClient>,
     device_srp: Option<helpers::srp::SrpClient>,
     device: Option<helpers::device::DeviceSecret>,
@@ -331,50 +333,67 @@ impl HelperStep {
                         };
                         Ok(json!({ "code": code }))
                     }
-                    Some(CodeSource::Log { pattern, .. }) => {
-                        let Some(log) = ctx.log_path else {
-                            return Err(HelperFailure::new(
-                                "CodesUnavailable",
-                                "the target's log is not available",
-                            ));
-                        };
-                        let codes = crate::target::codes_in_log_file(log, pattern)
-                            .map_err(|e| HelperFailure::new("CodesUnavailable", e.to_string()))?;
-                        codes
-                            .into_iter()
-                            .rev()
-                            .find(|c| c.username == user)
-                            .map(|c| json!({ "code": c.code }))
-                            .ok_or_else(|| {
-                                HelperFailure::new(
-                                    "CodeNotFound",
-                                    format!("no code for {user} in {}", log.display()),
-                                )
-                            })
-                    }
-                    Some(CodeSource::Endpoint { path, .. }) => {
-                        let raw =
-                            ctx.client.get(path).await.map_err(|e| {
-                                HelperFailure::new("CodesUnavailable", e.to_string())
-                            })?;
-                        let body: Value = serde_json::from_slice(&raw.body).map_err(|e| {
-                            HelperFailure::new(
-                                "CodesUnavailable",
-                                format!("GET {path}: not JSON: {e}"),
-                            )
-                        })?;
-                        find_code(&body, &pool, &user)
-                            .map(|code| json!({ "code": code }))
-                            .ok_or_else(|| {
-                                HelperFailure::new(
-                                    "CodeNotFound",
-                                    format!("no code for {user} in pool {pool} at {path}"),
-                                )
-                            })
+                    Some(source @ (CodeSource::Log { .. } | CodeSource::Endpoint { .. })) => {
+                        // Targets deliver codes a moment after answering (cognito-local's log
+                        // is written asynchronously), and a user may get several: wait for one
+                        // this scenario has not used yet.
+                        for attempt in 0..100 {
+                            if attempt > 0 {
+                                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                            }
+                            let codes = read_codes(source, ctx, &pool, &user).await?;
+                            let mut st = state()?;
+                            let fresh =
+                                codes.into_iter().rev().find(|c| !st.used_codes.contains(c));
+                            if let Some(code) = fresh {
+                                st.used_codes.insert(code.clone());
+                                return Ok(json!({ "code": code }));
+                            }
+                        }
+                        Err(HelperFailure::new(
+                            "CodeNotFound",
+                            format!("no new code for {user} in pool {pool} within 10 s"),
+                        ))
                     }
                 }
             }
         }
+    }
+}
+
+/// Every code the target has delivered to `user` of `pool`, oldest first.
+async fn read_codes(
+    source: &crate::target::CodeSource,
+    ctx: &HelperContext<'_>,
+    pool: &str,
+    user: &str,
+) -> Result<Vec<String>, HelperFailure> {
+    use crate::target::CodeSource;
+    let unavailable = |m: String| HelperFailure::new("CodesUnavailable", m);
+    match source {
+        CodeSource::Log { pattern, .. } => {
+            let log = ctx
+                .log_path
+                .ok_or_else(|| unavailable("the target's log is not available".into()))?;
+            let codes = crate::target::codes_in_log_file(log, pattern)
+                .map_err(|e| unavailable(e.to_string()))?;
+            Ok(codes
+                .into_iter()
+                .filter(|c| c.username == user)
+                .map(|c| c.code)
+                .collect())
+        }
+        CodeSource::Endpoint { path, .. } => {
+            let raw = ctx
+                .client
+                .get(path)
+                .await
+                .map_err(|e| unavailable(e.to_string()))?;
+            let body: Value = serde_json::from_slice(&raw.body)
+                .map_err(|e| unavailable(format!("GET {path}: not JSON: {e}")))?;
+            Ok(find_codes(&body, pool, user))
+        }
+        CodeSource::Unchecked { .. } | CodeSource::Fixed { .. } => Ok(Vec::new()),
     }
 }
 
@@ -409,34 +428,32 @@ fn tamper(token: &str, changes: &serde_json::Map<String, Value>) -> Result<Strin
     Ok(format!("{header}.{payload}.{signature}"))
 }
 
-/// Finds the newest code for a user in a target's code listing. Listings differ between
-/// targets, so this accepts any array of objects (at any depth) that name the pool, the user
+/// Every code for a user in a target's code listing, in listing order. Listings differ
+/// between targets, so this accepts any objects (at any depth) that name the pool, the user
 /// and a code.
-fn find_code(body: &Value, pool: &str, user: &str) -> Option<String> {
-    let mut found = None;
-    let mut visit = vec![body];
-    while let Some(v) = visit.pop() {
-        match v {
-            Value::Array(items) => visit.extend(items.iter()),
-            Value::Object(o) => {
-                let text = |keys: &[&str]| {
-                    keys.iter()
-                        .find_map(|k| o.get(*k).and_then(Value::as_str).map(str::to_string))
-                };
-                let p = text(&["userPoolId", "UserPoolId", "pool_id", "poolId"]);
-                let u = text(&["username", "Username", "user", "userName"]);
-                let c = text(&["code", "Code", "confirmationCode"]);
-                if let (Some(p), Some(u), Some(c)) = (p, u, c) {
-                    if p == pool && u == user {
-                        found = Some(c);
-                    }
-                }
-                visit.extend(o.values());
-            }
-            _ => {}
-        }
-    }
+fn find_codes(body: &Value, pool: &str, user: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    visit_codes(body, pool, user, &mut found);
     found
+}
+
+fn visit_codes(v: &Value, pool: &str, user: &str, found: &mut Vec<String>) {
+    match v {
+        Value::Array(items) => items.iter().for_each(|i| visit_codes(i, pool, user, found)),
+        Value::Object(o) => {
+            let text = |keys: &[&str]| keys.iter().find_map(|k| o.get(*k).and_then(Value::as_str));
+            let p = text(&["userPoolId", "UserPoolId", "pool_id", "poolId"]);
+            let u = text(&["username", "Username", "user", "userName"]);
+            let c = text(&["code", "Code", "confirmationCode"]);
+            if let (Some(p), Some(u), Some(c)) = (p, u, c) {
+                if p == pool && u == user {
+                    found.push(c.to_string());
+                }
+            }
+            o.values().for_each(|i| visit_codes(i, pool, user, found));
+        }
+        _ => {}
+    }
 }
 
 #[cfg(test)]
@@ -471,7 +488,7 @@ mod tests {
             {"userPoolId": "p1", "username": "u", "code": "111"},
             {"userPoolId": "p1", "username": "v", "code": "222"}
         ]});
-        assert_eq!(find_code(&body, "p1", "v").as_deref(), Some("222"));
-        assert_eq!(find_code(&body, "p2", "v"), None);
+        assert_eq!(find_codes(&body, "p1", "v"), vec!["222"]);
+        assert!(find_codes(&body, "p2", "v").is_empty());
     }
 }
