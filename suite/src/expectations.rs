@@ -238,7 +238,11 @@ impl Expectations {
                     );
                 }
                 // A flaky entry stays: one lucky pass does not mean the target was fixed.
-                Outcome::Passed if self.failures.get(&r.name).is_some_and(|k| k.flaky) => {}
+                Outcome::Passed if self.failures.get(&r.name).is_some_and(|k| k.flaky) => {
+                    if let Some(k) = self.failures.get(&r.name) {
+                        failures.insert(r.name.clone(), k.clone());
+                    }
+                }
                 Outcome::Passed => {
                     failures.remove(&r.name);
                 }
