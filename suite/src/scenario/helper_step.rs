@@ -18,6 +18,7 @@
 //! | `device_srp_start` | — | `{"SRP_A"}` for DEVICE_SRP_AUTH |
 //! | `device_claim` | `challenge` (the DEVICE_PASSWORD_VERIFIER parameters) | `{"USERNAME", "DEVICE_KEY", "PASSWORD_CLAIM_SECRET_BLOCK", "PASSWORD_CLAIM_SIGNATURE", "TIMESTAMP"}` |
 //! | `confirmation_code` | `pool_id`, `username`, optional `purpose` (`sign_up`, `forgot_password`) | `{"code"}`, read from the target's code capability (needs `requires: ["codes"]`) |
+//! | `webauthn_register` | `options` (StartWebAuthnRegistration's `CredentialCreationOptions`), `origin` (e.g. `https://<rp id>`) | `{"Credential"}`: a `RegistrationResponseJSON` from a fresh software passkey, for CompleteWebAuthnRegistration |
 
 use std::sync::Mutex;
 
@@ -50,6 +51,8 @@ pub enum HelperStep {
     DeviceClaim,
     /// `confirmation_code`.
     ConfirmationCode,
+    /// `webauthn_register`.
+    WebauthnRegister,
 }
 
 const ALL: &[HelperStep] = &[
@@ -64,6 +67,7 @@ const ALL: &[HelperStep] = &[
     HelperStep::DeviceSrpStart,
     HelperStep::DeviceClaim,
     HelperStep::ConfirmationCode,
+    HelperStep::WebauthnRegister,
 ];
 
 /// A helper's refusal, shaped like an API error so steps can expect it.
@@ -136,6 +140,7 @@ impl HelperStep {
             HelperStep::DeviceSrpStart => "device_srp_start",
             HelperStep::DeviceClaim => "device_claim",
             HelperStep::ConfirmationCode => "confirmation_code",
+            HelperStep::WebauthnRegister => "webauthn_register",
         }
     }
 
@@ -310,6 +315,17 @@ impl HelperStep {
                     "PASSWORD_CLAIM_SIGNATURE": signature,
                     "TIMESTAMP": timestamp,
                 }))
+            }
+            HelperStep::WebauthnRegister => {
+                let options = args.get("options").ok_or_else(|| {
+                    HelperFailure::new(
+                        "BadArgument",
+                        "`options` (the CredentialCreationOptions) is required",
+                    )
+                })?;
+                let credential =
+                    helpers::webauthn::register(options, &arg("origin")?).map_err(helper_err)?;
+                Ok(json!({ "Credential": credential }))
             }
             HelperStep::ConfirmationCode => {
                 use crate::target::CodeSource;

@@ -12,6 +12,8 @@
 //!   `DEVICE_SRP_AUTH` / `DEVICE_PASSWORD_VERIFIER`.
 //! - [`jwt`]: decoding Cognito's tokens and checking their RS256 signature against the user
 //!   pool's JWKS.
+//! - [`webauthn`]: a software passkey authenticator answering `StartWebAuthnRegistration`'s
+//!   creation options with the `RegistrationResponseJSON` `CompleteWebAuthnRegistration` takes.
 //!
 //! Bad input (malformed base64, hex, base32, a token that is not a JWT) is an error, never a
 //! panic: these helpers read values that came back from the endpoint under test.
@@ -21,6 +23,7 @@ pub mod jwt;
 pub mod secret_hash;
 pub mod srp;
 pub mod totp;
+pub mod webauthn;
 
 pub use device::{device_password_verifier, device_secret_with, new_device_secret, DeviceSecret};
 pub use jwt::{decode_unverified, verify_rs256};
@@ -95,6 +98,10 @@ pub enum HelperError {
         /// The key that was tried.
         kid: String,
     },
+    /// WebAuthn credential creation options this authenticator cannot answer (a member missing
+    /// or of the wrong type, no ES256 among `pubKeyCredParams`).
+    #[error("webauthn: {0}")]
+    WebAuthnOptions(String),
 }
 
 impl HelperError {
@@ -115,6 +122,7 @@ impl HelperError {
             HelperError::UnknownKid { .. } => "JwtKidUnknown",
             HelperError::MalformedJwks(_) => "JwksMalformed",
             HelperError::BadSignature { .. } => "JwtSignatureInvalid",
+            HelperError::WebAuthnOptions(_) => "WebAuthnOptionsRefused",
         }
     }
 }
