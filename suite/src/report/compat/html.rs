@@ -401,9 +401,9 @@ fn data_island(m: &Matrix) -> String {
                     "action": r.unsupported_action,
                     "check": r.check,
                     "summary": r.summary,
-                    "expected": r.expected.as_deref().map(cut),
-                    "actual": r.actual.as_deref().map(cut),
-                    "diff": r.diff.as_deref().map(cut),
+                    "expected": r.expected.as_deref().map(|t| super::cut_at(MAX_TEXT, t)),
+                    "actual": r.actual.as_deref().map(|t| super::cut_at(MAX_TEXT, t)),
+                    "diff": r.diff.as_deref().map(|t| super::cut_at(MAX_TEXT, t)),
                 }),
                 _ => Value::Null,
             })
@@ -424,21 +424,6 @@ fn data_island(m: &Matrix) -> String {
     data.to_string()
         .replace("</", "<\\/")
         .replace("<!--", "<\\!--")
-}
-
-fn cut(text: &str) -> String {
-    if text.len() <= MAX_TEXT {
-        return text.to_string();
-    }
-    let mut end = MAX_TEXT;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!(
-        "{}\n… ({} more characters in compatibility.json)",
-        &text[..end],
-        text.len() - end
-    )
 }
 
 /// A small inline SVG for a status: the shape tells the status apart without colour and

@@ -276,7 +276,11 @@ fn failure(out: &mut String, f: &ScenarioResultView) {
         let _ = writeln!(out, "<details><summary>expected, actual, diff</summary>\n");
         for (name, text, lang) in parts {
             if let Some(text) = text {
-                let _ = writeln!(out, "{name}:\n\n{}\n", fenced(&truncate(text), lang));
+                let _ = writeln!(
+                    out,
+                    "{name}:\n\n{}\n",
+                    fenced(&super::cut_at(MAX_TEXT, text), lang)
+                );
             }
         }
         let _ = writeln!(out, "</details>\n");
@@ -297,21 +301,6 @@ fn fenced(text: &str, lang: &str) -> String {
     }
     let fence = "`".repeat(longest.max(2) + 1);
     format!("{fence}{lang}\n{}\n{fence}", text.trim_end())
-}
-
-fn truncate(text: &str) -> String {
-    if text.len() <= MAX_TEXT {
-        return text.to_string();
-    }
-    let mut end = MAX_TEXT;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!(
-        "{}\n… ({} more characters in compatibility.json)",
-        &text[..end],
-        text.len() - end
-    )
 }
 
 /// Text safe inside a table cell.

@@ -351,3 +351,20 @@ pub use crate::model::seed_actions_from_table;
 /// Replaces anything that looks like a JWT with a marker (one implementation, shared with the
 /// runner), so a token that slipped past the results' redaction never reaches a report.
 pub use crate::run::scrub_tokens as scrub;
+
+/// `text` cut to at most `max` bytes (on a character boundary), with a pointer to the JSON
+/// report that keeps it whole. The Markdown and the HTML cut at different lengths.
+pub(crate) fn cut_at(max: usize, text: &str) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}\n… ({} more characters in compatibility.json)",
+        &text[..end],
+        text.len() - end
+    )
+}
