@@ -279,6 +279,17 @@ pub struct Credentials {
     pub session_token: Option<String>,
 }
 
+/// The AWS convention's credentials from `env`, when both the key id and the secret are set
+/// (an empty value counts as unset, as the AWS SDKs treat it).
+fn aws_credentials(env: &impl Fn(&str) -> Option<String>) -> Option<Credentials> {
+    let set = |name: &str| env(name).filter(|v| !v.is_empty());
+    Some(Credentials {
+        access_key_id: set("AWS_ACCESS_KEY_ID")?,
+        secret_access_key: set("AWS_SECRET_ACCESS_KEY")?,
+        session_token: set("AWS_SESSION_TOKEN"),
+    })
+}
+
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print a secret, even in a debug dump of the configuration.
@@ -510,25 +521,14 @@ impl Args {
 
         let credentials = match &upstream {
             Some(u) if u.is_aws && cassette.forwards() => {
-                match (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
-                    (Some(access_key_id), Some(secret_access_key))
-                        if !access_key_id.is_empty() && !secret_access_key.is_empty() =>
-                    {
-                        Some(Credentials {
-                            access_key_id,
-                            secret_access_key,
-                            session_token: env("AWS_SESSION_TOKEN").filter(|t| !t.is_empty()),
-                        })
-                    }
-                    _ => {
-                        return Err(Error::Config(format!(
-                            "--upstream {} is real AWS: the proxy re-signs signed requests with \
+                Some(aws_credentials(&env).ok_or_else(|| {
+                    Error::Config(format!(
+                        "--upstream {} is real AWS: the proxy re-signs signed requests with \
                              its own credentials; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY \
                              (and AWS_SESSION_TOKEN for temporary credentials)",
-                            u.display()
-                        )));
-                    }
-                }
+                        u.display()
+                    ))
+                })?)
             }
             _ => None,
         };
@@ -560,24 +560,13 @@ impl Args {
         // A real AWS shadow is re-signed like a real AWS upstream.
         let credentials = match (&credentials, &shadow) {
             (None, Some(s)) if s.upstream.is_aws => {
-                match (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
-                    (Some(access_key_id), Some(secret_access_key))
-                        if !access_key_id.is_empty() && !secret_access_key.is_empty() =>
-                    {
-                        Some(Credentials {
-                            access_key_id,
-                            secret_access_key,
-                            session_token: env("AWS_SESSION_TOKEN").filter(|t| !t.is_empty()),
-                        })
-                    }
-                    _ => {
-                        return Err(Error::Config(format!(
-                            "--shadow {} is real AWS: set AWS_ACCESS_KEY_ID and \
+                Some(aws_credentials(&env).ok_or_else(|| {
+                    Error::Config(format!(
+                        "--shadow {} is real AWS: set AWS_ACCESS_KEY_ID and \
                              AWS_SECRET_ACCESS_KEY so the proxy can re-sign requests for it",
-                            s.upstream.display()
-                        )))
-                    }
-                }
+                        s.upstream.display()
+                    ))
+                })?)
             }
             _ => credentials,
         };
