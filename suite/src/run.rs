@@ -4,8 +4,8 @@
 //! check the answer against the step's expectation and then against the model, save captures.
 //! The first failing step ends the scenario. Whatever happens — a failure, a panic inside a
 //! step, a transport error — every user pool the scenario created is deleted afterwards.
-//! Scenarios run concurrently, bounded by `jobs`; results come out as [`Event`]s that reporters
-//! consume.
+//! Scenarios run concurrently, bounded by `jobs`, except `exclusive` ones, which wait until
+//! nothing else is in flight; results come out as [`Event`]s that reporters consume.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -181,6 +181,11 @@ pub struct Runner {
     client: Client,
     config: RunConfig,
     totp: Arc<TotpGenerator>,
+    /// Every scenario holds this for its whole life, cleanup included: shared by ordinary
+    /// scenarios, owned by an `exclusive` one. Tokio's lock is fair, so a waiting exclusive
+    /// scenario holds back later ones instead of starving, whether scenarios come from
+    /// `run_all` or from libtest-mimic's threads.
+    account: tokio::sync::RwLock<()>,
 }
 
 impl Runner {
@@ -190,6 +195,7 @@ impl Runner {
             client,
             config,
             totp: Arc::new(TotpGenerator::new()),
+            account: tokio::sync::RwLock::new(()),
         }
     }
 
@@ -271,6 +277,12 @@ impl Runner {
             );
         }
 
+        // Held to the end of this function, cleanup included.
+        let (_shared, _alone) = if scenario.exclusive {
+            (None, Some(self.account.write().await))
+        } else {
+            (Some(self.account.read().await), None)
+        };
         let created = Arc::new(Mutex::new(Vec::<String>::new()));
         // Steps run in their own task so that a panic in a step (a bug in cogcheck) is caught
         // here as a failure and the cleanup below still runs.

@@ -40,7 +40,7 @@ fn engine_against_moto() {
     let mut session = Session::open(SessionOptions {
         target: Some("moto".into()),
         endpoint: None,
-        jobs: 2,
+        jobs: 4,
         allow_slow_install: false,
     })
     .expect("moto starts");
@@ -162,6 +162,52 @@ fn engine_against_moto() {
         !text.contains("Cg1!"),
         "a password reached the result: {text}"
     );
+    assert!(runtime.block_on(pools_named(&session, &prefix)).is_empty());
+
+    // An exclusive scenario runs while nothing else is in flight: among scenarios that each
+    // keep a pool of the run for a few calls, it never sees one of theirs.
+    let busy = |i: usize| {
+        write_scenario(
+            dir.path(),
+            "engine",
+            &format!("busy-{i}"),
+            &format!(
+                r#"{{
+              "id": "busy-{i}", "summary": "holds a pool for a while", "covers": ["DescribeUserPool"], "source": "model",
+              "steps": [
+                {{"action": "CreateUserPool", "with": {{"PoolName": "${{unique:p}}"}}, "save": {{"id": "$.UserPool.Id"}}}},
+                {{"action": "DescribeUserPool", "with": {{"UserPoolId": "${{id}}"}}}},
+                {{"action": "DescribeUserPool", "with": {{"UserPoolId": "${{id}}"}}}},
+                {{"action": "DescribeUserPool", "with": {{"UserPoolId": "${{id}}"}}}}
+              ]}}"#
+            ),
+        )
+    };
+    let alone = write_scenario(
+        dir.path(),
+        "engine",
+        "alone",
+        r#"{
+          "id": "alone", "summary": "sees no other scenario's pool", "covers": ["ListUserPools"], "source": "model",
+          "exclusive": true,
+          "steps": [
+            {"action": "ListUserPools", "with": {"MaxResults": 60},
+             "expect": {"body": {"UserPools": {"$each": {"Name": {"$not": {"$regex": "^${run_prefix}"}}}}}}}
+          ]}"#,
+    );
+    assert!(alone.exclusive);
+    let mut mix: Vec<Scenario> = (0..3).map(busy).collect();
+    mix.push(alone);
+    mix.extend((3..7).map(busy));
+    let none = Expectations {
+        target: "moto".into(),
+        failures: BTreeMap::new(),
+    };
+    let results = runtime.block_on(runner.run_all(mix, &none, |_| {}));
+    assert_eq!(results.len(), 8);
+    for (result, _) in &results {
+        assert_eq!(result.outcome, Outcome::Passed, "{}", result.name);
+    }
     assert!(runtime.block_on(pools_named(&session, &prefix)).is_empty());
 
     // Leftovers of an interrupted run are found by prefix and deleted; others stay.

@@ -40,6 +40,10 @@ pub struct Scenario {
     pub source: String,
     /// Capabilities a target must offer (for example `codes`); others skip with a reason.
     pub requires: Vec<String>,
+    /// Runs alone: no other scenario of the run is in flight while it does. For scenarios that
+    /// read account-wide state (ListUserPools pages) which other scenarios' creations and
+    /// deletions would change under them.
+    pub exclusive: bool,
     /// Where the documentation is unclear, what was left unasserted and why.
     pub notes: Option<String>,
     /// The steps, in order.
@@ -155,6 +159,8 @@ struct RawScenario {
     source: String,
     #[serde(default)]
     requires: Vec<String>,
+    #[serde(default)]
+    exclusive: bool,
     #[serde(default)]
     notes: Option<String>,
     steps: Vec<RawStep>,
@@ -567,6 +573,7 @@ fn check(raw: RawScenario, area: String, file: &Path) -> Result<Scenario, Vec<(S
             covers: raw.covers,
             source: raw.source,
             requires: raw.requires,
+            exclusive: raw.exclusive,
             notes: raw.notes,
             steps,
         })
