@@ -185,6 +185,12 @@ async fn moto_against_moto_runs_the_whole_suite_without_a_mismatch() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no `**0 of N` in the summary: {summary}"));
     assert!(compared > 1000, "the whole suite went through: {compared}");
+    // Every scenario deletes its pools, and the mapping forgets each one with it, so a long
+    // shadowing run does not grow without bound.
+    assert!(
+        summary.contains("The identifier mapping forgot"),
+        "deleted pools were not forgotten: {summary}"
+    );
     let junit = std::fs::read_to_string(reports.paths.junit.as_ref().unwrap()).unwrap();
     assert!(
         junit.contains("<testcase name=\"CreateUserPool\""),

@@ -31,13 +31,23 @@
 //! - TOTP codes (`UserCode`, `SOFTWARE_TOKEN_MFA_CODE`): a code valid for a primary secret
 //!   becomes the current code of the paired shadow secret.
 //!
+//! # Forgetting
+//!
+//! A live shadow runs for days, so the mapping cannot keep everything it ever learned. When
+//! both backends delete a user pool, everything learned about that pool (its id, its clients
+//! and their secrets, the passwords and SRP sign-ins in it) goes with it. Beyond that, the
+//! pairs are held to a byte budget ([`DEFAULT_BUDGET`], `--shadow-mapping-mb`): over it, the
+//! oldest short-lived values (sessions, tokens, codes, pagination tokens), which a client
+//! stops sending within hours, are forgotten first, then the oldest of any kind. A forgotten
+//! value is no longer rewritten for the shadow; [`Mapping::forgotten`] counts them.
+//!
 //! From a cassette, where secrets are `<secret:N>`, a placeholder the mapping does not know is
 //! given a fresh value, the same for every use of the placeholder, chosen by where it appears:
 //! a password meeting Cognito's default policy (or a weak one when the recording answered
 //! `InvalidPasswordException`), a user name, an e-mail address or phone number for those
 //! attributes, `123456` for codes, and a neutral string otherwise.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
 
 use cogcheck::scenario::helpers::{cognito_timestamp, secret_hash, totp_at, SrpClient};
@@ -112,6 +122,25 @@ const NAMING_KEYS: &[&str] = &[
     "CredentialId",
 ];
 
+/// The kinds of values a client stops sending within hours: forgotten first over budget.
+const SHORT_LIVED: &[&str] = &[
+    "session",
+    "jwt",
+    "refresh-token",
+    "jti",
+    "next-token",
+    "code",
+    "srp-secret-block",
+    "event-id",
+];
+
+/// The mapping's default byte budget: about a million pool ids, or fifty thousand sign-ins'
+/// worth of token pairs, in well under the proxy's own footprint at load.
+pub const DEFAULT_BUDGET: usize = 64 << 20;
+
+/// What a pair costs besides its two strings: two hash map entries and the pair itself.
+const PAIR_OVERHEAD: usize = 128;
+
 /// Response headers that carry values a later request sends back.
 pub const LEARNED_HEADERS: &[&str] = &["x-moto-forgot-password-confirmation-code"];
 
@@ -167,9 +196,16 @@ pub struct PrimaryOutcome {
 }
 
 /// The learned mapping and what it derived (client secrets, passwords, SRP and TOTP state).
-#[derive(Default)]
 pub struct Mapping {
-    pairs: Vec<Pair>,
+    /// By number, in the order learned; numbers are never reused, so a forgotten pair leaves
+    /// every other pair's number as it was.
+    pairs: BTreeMap<usize, Pair>,
+    next: usize,
+    /// Primary values that are second names of a pair (see [`Mapping::learn_pair`]).
+    aliases: HashMap<usize, Vec<String>>,
+    bytes: usize,
+    budget: usize,
+    forgotten: u64,
     primary: HashMap<String, usize>,
     shadow: HashMap<String, usize>,
     secrets_primary: HashMap<String, String>,
@@ -226,15 +262,53 @@ pub fn kind_of(key: &str, value: &str) -> &'static str {
     }
 }
 
+impl Default for Mapping {
+    fn default() -> Mapping {
+        Mapping::with_budget(DEFAULT_BUDGET)
+    }
+}
+
 impl Mapping {
-    /// An empty mapping.
+    /// An empty mapping with the default budget.
     pub fn new() -> Mapping {
         Mapping::default()
     }
 
-    /// Every pair learned, in order.
-    pub fn pairs(&self) -> &[Pair] {
-        &self.pairs
+    /// An empty mapping that keeps its pairs within `budget` bytes.
+    pub fn with_budget(budget: usize) -> Mapping {
+        Mapping {
+            pairs: BTreeMap::new(),
+            next: 0,
+            aliases: HashMap::new(),
+            bytes: 0,
+            budget,
+            forgotten: 0,
+            primary: HashMap::new(),
+            shadow: HashMap::new(),
+            secrets_primary: HashMap::new(),
+            secrets_shadow: HashMap::new(),
+            client_pool_primary: HashMap::new(),
+            client_pool_shadow: HashMap::new(),
+            pool_names: HashMap::new(),
+            passwords: HashMap::new(),
+            totp: Vec::new(),
+            srp: HashMap::new(),
+        }
+    }
+
+    /// Every pair held, in the order learned.
+    pub fn pairs(&self) -> impl Iterator<Item = &Pair> {
+        self.pairs.values()
+    }
+
+    /// How many pairs were forgotten, with their pool or over the budget.
+    pub fn forgotten(&self) -> u64 {
+        self.forgotten
+    }
+
+    /// What the held pairs cost, in bytes, as counted against the budget.
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// The pair a value of `side` belongs to.
@@ -244,7 +318,7 @@ impl Mapping {
             Side::Shadow => &self.shadow,
         };
         map.get(value)
-            .and_then(|&i| self.pairs.get(i).map(|p| (i, p)))
+            .and_then(|&i| self.pairs.get(&i).map(|p| (i, p)))
     }
 
     /// The shadow's value for a primary value, if learned.
@@ -284,10 +358,13 @@ impl Mapping {
         if let Some(&i) = self.shadow.get(shadow) {
             let redacted = self
                 .pairs
-                .get(i)
+                .get(&i)
                 .is_some_and(|p| is_placeholder(&p.primary));
-            if redacted && !is_placeholder(primary) && !self.primary.contains_key(primary) {
+            let redacted = redacted && !is_placeholder(primary);
+            if redacted && !self.primary.contains_key(primary) {
                 self.primary.insert(primary.to_string(), i);
+                self.aliases.entry(i).or_default().push(primary.to_string());
+                self.bytes += primary.len() + PAIR_OVERHEAD / 2;
             }
             return;
         }
@@ -298,16 +375,111 @@ impl Mapping {
         {
             return;
         }
-        let i = self.pairs.len();
-        self.pairs.push(Pair {
-            kind,
-            primary: primary.to_string(),
-            shadow: shadow.to_string(),
-        });
+        let i = self.next;
+        self.next += 1;
+        self.pairs.insert(
+            i,
+            Pair {
+                kind,
+                primary: primary.to_string(),
+                shadow: shadow.to_string(),
+            },
+        );
         self.primary.insert(primary.to_string(), i);
         self.shadow.insert(shadow.to_string(), i);
+        self.bytes += primary.len() + shadow.len() + PAIR_OVERHEAD;
         if kind == "totp-secret" {
             self.totp.push(i);
+        }
+        if self.bytes > self.budget {
+            self.shrink();
+        }
+    }
+
+    /// Forgets the oldest pairs until a quarter of the budget is free again (so shrinking is
+    /// rare and its cost spread over many learned pairs): short-lived values first.
+    fn shrink(&mut self) {
+        let goal = self.budget / 4 * 3;
+        let short_lived: Vec<usize> = self
+            .pairs
+            .iter()
+            .filter(|(_, p)| SHORT_LIVED.contains(&p.kind))
+            .map(|(&i, _)| i)
+            .collect();
+        for i in short_lived {
+            if self.bytes <= goal {
+                return;
+            }
+            self.forget(i);
+        }
+        while self.bytes > goal {
+            let Some(&i) = self.pairs.keys().next() else {
+                return;
+            };
+            self.forget(i);
+        }
+    }
+
+    /// Forgets one pair, under all its names.
+    fn forget(&mut self, i: usize) {
+        let Some(pair) = self.pairs.remove(&i) else {
+            return;
+        };
+        for alias in self.aliases.remove(&i).unwrap_or_default() {
+            self.primary.remove(&alias);
+            self.bytes = self.bytes.saturating_sub(alias.len() + PAIR_OVERHEAD / 2);
+        }
+        if self.primary.get(&pair.primary) == Some(&i) {
+            self.primary.remove(&pair.primary);
+        }
+        if self.shadow.get(&pair.shadow) == Some(&i) {
+            self.shadow.remove(&pair.shadow);
+        }
+        if pair.kind == "totp-secret" {
+            self.totp.retain(|&t| t != i);
+        }
+        self.bytes = self
+            .bytes
+            .saturating_sub(pair.primary.len() + pair.shadow.len() + PAIR_OVERHEAD);
+        self.forgotten += 1;
+    }
+
+    /// Forgets a user pool that both backends deleted, with its clients, their secrets, and
+    /// the passwords and unfinished SRP sign-ins of its users.
+    pub fn forget_pool(&mut self, primary_pool: &str) {
+        let Some(shadow_pool) = self.to_shadow(primary_pool).map(str::to_string) else {
+            return;
+        };
+        self.pool_names.remove(primary_pool);
+        let clients_primary: Vec<String> = self
+            .client_pool_primary
+            .iter()
+            .filter(|(_, p)| p.as_str() == primary_pool)
+            .map(|(c, _)| c.clone())
+            .collect();
+        for c in &clients_primary {
+            self.client_pool_primary.remove(c);
+            let secret = self.secrets_primary.remove(c);
+            for value in std::iter::once(c).chain(secret.as_ref()) {
+                if let Some(i) = self.lookup(Side::Primary, value).map(|(i, _)| i) {
+                    self.forget(i);
+                }
+            }
+        }
+        let clients_shadow: Vec<String> = self
+            .client_pool_shadow
+            .iter()
+            .filter(|(_, p)| p.as_str() == shadow_pool)
+            .map(|(c, _)| c.clone())
+            .collect();
+        for c in &clients_shadow {
+            self.client_pool_shadow.remove(c);
+            self.secrets_shadow.remove(c);
+        }
+        self.passwords.retain(|(pool, _), _| pool != &shadow_pool);
+        self.srp.retain(|_, s| s.pool != shadow_pool);
+        if let Some(i) = self.lookup(Side::Primary, primary_pool).map(|(i, _)| i) {
+            self.forget(i);
         }
     }
 
@@ -611,7 +783,7 @@ impl Mapping {
                 continue;
             };
             let valid_for = self.totp.iter().rev().find_map(|&i| {
-                let p = self.pairs.get(i)?;
+                let p = self.pairs.get(&i)?;
                 (0..4u64)
                     .any(|k| {
                         totp_at(&p.primary, (now + 30).saturating_sub(k * 30)).ok()
@@ -622,7 +794,7 @@ impl Mapping {
             // From a cassette the primary's secret is a placeholder: use the latest one.
             let pair = valid_for.or_else(|| {
                 generate
-                    .then(|| self.totp.last().and_then(|&i| self.pairs.get(i)))
+                    .then(|| self.totp.last().and_then(|&i| self.pairs.get(&i)))
                     .flatten()
             });
             if let Some(fresh) = pair.and_then(|p| totp_at(&p.shadow, now).ok()) {
@@ -886,6 +1058,83 @@ mod tests {
         assert_ne!(body["SecretHash"], secret_hash("alice", "cb", "sb"));
     }
 
+    fn pool_with_client(m: &mut Mapping, a: &str, b: &str) {
+        let none = http::HeaderMap::new();
+        m.learn(
+            &json!({"PoolName": a}),
+            &json!({"UserPool": {"Id": format!("us-east-1_{a}")}}),
+            &json!({"UserPool": {"Id": format!("us-east-1_{b}")}}),
+            (&none, &none),
+        );
+        m.learn(
+            &json!({}),
+            &json!({"UserPoolClient": {"ClientId": format!("c{a}"), "ClientSecret": format!("s{a}"), "UserPoolId": format!("us-east-1_{a}")}}),
+            &json!({"UserPoolClient": {"ClientId": format!("c{b}"), "ClientSecret": format!("s{b}"), "UserPoolId": format!("us-east-1_{b}")}}),
+            (&none, &none),
+        );
+    }
+
+    #[test]
+    fn a_pool_deleted_on_both_sides_is_forgotten_with_its_clients() {
+        let mut m = Mapping::new();
+        pool_with_client(&mut m, "AAA", "BBB");
+        pool_with_client(&mut m, "CCC", "DDD");
+        let mut body = json!({"ClientId": "cAAA", "Username": "u", "Password": "P"});
+        m.rewrite("SignUp", &mut body, &mut String::new(), &ok(), false);
+        let kept = m.lookup(Side::Primary, "us-east-1_CCC").map(|(i, _)| i);
+        let bytes = m.bytes();
+
+        m.forget_pool("us-east-1_AAA");
+        assert_eq!(m.to_shadow("us-east-1_AAA"), None);
+        assert_eq!(m.to_shadow("cAAA"), None);
+        assert_eq!(m.to_shadow("sAAA"), None, "the client secret goes too");
+        assert_eq!(m.pool_name("us-east-1_AAA"), None);
+        assert!(m.passwords.is_empty(), "the pool's passwords go too");
+        assert_eq!(m.forgotten(), 3);
+        assert!(m.bytes() < bytes);
+        // The other pool keeps its values and its numbers.
+        assert_eq!(m.to_shadow("cCCC"), Some("cDDD"));
+        assert_eq!(
+            m.lookup(Side::Primary, "us-east-1_CCC").map(|(i, _)| i),
+            kept
+        );
+        assert_eq!(m.secrets_primary.len(), 1);
+    }
+
+    #[test]
+    fn over_budget_short_lived_values_go_first_and_the_budget_holds() {
+        let mut m = Mapping::with_budget(16 * 1024);
+        pool_with_client(&mut m, "AAA", "BBB");
+        let none = http::HeaderMap::new();
+        for n in 0..2000 {
+            m.learn(
+                &json!({}),
+                &json!({"Session": format!("session-a-{n:04}-{}", "x".repeat(40))}),
+                &json!({"Session": format!("session-b-{n:04}-{}", "y".repeat(40))}),
+                (&none, &none),
+            );
+            assert!(m.bytes() <= 16 * 1024, "over budget after {n}");
+        }
+        assert!(m.forgotten() > 1500, "{}", m.forgotten());
+        assert_eq!(m.to_shadow("us-east-1_AAA"), Some("us-east-1_BBB"));
+        assert_eq!(m.to_shadow("cAAA"), Some("cBBB"));
+        let newest = format!("session-a-1999-{}", "x".repeat(40));
+        assert!(m.to_shadow(&newest).is_some(), "the newest session is kept");
+        assert_eq!(
+            m.to_shadow(&format!("session-a-0000-{}", "x".repeat(40))),
+            None
+        );
+
+        // Durable values alone over the budget: the oldest go.
+        let mut m = Mapping::with_budget(2 * 1024);
+        for n in 0..100 {
+            pool_with_client(&mut m, &format!("A{n:03}"), &format!("B{n:03}"));
+            assert!(m.bytes() <= 2 * 1024);
+        }
+        assert_eq!(m.to_shadow("us-east-1_A000"), None);
+        assert_eq!(m.to_shadow("us-east-1_A099"), Some("us-east-1_B099"));
+    }
+
     #[test]
     fn lists_pair_by_name_and_attributes_by_attribute_name() {
         let mut m = Mapping::new();
@@ -908,7 +1157,7 @@ mod tests {
             m.lookup(Side::Shadow, sub_b).map(|(_, p)| p.kind),
             Some("sub")
         );
-        assert_eq!(m.pairs().len(), 1);
+        assert_eq!(m.pairs().count(), 1);
     }
 
     #[test]

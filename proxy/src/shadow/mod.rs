@@ -192,9 +192,16 @@ impl Comparer {
             pool_name: None,
             note: None,
         };
+        let mut deleted_pool = None;
         let record = match shadow {
             Ok(b) => {
                 let (pa, sa) = (primary.json(), b.json());
+                if req.action.as_deref() == Some("DeleteUserPool")
+                    && (200..300).contains(&primary.status)
+                    && (200..300).contains(&b.status)
+                {
+                    deleted_pool = pool_id.clone();
+                }
                 self.mapping.finish(prepared.pending, &sa);
                 self.mapping
                     .learn(&request_json, &pa, &sa, (&primary.headers, &b.headers));
@@ -214,12 +221,19 @@ impl Comparer {
                 Some(r)
             }
         };
-        let mut record = record?;
-        record.pool_name = record
-            .pool_id
-            .as_deref()
-            .and_then(|p| self.mapping.pool_name(p))
-            .map(str::to_string);
+        let record = record.map(|mut r| {
+            r.pool_name = r
+                .pool_id
+                .as_deref()
+                .and_then(|p| self.mapping.pool_name(p))
+                .map(str::to_string);
+            r
+        });
+        // Only once its last exchange is compared: the diff above still names the pool.
+        if let Some(pool) = deleted_pool {
+            self.mapping.forget_pool(&pool);
+        }
+        let record = record?;
         self.report.mismatch(record.clone());
         Some(record)
     }
@@ -230,8 +244,18 @@ impl Comparer {
     }
 
     /// Writes the summary and JUnit files.
-    pub fn finish(self) -> crate::Result<Summary> {
+    pub fn finish(mut self) -> crate::Result<Summary> {
+        self.report.mapping(
+            self.mapping.pairs().count() as u64,
+            self.mapping.forgotten(),
+        );
         self.report.finish()
+    }
+
+    /// Holds the mapping to `bytes` (see [`mapping::DEFAULT_BUDGET`]).
+    pub fn with_mapping_budget(mut self, bytes: usize) -> Comparer {
+        self.mapping = Mapping::with_budget(bytes);
+        self
     }
 }
 

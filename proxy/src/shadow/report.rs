@@ -48,6 +48,11 @@ pub struct Summary {
     pub actions: BTreeMap<String, ActionTally>,
     /// Write errors (the report is incomplete when non-zero).
     pub write_errors: u64,
+    /// Identifier pairs the mapping held at the end.
+    pub mapping_held: u64,
+    /// Identifier pairs it forgot (with a deleted pool, or over its budget); a request that
+    /// sent a forgotten value reached the shadow unrewritten.
+    pub mapping_forgotten: u64,
 }
 
 /// Collects comparisons and writes the report.
@@ -88,6 +93,12 @@ impl DiffReport {
             summary: Summary::default(),
             shown: BTreeMap::new(),
         })
+    }
+
+    /// Notes the mapping's size, for the summary.
+    pub fn mapping(&mut self, held: u64, forgotten: u64) {
+        self.summary.mapping_held = held;
+        self.summary.mapping_forgotten = forgotten;
     }
 
     /// Counts an exchange that was not compared.
@@ -178,6 +189,13 @@ impl DiffReport {
             out.push_str(&format!("; {} exchanges were not compared", s.skipped));
         }
         out.push_str(".\n\n");
+        if s.mapping_forgotten > 0 {
+            out.push_str(&format!(
+                "The identifier mapping forgot {} pairs (with deleted pools, or over its budget) \
+                 and held {} at the end.\n\n",
+                s.mapping_forgotten, s.mapping_held
+            ));
+        }
         out.push_str("| action | compared | differ |\n|---|---:|---:|\n");
         let mut rows: Vec<(&String, &ActionTally)> = s.actions.iter().collect();
         rows.sort_by(|a, b| b.1.mismatched.cmp(&a.1.mismatched).then(a.0.cmp(b.0)));
