@@ -480,3 +480,48 @@ async fn a_moto_cassette_compared_offline_with_cognito_local_reports_readably() 
     let text = std::fs::read_to_string(out.join("diffs.jsonl")).unwrap();
     assert!(!text.contains("Cc9!"), "an invented password leaked");
 }
+
+/// Sign-up traffic recorded against moto (which accepts any code) and replayed against
+/// cognito-local (which checks the random codes it prints): each confirmation the recording
+/// accepted is sent the code cognito-local delivered to that user, so it is accepted there too.
+/// Without the code from the target's log it would be refused with CodeMismatchException.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivered_codes_follow_the_recording_on_a_target_that_checks_them() {
+    let (dir, cassette) = cassette_dir();
+    record_cassette(&cassette, &["sign-up"]).await;
+    let text = std::fs::read_to_string(&cassette).unwrap();
+    let confirmations = text
+        .lines()
+        .filter(|l| l.contains("\"action\":\"ConfirmSignUp\"") && l.contains("\"status\":200"))
+        .count();
+    assert!(
+        confirmations > 0,
+        "the cassette holds no accepted ConfirmSignUp"
+    );
+    let out = dir.path().join("report");
+    let outcome = cogcheck_proxy::shadow::offline::compare_cassette(
+        &cassette,
+        "cognito-local",
+        &out,
+        NoiseRules::defaults().unwrap(),
+        false,
+    )
+    .await
+    .expect("the comparison runs");
+    let records = read_records(&out.join("diffs.jsonl"));
+    let refused: Vec<&MismatchRecord> = records
+        .iter()
+        .filter(|r| {
+            r.action == "ConfirmSignUp"
+                && r.primary.status == 200
+                && r.shadow.error_type.as_deref() == Some("CodeMismatchException")
+        })
+        .collect();
+    assert!(
+        refused.is_empty(),
+        "accepted confirmations refused on cognito-local ({:?}):\n{}",
+        outcome.summary,
+        show(&records, 10)
+    );
+    assert!(outcome.summary.actions.contains_key("ConfirmSignUp"));
+}

@@ -1655,6 +1655,64 @@ impl Drop for RunningTarget {
     }
 }
 
+/// Every code the target has delivered to `user` of `pool` so far, oldest first, from its
+/// log or its code endpoint (read through `client`); nothing for targets whose codes are
+/// fixed or unchecked. Shared by the `confirmation_code` helper and offline comparison.
+pub async fn delivered_codes(
+    source: &CodeSource,
+    client: &crate::client::Client,
+    log: Option<&Path>,
+    pool: &str,
+    user: &str,
+) -> std::result::Result<Vec<String>, String> {
+    match source {
+        CodeSource::Log { pattern, .. } => {
+            let log = log.ok_or("the target's log is not available")?;
+            let codes = codes_in_log_file(log, pattern).map_err(|e| e.to_string())?;
+            Ok(codes
+                .into_iter()
+                .filter(|c| c.username == user)
+                .map(|c| c.code)
+                .collect())
+        }
+        CodeSource::Endpoint { path, .. } => {
+            let raw = client.get(path).await.map_err(|e| e.to_string())?;
+            let body: serde_json::Value = serde_json::from_slice(&raw.body)
+                .map_err(|e| format!("GET {path}: not JSON: {e}"))?;
+            Ok(find_codes(&body, pool, user))
+        }
+        CodeSource::Unchecked { .. } | CodeSource::Fixed { .. } => Ok(Vec::new()),
+    }
+}
+
+/// The codes of `user` of `pool` in a code endpoint's JSON, wherever they are nested: targets
+/// list them in objects naming the pool, the user and the code, under names of their own.
+fn find_codes(body: &serde_json::Value, pool: &str, user: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    visit_codes(body, pool, user, &mut found);
+    found
+}
+
+fn visit_codes(v: &serde_json::Value, pool: &str, user: &str, found: &mut Vec<String>) {
+    use serde_json::Value;
+    match v {
+        Value::Array(items) => items.iter().for_each(|i| visit_codes(i, pool, user, found)),
+        Value::Object(o) => {
+            let text = |keys: &[&str]| keys.iter().find_map(|k| o.get(*k).and_then(Value::as_str));
+            let p = text(&["userPoolId", "UserPoolId", "pool_id", "poolId"]);
+            let u = text(&["username", "Username", "user", "userName"]);
+            let c = text(&["code", "Code", "confirmationCode"]);
+            if let (Some(p), Some(u), Some(c)) = (p, u, c) {
+                if p == pool && u == user {
+                    found.push(c.to_string());
+                }
+            }
+            o.values().for_each(|i| visit_codes(i, pool, user, found));
+        }
+        _ => {}
+    }
+}
+
 /// The codes printed to a log so far, oldest first: every match of `pattern` (a
 /// [`CodeSource::Log`] pattern with groups `username` and `code`) in the log without colours.
 pub fn codes_in_log_file(log: &Path, pattern: &str) -> Result<Vec<DeliveredCode>> {
@@ -2027,6 +2085,16 @@ fn strip_ansi(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn finds_codes_in_nested_listings() {
+        let body = serde_json::json!({"codes": [
+            {"userPoolId": "p1", "username": "u", "code": "111"},
+            {"userPoolId": "p1", "username": "v", "code": "222"}
+        ]});
+        assert_eq!(super::find_codes(&body, "p1", "v"), vec!["222"]);
+        assert!(super::find_codes(&body, "p2", "v").is_empty());
+    }
+
     use super::*;
 
     const SAMPLE: &str = r#"

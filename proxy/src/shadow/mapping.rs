@@ -186,6 +186,30 @@ pub enum Pending {
     },
 }
 
+/// Where a code delivered out of band goes in a request for the shadow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeSlot {
+    /// The JSON pointer of the code in the request.
+    pub pointer: &'static str,
+    /// What the code confirms.
+    pub purpose: CodePurpose,
+    /// The shadow's pool.
+    pub pool: String,
+    /// The user it was delivered to.
+    pub user: String,
+}
+
+/// What a delivered code confirms (targets with fixed codes have one per purpose).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodePurpose {
+    /// `ConfirmSignUp`.
+    SignUp,
+    /// `ConfirmForgotPassword`.
+    ForgotPassword,
+    /// `VerifyUserAttribute`.
+    Attribute,
+}
+
 /// What a rewrite needs to know about the primary's answer.
 #[derive(Debug, Clone, Default)]
 pub struct PrimaryOutcome {
@@ -887,6 +911,56 @@ impl Mapping {
             }
             _ => Pending::None,
         }
+    }
+
+    /// Where a request rewritten for the shadow carries a code the shadow delivered (by e-mail
+    /// or SMS, so no answer taught it to the mapping), and to whom it was delivered. `None`
+    /// when the request carries no such code, when the code is one the mapping learned (moto's
+    /// header), or when the primary refused it: a test of a wrong code stays wrong.
+    pub fn delivered_code_slot(
+        &self,
+        action: &str,
+        shadow_body: &Value,
+        outcome: &PrimaryOutcome,
+    ) -> Option<CodeSlot> {
+        if !outcome.success {
+            return None;
+        }
+        let text = |k: &str| shadow_body.get(k).and_then(Value::as_str);
+        let (pointer, purpose, pool, user) = match action {
+            "ConfirmSignUp" | "ConfirmForgotPassword" => {
+                let pool = self.client_pool_shadow.get(text("ClientId")?)?.clone();
+                let purpose = if action == "ConfirmSignUp" {
+                    CodePurpose::SignUp
+                } else {
+                    CodePurpose::ForgotPassword
+                };
+                (
+                    "/ConfirmationCode",
+                    purpose,
+                    pool,
+                    text("Username")?.to_string(),
+                )
+            }
+            "VerifyUserAttribute" => {
+                let (_, claims) =
+                    cogcheck::scenario::helpers::decode_unverified(text("AccessToken")?).ok()?;
+                let pool = claims.get("iss")?.as_str()?.rsplit('/').next()?.to_string();
+                let user = claims.get("username")?.as_str()?.to_string();
+                ("/Code", CodePurpose::Attribute, pool, user)
+            }
+            _ => return None,
+        };
+        let code = shadow_body.pointer(pointer)?.as_str()?;
+        if self.shadow.contains_key(code) {
+            return None;
+        }
+        Some(CodeSlot {
+            pointer,
+            purpose,
+            pool,
+            user,
+        })
     }
 
     /// Finishes what a rewrite began, with the shadow's answer.

@@ -70,6 +70,18 @@ pub struct ShadowRequest {
     pub cassette_seq: Option<u64>,
 }
 
+impl Prepared {
+    /// Puts a code into the shadow's request at `pointer`.
+    pub fn set_code(&mut self, pointer: &str, code: &str) {
+        if let Ok(mut body) = serde_json::from_slice::<Value>(&self.body) {
+            if let Some(slot) = body.pointer_mut(pointer) {
+                *slot = Value::String(code.to_string());
+                self.body = Bytes::from(body.to_string());
+            }
+        }
+    }
+}
+
 /// The report label of a request that is not an API call: its path with pool ids as
 /// `{UserPoolId}`, so that every pool's JWKS requests share one label.
 pub fn path_label(method: &http::Method, path: &str) -> String {
@@ -159,6 +171,23 @@ impl Comparer {
             body,
             pending,
         }
+    }
+
+    /// Where the shadow's request needs a code the shadow delivered out of band (see
+    /// [`Mapping::delivered_code_slot`]).
+    pub fn delivered_code_slot(
+        &self,
+        req: &ShadowRequest,
+        prepared: &Prepared,
+        primary: &Answer,
+    ) -> Option<mapping::CodeSlot> {
+        let body: Value = serde_json::from_slice(&prepared.body).ok()?;
+        let outcome = PrimaryOutcome {
+            success: (200..300).contains(&primary.status),
+            error_type: primary.error_type(),
+        };
+        self.mapping
+            .delivered_code_slot(req.action.as_deref()?, &body, &outcome)
     }
 
     /// Learns from both answers, compares them and reports a mismatch. `shadow` is the

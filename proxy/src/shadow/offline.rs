@@ -20,9 +20,13 @@
 //!
 //! # Limits
 //!
-//! - Confirmation codes the recorded backend sent by e-mail or SMS are not in the cassette;
-//!   requests carrying them send `123456` (or the recorded code when it was not redacted), so
-//!   on an endpoint that checks codes those steps differ.
+//! - Confirmation codes the recorded backend sent by e-mail or SMS are not in the cassette.
+//!   Against a named target that exposes its codes (`[targets.X.codes]`: a log, an endpoint,
+//!   fixed codes), a `ConfirmSignUp`, `ConfirmForgotPassword` or `VerifyUserAttribute` that
+//!   the recording accepted is sent the code the target delivered to that user (the newest
+//!   one not sent yet); one the recording refused keeps its wrong code. Against a URL, or a
+//!   target without codes, requests send `123456` (or the recorded code when it was not
+//!   redacted), so on an endpoint that checks codes those steps differ.
 //! - Recorded JWTs are redacted, so tokens are compared only for presence, not claim by claim.
 //! - A recorded `SECRET_HASH` or SRP claim cannot be checked; it is recomputed for the endpoint
 //!   unless the recording refused it (`NotAuthorizedException`), then it is sent wrong.
@@ -131,6 +135,7 @@ pub async fn compare_cassette(
         client.endpoint(),
     )?;
     let mut comparer = Comparer::new(rules, report, true);
+    let mut used_codes = std::collections::HashSet::new();
     for ex in tape.exchanges {
         let (Some(response), None) = (&ex.response, &ex.error) else {
             comparer.skip();
@@ -187,7 +192,15 @@ pub async fn compare_cassette(
             headers: primary_headers,
             body: response.body_bytes(),
         };
-        let prepared = comparer.prepare(&req, &primary);
+        let mut prepared = comparer.prepare(&req, &primary);
+        if let (Some(slot), Some(target)) = (
+            comparer.delivered_code_slot(&req, &prepared, &primary),
+            running.as_ref(),
+        ) {
+            if let Some(code) = delivered_code(target, &client, &slot, &mut used_codes).await {
+                prepared.set_code(slot.pointer, &code);
+            }
+        }
         let answer = match &api_action {
             Some(action) => {
                 client
@@ -213,6 +226,55 @@ pub async fn compare_cassette(
         paths,
         endpoint: client.endpoint().to_string(),
     })
+}
+
+/// The code a named target delivered for `slot` that no earlier request used: its fixed code,
+/// or the newest one in its log or code endpoint, waited for a moment because targets deliver
+/// after answering. `None` when the target checks no code or none arrives; the request then
+/// goes with the code it had, and a refusal shows in the report.
+async fn delivered_code(
+    target: &cogcheck::target::RunningTarget,
+    client: &cogcheck::client::Client,
+    slot: &super::mapping::CodeSlot,
+    used: &mut std::collections::HashSet<String>,
+) -> Option<String> {
+    use super::mapping::CodePurpose;
+    use cogcheck::target::CodeSource;
+    let source = target.codes()?;
+    match source {
+        CodeSource::Unchecked { .. } => None,
+        CodeSource::Fixed {
+            sign_up,
+            forgot_password,
+            ..
+        } => match slot.purpose {
+            CodePurpose::SignUp => Some(sign_up.clone()),
+            CodePurpose::ForgotPassword => Some(forgot_password.clone()),
+            // targets.toml names no fixed code for attribute verification: do not guess.
+            CodePurpose::Attribute => None,
+        },
+        CodeSource::Log { .. } | CodeSource::Endpoint { .. } => {
+            for attempt in 0..50 {
+                if attempt > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                let codes = cogcheck::target::delivered_codes(
+                    source,
+                    client,
+                    target.log_path(),
+                    &slot.pool,
+                    &slot.user,
+                )
+                .await
+                .ok()?;
+                if let Some(code) = codes.into_iter().rev().find(|c| !used.contains(c)) {
+                    used.insert(code.clone());
+                    return Some(code);
+                }
+            }
+            None
+        }
+    }
 }
 
 /// A client for a URL, or for a named target started now.

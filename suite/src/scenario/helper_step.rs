@@ -357,7 +357,15 @@ impl HelperStep {
                             if attempt > 0 {
                                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                             }
-                            let codes = read_codes(source, ctx, &pool, &user).await?;
+                            let codes = crate::target::delivered_codes(
+                                source,
+                                ctx.client,
+                                ctx.log_path,
+                                &pool,
+                                &user,
+                            )
+                            .await
+                            .map_err(|m| HelperFailure::new("CodesUnavailable", m))?;
                             let mut st = state()?;
                             let fresh =
                                 codes.into_iter().rev().find(|c| !st.used_codes.contains(c));
@@ -374,42 +382,6 @@ impl HelperStep {
                 }
             }
         }
-    }
-}
-
-/// Every code the target has delivered to `user` of `pool`, oldest first.
-async fn read_codes(
-    source: &crate::target::CodeSource,
-    ctx: &HelperContext<'_>,
-    pool: &str,
-    user: &str,
-) -> Result<Vec<String>, HelperFailure> {
-    use crate::target::CodeSource;
-    let unavailable = |m: String| HelperFailure::new("CodesUnavailable", m);
-    match source {
-        CodeSource::Log { pattern, .. } => {
-            let log = ctx
-                .log_path
-                .ok_or_else(|| unavailable("the target's log is not available".into()))?;
-            let codes = crate::target::codes_in_log_file(log, pattern)
-                .map_err(|e| unavailable(e.to_string()))?;
-            Ok(codes
-                .into_iter()
-                .filter(|c| c.username == user)
-                .map(|c| c.code)
-                .collect())
-        }
-        CodeSource::Endpoint { path, .. } => {
-            let raw = ctx
-                .client
-                .get(path)
-                .await
-                .map_err(|e| unavailable(e.to_string()))?;
-            let body: Value = serde_json::from_slice(&raw.body)
-                .map_err(|e| unavailable(format!("GET {path}: not JSON: {e}")))?;
-            Ok(find_codes(&body, pool, user))
-        }
-        CodeSource::Unchecked { .. } | CodeSource::Fixed { .. } => Ok(Vec::new()),
     }
 }
 
@@ -447,31 +419,6 @@ fn tamper(token: &str, changes: &serde_json::Map<String, Value>) -> Result<Strin
 /// Every code for a user in a target's code listing, in listing order. Listings differ
 /// between targets, so this accepts any objects (at any depth) that name the pool, the user
 /// and a code.
-fn find_codes(body: &Value, pool: &str, user: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    visit_codes(body, pool, user, &mut found);
-    found
-}
-
-fn visit_codes(v: &Value, pool: &str, user: &str, found: &mut Vec<String>) {
-    match v {
-        Value::Array(items) => items.iter().for_each(|i| visit_codes(i, pool, user, found)),
-        Value::Object(o) => {
-            let text = |keys: &[&str]| keys.iter().find_map(|k| o.get(*k).and_then(Value::as_str));
-            let p = text(&["userPoolId", "UserPoolId", "pool_id", "poolId"]);
-            let u = text(&["username", "Username", "user", "userName"]);
-            let c = text(&["code", "Code", "confirmationCode"]);
-            if let (Some(p), Some(u), Some(c)) = (p, u, c) {
-                if p == pool && u == user {
-                    found.push(c.to_string());
-                }
-            }
-            o.values().for_each(|i| visit_codes(i, pool, user, found));
-        }
-        _ => {}
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -496,15 +443,5 @@ mod tests {
         let claims = super::super::matcher::decode_jwt_claims(&t).unwrap();
         assert_eq!(claims["sub"], "b");
         assert!(tamper("nope", &changes).is_err());
-    }
-
-    #[test]
-    fn finds_codes_in_nested_listings() {
-        let body = json!({"codes": [
-            {"userPoolId": "p1", "username": "u", "code": "111"},
-            {"userPoolId": "p1", "username": "v", "code": "222"}
-        ]});
-        assert_eq!(find_codes(&body, "p1", "v"), vec!["222"]);
-        assert!(find_codes(&body, "p2", "v").is_empty());
     }
 }
