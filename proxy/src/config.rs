@@ -44,6 +44,10 @@ EXAMPLES:
         cogcheck-proxy --upstream http://127.0.0.1:5000 --faults fixtures/faults/bad-network.toml \\
             --fault-log decisions.jsonl --admin 127.0.0.1:4567
 
+    Replay the faults of that run exactly, whatever order the requests come in this time:
+        cogcheck-proxy --upstream http://127.0.0.1:5000 --faults fixtures/faults/bad-network.toml \\
+            --fault-replay decisions.jsonl
+
 REPLAY MODES (--mode):
     none          replay only; a request that was never recorded gets a miss error
     once          record everything if the cassette does not exist yet, else like `none`
@@ -189,6 +193,12 @@ pub struct Args {
     #[arg(long, value_name = "FILE", requires = "shadow")]
     pub noise: Option<PathBuf>,
 
+    /// Memory for the identifier mapping between --upstream and --shadow, in MiB. Pools both
+    /// delete are forgotten at once; over this, the oldest sessions, tokens and codes go first.
+    #[arg(long, value_name = "MIB", default_value_t = 64, requires = "shadow",
+          value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub shadow_mapping_mb: u32,
+
     /// Inject faults by the rules in FILE (TOML or JSON; see proxy/README.md, "Faults").
     /// Rules are checked before the proxy starts; the admin API changes them at run time.
     #[arg(long, value_name = "FILE")]
@@ -199,9 +209,19 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub fault_seed: Option<u64>,
 
-    /// Append every fault decision (request, rule, draw) to FILE as JSON lines.
+    /// Append every fault decision (request, rule, draw, match key, occurrence, delay) to
+    /// FILE as JSON lines (cogcheck-fault-decisions/1); --fault-replay replays such a file.
     #[arg(long, value_name = "FILE")]
     pub fault_log: Option<PathBuf>,
+
+    /// Replay the fault decisions of an earlier run from its --fault-log FILE instead of
+    /// drawing: a request a rule selects gets the logged decision (fired or not, the latency
+    /// drawn) of the same rule, match key (action, Username, AuthFlow, ChallengeName) and
+    /// occurrence of that key, whatever order requests arrive in. Selections the file does not
+    /// hold do not fire and are counted `unmatched`. Needs --faults with that run's rules;
+    /// the file is checked before the proxy starts.
+    #[arg(long, value_name = "FILE", requires = "faults")]
+    pub fault_replay: Option<PathBuf>,
 
     /// Emulate Cognito's request rate quotas: a token bucket per quota category at the
     /// default rates; over it, TooManyRequestsException as Cognito sends it.
@@ -548,6 +568,7 @@ impl Args {
                 Some(crate::shadow::live::ShadowConfig {
                     upstream,
                     noise: self.noise,
+                    mapping_budget: (self.shadow_mapping_mb as usize) << 20,
                     report: crate::shadow::ReportPaths {
                         jsonl: self.diff_out,
                         markdown: self.diff_summary,
@@ -596,6 +617,7 @@ impl Args {
                 rules: self.faults,
                 seed: self.fault_seed,
                 log: self.fault_log,
+                replay: self.fault_replay,
                 quotas: self.quotas,
                 allow_header: self.allow_fault_header,
             },
@@ -721,6 +743,24 @@ mod tests {
             .unwrap();
         assert!(c.upstream.unwrap().is_aws);
         assert!(!format!("{:?}", c.credentials).contains("secret"));
+    }
+
+    #[test]
+    fn fault_replay_needs_the_rules() {
+        let e = args(&["--upstream", "http://x", "--fault-replay", "d.jsonl"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+        let c = args(&[
+            "--upstream",
+            "http://x",
+            "--faults",
+            "r.toml",
+            "--fault-replay",
+            "d.jsonl",
+        ])
+        .unwrap()
+        .into_config(no_env)
+        .unwrap();
+        assert_eq!(c.faults.replay, Some(PathBuf::from("d.jsonl")));
     }
 
     #[test]

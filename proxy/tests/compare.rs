@@ -90,6 +90,7 @@ async fn shadowing_proxy(primary: &str, shadow: &str, reports: &Reports) -> Runn
         upstream: Upstream::parse(shadow).expect("a good shadow"),
         noise: None,
         report: reports.paths.clone(),
+        mapping_budget: cogcheck_proxy::shadow::mapping::DEFAULT_BUDGET,
     });
     Proxy::start(config).await.expect("the proxy starts")
 }

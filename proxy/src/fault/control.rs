@@ -2,11 +2,11 @@
 //!
 //! | endpoint | what |
 //! |---|---|
-//! | `GET /faults` | seed, rules (as written) with counters `selected`, `fired`, `applied` and `expired`, quota buckets, header allowlist, decisions file |
+//! | `GET /faults` | seed, rules (as written) with counters `selected`, `fired`, `applied`, `unmatched` (`--fault-replay`) and `expired`, quota buckets, header allowlist, decisions file, replayed decisions file |
 //! | `POST /faults` | adds rules: one rule object, a list, or `{"rules": [...]}`; 201 with the ids, or 400 naming the rule and field (nothing is added) |
 //! | `DELETE /faults/{id}` | removes a rule; 404 if there is none |
 //! | `DELETE /faults` | removes every rule |
-//! | `POST /faults/reset` | back to the rules file's rules, with fresh streams, counts and counters; quota buckets refilled |
+//! | `POST /faults/reset` | back to the rules file's rules, with fresh streams, counts and counters; quota buckets refilled; a replay starts over from each key's first occurrence |
 //!
 //! Every change builds a new rule set and swaps it in whole under the lock: a request sees
 //! the old set or the new one, never half of a change, and a refused change changes nothing.
@@ -62,6 +62,7 @@ impl Faults {
                     "selected": r.selected.load(Ordering::Relaxed),
                     "fired": r.fired.load(Ordering::Relaxed),
                     "applied": r.applied.load(Ordering::Relaxed),
+                    "unmatched": r.unmatched.load(Ordering::Relaxed),
                     "expired": r.target.expired(since_start, now.saturating_duration_since(r.added)),
                 })
             })
@@ -76,6 +77,7 @@ impl Faults {
                 "refused": self.header_refused.load(Ordering::Relaxed),
             },
             "decisions_log": self.log_path.as_ref().map(|p| p.display().to_string()),
+            "decisions_replay": self.replay.as_ref().map(|r| r.path().display().to_string()),
         })
     }
 

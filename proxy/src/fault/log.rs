@@ -11,11 +11,18 @@
 //! | `action` | the action |
 //! | `rule` | the rule id, or `quota:<Category>` for a quota throttle |
 //! | `n` | how many requests this rule has selected, this one included (1-based) |
-//! | `draw` | the rule's draw in [0, 1), or `null` when the key field was missing |
-//! | `fired` | the rule's conditions held (draw below probability, counts, window) |
+//! | `draw` | the rule's draw in [0, 1), or `null` when the key field was missing; in a replay, the replayed line's draw (`null` when unmatched) |
+//! | `fired` | the rule's conditions held (draw below probability, counts, window); in a replay, as the replayed line says |
 //! | `forced` | fired by the `x-cogcheck-fault` header |
 //! | `applied` | the fault acted (a fired rule does not when an earlier rule's fault won) |
 //! | `fault` | the fault kind |
+//! | `match` | the request's match key: action, then `\|Username=`, `\|AuthFlow=`, `\|ChallengeName=` values the body has (`replay.rs`) |
+//! | `occurrence` | how many requests with this `match` the rule has selected, this one included (1-based); `null` when it did not select it (forced only, quota) |
+//! | `delay_ms` | the delay of a latency rule that fired, in milliseconds; else `null` |
+//! | `replayed` | only with `--fault-replay`: `"matched"` (decided by the replayed file) or `"unmatched"` (not in it: the rule does not fire, unless forced); `null` when the rule did not select the request |
+//!
+//! A quota line (`rule` = `quota:<Category>`) is informational: `--fault-replay` skips it and
+//! the buckets decide again.
 //!
 //! Lines of one request are written together, with one `write(2)`, so concurrent requests
 //! never interleave within a line.

@@ -18,6 +18,7 @@
 //! | `target.rs` | which requests a rule selects: actions, categories, signed, fields, counts, time |
 //! | `draw.rs` | the seed and the per-rule random streams; keyed decisions |
 //! | `log.rs` | the decisions file (`--fault-log`), `cogcheck-fault-decisions/1` |
+//! | `replay.rs` | replaying a decisions file (`--fault-replay`): match keys, reading and checking the log |
 //! | `quota.rs` | token buckets per Cognito quota category (`--quotas`) |
 //! | `control.rs` | the admin API's `/faults` endpoints |
 //! | `conn.rs` | how a request reaches its socket to reset or close it |
@@ -25,13 +26,16 @@
 //! **Why here.** After classification (rules select by action) and the size limit (an
 //! oversized request is refused before any fault), before the responders (an injected
 //! throttle wins over a replayed success). The request body is read only when a rule or a
-//! per-user-pool quota needs an input field; otherwise the decision uses the headers alone and
-//! an unfaulted request streams through as before.
+//! per-user-pool quota needs an input field, or when decisions are logged or replayed (the
+//! match key reads the user name); otherwise the decision uses the headers alone and an
+//! unfaulted request streams through as before.
 //!
 //! **Several rules.** Every rule that selects a request draws (so streams stay independent);
 //! every latency rule that fires adds its delay; of the other rules that fire, the first in
 //! order acts and the rest are logged as fired but not applied. Quota buckets are consulted
-//! only when no rule's fault acts.
+//! only when no rule's fault acts. In a replay (`--fault-replay`, `replay.rs`) the logged
+//! decision of the same rule, match key and occurrence stands in for the draw and for a
+//! latency's sample; streams are not consulted.
 
 pub mod conn;
 pub mod control;
@@ -39,6 +43,7 @@ pub mod draw;
 pub mod kind;
 pub mod log;
 pub mod quota;
+pub mod replay;
 pub mod rules;
 pub mod target;
 
@@ -71,6 +76,8 @@ pub struct FaultConfig {
     pub seed: Option<u64>,
     /// The decisions file (`--fault-log`).
     pub log: Option<PathBuf>,
+    /// A decisions file to replay instead of drawing (`--fault-replay`); needs `rules`.
+    pub replay: Option<PathBuf>,
     /// Quota emulation at Cognito's default rates (`--quotas`).
     pub quotas: bool,
     /// Rule ids the `x-cogcheck-fault` header may force (`--allow-fault-header`); empty: the
@@ -103,6 +110,7 @@ pub struct Faults {
     allow_header: Option<BTreeSet<String>>,
     log: Option<log::DecisionLog>,
     log_path: Option<PathBuf>,
+    replay: Option<replay::Replay>,
     seq: AtomicU64,
     header_refused: AtomicU64,
 }
@@ -179,6 +187,32 @@ impl Faults {
                 )));
             }
         }
+        // Read before the log is opened, which could create or extend the same file.
+        let replay = match &config.replay {
+            None => None,
+            Some(path) => {
+                let Some(rules_path) = &config.rules else {
+                    return Err(Error::Config(format!(
+                        "--fault-replay {}: give the rules file of the run that wrote it with \
+                         --faults FILE",
+                        path.display()
+                    )));
+                };
+                if let Some(log) = &config.log {
+                    if same_file(log, path) {
+                        return Err(Error::Config(format!(
+                            "--fault-log and --fault-replay both name {}; write the replay's \
+                             decisions to another file",
+                            path.display()
+                        )));
+                    }
+                }
+                let r = replay::Replay::load(path).map_err(Error::Config)?;
+                r.check_rules(&file_rules, &rules_path.display().to_string())
+                    .map_err(Error::Config)?;
+                Some(r)
+            }
+        };
         let log = config
             .log
             .as_deref()
@@ -194,6 +228,7 @@ impl Faults {
                 .then(|| config.allow_header.iter().cloned().collect()),
             log,
             log_path: config.log.clone(),
+            replay,
             seq: AtomicU64::new(0),
             header_refused: AtomicU64::new(0),
         };
@@ -206,7 +241,9 @@ impl Faults {
         let RequestKind::Known { action, .. } = &class.kind else {
             return false;
         };
-        lock(&self.rules).needs_body
+        let set = lock(&self.rules);
+        set.needs_body
+            || ((self.log.is_some() || self.replay.is_some()) && !set.rules.is_empty())
             || self
                 .quotas
                 .as_ref()
@@ -257,6 +294,9 @@ impl Faults {
             ..Plan::default()
         };
         let mut lines = Vec::new();
+        // Only a logged or replayed run needs the key; the rest never pays for it.
+        let key = (self.log.is_some() || self.replay.is_some())
+            .then(|| replay::match_key(action, json.as_ref()));
         for rule in &set.rules {
             let is_forced = forced.as_deref() == Some(rule.spec.id.as_str());
             let selects = rule.applies_to(operation)
@@ -268,12 +308,48 @@ impl Faults {
             if !selects && !is_forced {
                 continue;
             }
-            let decision = selects.then(|| rule.decide(self.seed, json.as_ref()));
+            let occurrence = match (&key, selects) {
+                (Some(k), true) => Some(rule.next_occurrence(k)),
+                (Some(_) | None, _) => None,
+            };
+            let mut replayed = None;
+            let mut logged_delay = None;
+            let decision = if !selects {
+                None
+            } else if let (Some(r), Some(k), Some(o)) = (&self.replay, &key, occurrence) {
+                Some(match r.lookup(&rule.spec.id, k, o) {
+                    Some(l) => {
+                        replayed = Some("matched");
+                        logged_delay = l.delay_ms;
+                        rule.replayed(l.fired, l.draw)
+                    }
+                    None => {
+                        replayed = Some("unmatched");
+                        rule.unmatched.fetch_add(1, Ordering::Relaxed);
+                        rule.replayed(false, None)
+                    }
+                })
+            } else {
+                Some(rule.decide(self.seed, json.as_ref()))
+            };
             let fired = is_forced || decision.is_some_and(|d| d.fired);
+            let mut delay_ms = None;
             let applied = fired
                 && match &rule.spec.fault {
                     FaultKind::Latency(l) => {
-                        let d = rule.with_stream(|rng| l.sample(rng));
+                        // A replayed delay is the logged one; the stream is drawn only when
+                        // there is none (not replaying, or forced where the log did not fire).
+                        let (d, ms) = match logged_delay {
+                            Some(ms) => (
+                                Duration::try_from_secs_f64(ms / 1e3).unwrap_or_default(),
+                                ms,
+                            ),
+                            None => {
+                                let d = rule.with_stream(|rng| l.sample(rng));
+                                (d, d.as_secs_f64() * 1e3)
+                            }
+                        };
+                        delay_ms = Some(ms);
                         match l.phase {
                             kind::latency::LatencyPhase::BeforeUpstream => plan.delay_before += d,
                             kind::latency::LatencyPhase::BeforeResponse => plan.delay_after += d,
@@ -307,7 +383,7 @@ impl Faults {
                 let rid = plan
                     .request_id
                     .get_or_insert_with(crate::answer::request_id);
-                lines.push(json!({
+                let mut line = json!({
                     "format": log::FORMAT,
                     "seq": seq,
                     "request_id": rid.to_str().unwrap_or_default(),
@@ -320,7 +396,14 @@ impl Faults {
                     "forced": is_forced,
                     "applied": applied,
                     "fault": rule.spec.fault.name(),
-                }));
+                    "match": key,
+                    "occurrence": occurrence,
+                    "delay_ms": delay_ms,
+                });
+                if self.replay.is_some() {
+                    line["replayed"] = json!(replayed);
+                }
+                lines.push(line);
             }
         }
         if plan.fault.is_none() {
@@ -353,6 +436,9 @@ impl Faults {
                             "forced": false,
                             "applied": true,
                             "fault": "error",
+                            "match": key,
+                            "occurrence": null,
+                            "delay_ms": null,
                         }));
                     }
                 }
@@ -500,11 +586,21 @@ impl Faults {
                         "selected": r.selected.load(Ordering::Relaxed),
                         "fired": r.fired.load(Ordering::Relaxed),
                         "applied": r.applied.load(Ordering::Relaxed),
+                        "unmatched": r.unmatched.load(Ordering::Relaxed),
                     }),
                 )
             })
             .collect();
         Value::Object(rules)
+    }
+}
+
+/// True when both paths name one existing file (so reading one and appending to the other
+/// would feed the replay its own decisions).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
     }
 }
 

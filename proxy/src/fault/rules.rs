@@ -9,7 +9,7 @@
 //! faults.toml: rules[1] (id `throttle`): field `probability`: 1.5 is not a probability (0 to 1)
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -159,12 +159,17 @@ pub struct Rule {
     /// When the rule was added (for `ttl`).
     pub added: Instant,
     state: Mutex<(ChaCha12Rng, u64)>,
+    /// Selected requests per match key (`replay.rs`), counted only while decisions are logged
+    /// or replayed: it grows with the distinct keys seen, which a plain run need not pay for.
+    occurrences: Mutex<HashMap<String, u64>>,
     /// Requests selected.
     pub selected: AtomicU64,
     /// Requests the rule fired on.
     pub fired: AtomicU64,
     /// Requests the rule's fault acted on.
     pub applied: AtomicU64,
+    /// Selections a replayed log held no decision for (`--fault-replay`).
+    pub unmatched: AtomicU64,
 }
 
 /// One decision of a rule.
@@ -198,11 +203,47 @@ impl Rule {
         };
         drop(state);
         let fired = draw.is_some_and(|d| d < self.probability) && self.target.counts_allow(n);
+        self.tally(fired);
+        Decision { n, draw, fired }
+    }
+
+    /// Takes a decision made elsewhere (replayed from a log): the count of selected requests
+    /// moves on as if the rule had drawn, the stream does not.
+    pub fn replayed(&self, fired: bool, draw: Option<f64>) -> Decision {
+        let mut state = match self.state.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        state.1 += 1;
+        let n = state.1;
+        drop(state);
+        self.tally(fired);
+        Decision { n, draw, fired }
+    }
+
+    fn tally(&self, fired: bool) {
         self.selected.fetch_add(1, Ordering::Relaxed);
         if fired {
             self.fired.fetch_add(1, Ordering::Relaxed);
         }
-        Decision { n, draw, fired }
+    }
+
+    /// Counts one more selected request with this match key; returns its occurrence (1-based).
+    pub fn next_occurrence(&self, key: &str) -> u64 {
+        let mut seen = match self.occurrences.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        match seen.get_mut(key) {
+            Some(n) => {
+                *n += 1;
+                *n
+            }
+            None => {
+                seen.insert(key.to_string(), 1);
+                1
+            }
+        }
     }
 
     /// Runs `f` with the rule's stream (latency samples).
@@ -470,6 +511,7 @@ impl Rule {
         let (target, key, probability) = compile(&spec)?;
         Ok(Arc::new(Rule {
             state: Mutex::new((super::draw::stream(seed, &spec.id), 0)),
+            occurrences: Mutex::new(HashMap::new()),
             spec,
             target,
             key,
@@ -478,6 +520,7 @@ impl Rule {
             selected: AtomicU64::new(0),
             fired: AtomicU64::new(0),
             applied: AtomicU64::new(0),
+            unmatched: AtomicU64::new(0),
         }))
     }
 }

@@ -35,6 +35,8 @@ pub struct ShadowConfig {
     pub noise: Option<PathBuf>,
     /// `--diff-out`, `--diff-summary`, `--diff-junit`.
     pub report: ReportPaths,
+    /// `--shadow-mapping-mb`, in bytes (see [`super::mapping::DEFAULT_BUDGET`]).
+    pub mapping_budget: usize,
 }
 
 struct Job {
@@ -64,7 +66,8 @@ impl Shadow {
         };
         let forwarder = Forwarder::new(config.upstream.clone(), trust, credentials, timeout)?;
         let report = DiffReport::open(config.report.clone(), primary, &config.upstream.display())?;
-        let comparer = Comparer::new(rules, report, false);
+        let comparer =
+            Comparer::new(rules, report, false).with_mapping_budget(config.mapping_budget);
         let (tx, rx) = mpsc::channel(QUEUE);
         let worker = tokio::spawn(work(rx, comparer, forwarder));
         Ok(Shadow {

@@ -81,8 +81,8 @@ pub enum LatencyPhase {
     BeforeResponse,
 }
 
-/// No delay is longer than a day; a larger number is a mistake in the rule.
-const MAX_MS: f64 = 86_400_000.0;
+/// No delay is longer than a day; a larger number is a mistake in the rule (or the log).
+pub const MAX_MS: f64 = 86_400_000.0;
 
 fn need(value: Option<f64>, field: &str, distribution: &str) -> Result<f64, FieldProblem> {
     match value {
