@@ -52,7 +52,9 @@ enum Command {
         /// Also write JUnit XML here.
         #[arg(long)]
         junit: Option<PathBuf>,
-        /// Where to write the results JSON (default: reports/results/<target>.json).
+        /// Where to write the results JSON (default: reports/results/<target>.json; with
+        /// --filter, target/cogcheck/<target>.filtered.json, so a partial run never replaces
+        /// the published results).
         #[arg(long)]
         results: Option<PathBuf>,
         /// Rewrite fixtures/expectations/<target>.json from this run, keeping written reasons.
@@ -197,7 +199,13 @@ fn dispatch(command: Command) -> Result<bool> {
                 model: format!("botocore {}", cogcheck::model::Model::get().source.version),
             };
             let out = results::Results::new(run, session.info.clone(), &verdicts);
-            let path = results_path.unwrap_or_else(|| default_results_path(&session.info.name));
+            // A filtered run is not the target's result: keep it out of the published
+            // reports/results, which `report --from` reads as the whole picture.
+            let path = results_path.unwrap_or_else(|| match &filter {
+                None => default_results_path(&session.info.name),
+                Some(_) => cogcheck::repo_path("target/cogcheck")
+                    .join(format!("{}.filtered.json", session.info.name)),
+            });
             out.save(&path)?;
             if let Some(j) = junit_path {
                 junit::write(&j, &session.info.name, &verdicts)?;
