@@ -77,7 +77,8 @@ enum Command {
         /// Comma-separated target names, or `all`.
         #[arg(long, value_delimiter = ',')]
         targets: Vec<String>,
-        /// Read these results files (reports/results/*.json) instead of running.
+        /// Read these results files (reports/results/*.json) instead of running; columns come
+        /// in the default targets' order (moto, ministack, cognito-local), then by name.
         #[arg(long, num_args = 1..)]
         from: Vec<PathBuf>,
         /// Where to write the report (default: reports/ of this checkout).

@@ -724,3 +724,32 @@ fn end_to_end_run_report() {
     assert!(out.path().join("results/moto.json").exists());
     println!("ok = {ok}; fakecloud: {}", json["targets"][1]["status"]);
 }
+
+/// `report --from` puts columns in the order a run would (default targets first, then by
+/// name), whatever order the files are named in, so a regenerated report keeps its layout.
+#[test]
+fn reports_from_files_keep_the_run_order_of_columns() {
+    let results = repo().join("reports/results");
+    let out = tempfile::tempdir().unwrap();
+    let from = ["fakecloud", "cognito-local", "moto", "ministack"]
+        .iter()
+        .map(|t| results.join(format!("{t}.json")))
+        .collect();
+    let ok = compat::run_report(compat::ReportOptions {
+        from,
+        out_dir: out.path().to_path_buf(),
+        ..Default::default()
+    });
+    assert!(ok.is_ok(), "{ok:?}");
+    let json: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join("compatibility.json")).unwrap(),
+    )
+    .unwrap();
+    let names: Vec<&str> = json["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["moto", "ministack", "cognito-local", "fakecloud"]);
+}

@@ -147,11 +147,25 @@ pub fn run_report(options: ReportOptions) -> Result<bool> {
     let inputs = if options.from.is_empty() {
         run_targets(&options)?
     } else {
-        options
+        let mut loaded = options
             .from
             .iter()
             .map(|path| Results::load(path).map(|r| TargetInput::Ran(Box::new(r))))
-            .collect::<Result<Vec<_>>>()?
+            .collect::<Result<Vec<_>>>()?;
+        // Columns in the order a run would give them (the default targets first), not in the
+        // order a shell glob lists the files, so regenerating a report does not reshuffle it.
+        loaded.sort_by_key(|input| {
+            let name = match input {
+                TargetInput::Ran(r) => r.target.name.clone(),
+                TargetInput::Unavailable { name, .. } => name.clone(),
+            };
+            let rank = DEFAULT_TARGETS
+                .iter()
+                .position(|d| *d == name)
+                .unwrap_or(DEFAULT_TARGETS.len());
+            (rank, name)
+        });
+        loaded
     };
     let matrix = Matrix::build(&inputs)?;
     let written = write_reports(&matrix, &options.out_dir)?;
