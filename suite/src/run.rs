@@ -24,6 +24,9 @@ use crate::scenario::matcher::Mismatch;
 use crate::scenario::template::Scope;
 use crate::scenario::{Expect, Scenario, Step, StepKind};
 
+/// How often an `eventually_ms` step is repeated.
+const EVENTUALLY_INTERVAL: Duration = Duration::from_millis(500);
+
 /// Set when the run is interrupted: no scenario starts another step, so nothing new is
 /// created while the run's resources are being deleted.
 pub static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -452,7 +455,33 @@ impl Execution<'_> {
             });
             return (result, Some(outcome));
         }
-        let (result, mut outcome) = self.step_unscrubbed(step).await;
+        let (mut result, mut outcome) = self.step_unscrubbed(step).await;
+        if let Some(within) = step.eventually {
+            // An eventually consistent read: what it must show may not be there yet. Only a
+            // wrong answer is repeated (not a transport error, nor a model violation, which the
+            // first attempt already recorded), every half second, and the last attempt counts.
+            let deadline = Instant::now() + within;
+            let mut attempts = 1;
+            while let Some(Outcome::Failed(f)) = &outcome {
+                let repeatable = ["body", "expectation", "error-type"].contains(&f.check.as_str());
+                if !repeatable
+                    || Instant::now() >= deadline
+                    || INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+                {
+                    break;
+                }
+                tokio::time::sleep(EVENTUALLY_INTERVAL.min(deadline - Instant::now())).await;
+                (result, outcome) = self.step_unscrubbed(step).await;
+                attempts += 1;
+            }
+            if let Some(Outcome::Failed(f)) = &mut outcome {
+                f.summary = format!(
+                    "{} (still so after {attempts} attempts over {} ms)",
+                    f.summary,
+                    within.as_millis()
+                );
+            }
+        }
         if let Some(Outcome::Failed(f)) = &mut outcome {
             self.scrub_failure(f);
         }

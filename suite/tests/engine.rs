@@ -210,7 +210,81 @@ fn engine_against_moto() {
     }
     assert!(runtime.block_on(pools_named(&session, &prefix)).is_empty());
 
-    // Leftovers of an interrupted run are found by prefix and deleted; others stay.
+    // An eventually consistent read is repeated until it holds. Two scenarios hand over
+    // through listings: `late` creates a pool a moment in, `waiter` waits for it and answers
+    // with a pool of its own, `late` waits for that, and `waiter` waits until `late`'s cleanup
+    // removed the first one ...
+    let late = write_scenario(
+        dir.path(),
+        "engine",
+        "late",
+        r#"{
+          "id": "late", "summary": "creates a pool after a while", "covers": ["CreateUserPool"], "source": "model",
+          "steps": [
+            {"action": "CreateUserPool", "with": {"PoolName": "${unique:p}"}, "save": {"id": "$.UserPool.Id"}},
+            {"action": "DescribeUserPool", "with": {"UserPoolId": "${id}"}},
+            {"action": "DescribeUserPool", "with": {"UserPoolId": "${id}"}},
+            {"action": "DescribeUserPool", "with": {"UserPoolId": "${id}"}},
+            {"action": "CreateUserPool", "with": {"PoolName": "${run_prefix}-late-pool"}},
+            {"action": "ListUserPools", "with": {"MaxResults": 60}, "eventually_ms": 10000,
+             "expect": {"body": {"UserPools": {"$contains": [{"Name": "${run_prefix}-seen"}]}}}}
+          ]}"#,
+    );
+    let waiter = write_scenario(
+        dir.path(),
+        "engine",
+        "waiter",
+        r#"{
+          "id": "waiter", "summary": "waits for the late pool", "covers": ["ListUserPools"], "source": "model",
+          "steps": [
+            {"action": "ListUserPools", "with": {"MaxResults": 60}, "eventually_ms": 10000,
+             "expect": {"body": {"UserPools": {"$contains": [{"Name": "${run_prefix}-late-pool"}]}}}},
+            {"action": "CreateUserPool", "with": {"PoolName": "${run_prefix}-seen"}},
+            {"action": "ListUserPools", "with": {"MaxResults": 60}, "eventually_ms": 10000,
+             "expect": {"body": {"UserPools": {"$each": {"Name": {"$not": "${run_prefix}-late-pool"}}}}}}
+          ]}"#,
+    );
+    assert_eq!(
+        waiter.steps[0].eventually,
+        Some(std::time::Duration::from_secs(10))
+    );
+    let results = runtime.block_on(runner.run_all(vec![waiter, late], &none, |_| {}));
+    for (result, _) in &results {
+        assert_eq!(result.outcome, Outcome::Passed, "{}", result.name);
+    }
+    assert!(runtime.block_on(pools_named(&session, &prefix)).is_empty());
+
+    // ... and one that never holds fails after repeating for its whole window.
+    let never = write_scenario(
+        dir.path(),
+        "engine",
+        "never",
+        r#"{
+          "id": "never", "summary": "waits in vain", "covers": ["ListUserPools"], "source": "model",
+          "steps": [
+            {"action": "ListUserPools", "with": {"MaxResults": 60}, "eventually_ms": 1200,
+             "expect": {"body": {"UserPools": {"$contains": [{"Name": "no-such-pool"}]}}}}
+          ]}"#,
+    );
+    let started = std::time::Instant::now();
+    let result = runtime.block_on(runner.run_scenario(&never, 905));
+    let Outcome::Failed(f) = &result.outcome else {
+        panic!("expected a failure, got {:?}", result.outcome)
+    };
+    assert!(started.elapsed() >= std::time::Duration::from_millis(1200));
+    // Every half second, and once more at the deadline: 0, 0.5, 1.0, 1.2 s (three when the
+    // calls themselves are slow).
+    assert!(
+        [
+            "still so after 4 attempts over 1200 ms",
+            "still so after 3 attempts over 1200 ms"
+        ]
+        .iter()
+        .any(|t| f.summary.contains(t)),
+        "{}",
+        f.summary
+    );
+
     for name in [
         format!("{prefix}-9-left"),
         format!("{prefix}-9-left-too"),
@@ -252,9 +326,19 @@ fn malformed_scenarios_are_all_reported_before_running() {
             "steps":[{"action":"CreateUserPools"}]}"#,
     )
     .unwrap();
+    // Repeating a write would change the state under test: only reads may be eventual.
+    std::fs::write(
+        dir.path().join("a/eventual-write.json"),
+        r#"{"id":"eventual-write","summary":"s","covers":["CreateUserPool"],"source":"model",
+            "steps":[{"action":"CreateUserPool","with":{"PoolName":"p"},"eventually_ms":1000}]}"#,
+    )
+    .unwrap();
     let errors = scenario::load_dir(dir.path()).unwrap_err();
     let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-    assert_eq!(errors.len(), 2, "{text:?}");
+    assert_eq!(errors.len(), 3, "{text:?}");
+    assert!(text.iter().any(|t| t.contains("eventual-write.json")
+        && t.contains("$.steps[0].eventually_ms")
+        && t.contains("only a read")));
     assert!(text
         .iter()
         .any(|t| t.contains("bad-json.json") && t.contains("line 1")));

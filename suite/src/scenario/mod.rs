@@ -81,6 +81,20 @@ pub struct Step {
     pub save: Vec<(String, String, serde_json_path::JsonPath)>,
     /// What the answer must be.
     pub expect: Expect,
+    /// For an eventually consistent read: how long to keep repeating it until its expectation
+    /// holds (see [`EVENTUALLY_MAX_MS`]); the last attempt is judged.
+    pub eventually: Option<std::time::Duration>,
+}
+
+/// The longest a step may wait for an eventually consistent read (`eventually_ms`).
+pub const EVENTUALLY_MAX_MS: u64 = 60_000;
+
+/// True for actions that only read, which a step may repeat (`eventually_ms`) without changing
+/// what it checks: repeating a write would change the state under test.
+pub fn is_read_action(action: &str) -> bool {
+    ["Describe", "Get", "List", "AdminGet", "AdminList"]
+        .iter()
+        .any(|p| action.starts_with(p))
 }
 
 impl Step {
@@ -181,6 +195,8 @@ struct RawStep {
     save: BTreeMap<String, String>,
     #[serde(default)]
     expect: Option<RawExpect>,
+    #[serde(default)]
+    eventually_ms: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -418,6 +434,30 @@ fn check(raw: RawScenario, area: String, file: &Path) -> Result<Scenario, Vec<(S
                 continue;
             }
         };
+        let eventually = match (rs.eventually_ms, &kind) {
+            (None, _) => None,
+            (Some(ms), StepKind::Call { action, .. })
+                if is_read_action(action) && (1..=EVENTUALLY_MAX_MS).contains(&ms) =>
+            {
+                Some(std::time::Duration::from_millis(ms))
+            }
+            (Some(ms), StepKind::Call { action, .. }) if is_read_action(action) => {
+                errors.push((
+                    format!("{at}.eventually_ms"),
+                    format!("{ms} is out of range: 1 to {EVENTUALLY_MAX_MS}"),
+                ));
+                None
+            }
+            (Some(_), _) => {
+                errors.push((
+                    format!("{at}.eventually_ms"),
+                    "only a read (Describe*, Get*, List*, AdminGet*, AdminList*) may be repeated: \
+                     repeating anything else changes the state under test"
+                        .into(),
+                ));
+                None
+            }
+        };
         let mut refs = Vec::new();
         if let Err(e) = template::captures_in(&with, &mut refs) {
             errors.push((format!("{at}.with"), e));
@@ -561,6 +601,7 @@ fn check(raw: RawScenario, area: String, file: &Path) -> Result<Scenario, Vec<(S
             kind,
             save,
             expect,
+            eventually,
         });
     }
 
