@@ -159,11 +159,14 @@ async fn rules_change_at_run_time_and_bad_rules_change_nothing() {
 async fn the_fault_header_forces_allowlisted_rules_only_and_quotas_throttle() {
     let moto = moto().await;
     let dir = tempfile::tempdir().expect("a temporary directory");
+    let log = dir.path().join("decisions.jsonl");
     let rules = rules_file(
         dir.path(),
         "header.json",
         json!({
-            "quotas": {"enabled": true, "rates": {"UserList": 2}},
+            "quotas": {"enabled": true, "rates": {
+                "UserList": 2, "UserAuthentication": 1, "UserAccountRecovery": 1
+            }},
             "rules": [
                 {"id": "forced-503", "probability": 0, "fault": {"kind": "status", "status": 503}},
                 {"id": "not-allowed", "probability": 0, "fault": {"kind": "status", "status": 502}},
@@ -175,6 +178,7 @@ async fn the_fault_header_forces_allowlisted_rules_only_and_quotas_throttle() {
         FaultConfig {
             rules: Some(rules),
             allow_header: vec!["forced-503".into()],
+            log: Some(log.clone()),
             ..FaultConfig::default()
         },
     )
@@ -230,4 +234,62 @@ async fn the_fault_header_forces_allowlisted_rules_only_and_quotas_throttle() {
         faults["quotas"]["categories"]["UserList"]["throttled"], throttled,
         "{faults}"
     );
+
+    // A challenge response naming NEW_PASSWORD_REQUIRED counts toward UserAccountRecovery
+    // (1/s here): of five back to back, one goes through and some are throttled there.
+    // UserAuthentication is left whole.
+    let challenge = |name: &str| {
+        json!({
+            "ClientId": "nothere", "ChallengeName": name, "Session": "x",
+            "ChallengeResponses": {"USERNAME": "u", "NEW_PASSWORD": "Passw0rd!"},
+        })
+    };
+    let burst = |name: &str, n: usize| {
+        let (http, e, body) = (&http, &e, challenge(name));
+        async move {
+            let mut throttled = 0;
+            for _ in 0..n {
+                let a = http
+                    .api(e, "RespondToAuthChallenge", body.clone(), &[])
+                    .await;
+                if a.error_type().as_deref() == Some("TooManyRequestsException") {
+                    throttled += 1;
+                }
+            }
+            (n - throttled, throttled)
+        }
+    };
+    let (_, recovery) = burst("NEW_PASSWORD_REQUIRED", 5).await;
+    assert!((1..=4).contains(&recovery), "{recovery}");
+    // Other challenges (UserAuthentication at 1/s): the separate allowance of three times the
+    // category's rate, then the category's own token, so at least four go through where
+    // InitiateAuth alone would get one; throttled when both are empty.
+    let (passed, authentication) = burst("SMS_MFA", 20).await;
+    assert!(
+        passed >= 4 && authentication >= 1,
+        "{passed} {authentication}"
+    );
+
+    // Counted, and logged, under the category each was charged to.
+    let (_, faults) = http.admin(&proxy, "GET", "/faults", None).await;
+    let categories = &faults["quotas"]["categories"];
+    assert_eq!(categories["UserAccountRecovery"]["throttled"], recovery);
+    assert_eq!(
+        categories["UserAuthentication"]["throttled"],
+        authentication
+    );
+    assert_eq!(
+        categories["UserAuthentication"]["allowance"]["rate_per_second"], 3.0,
+        "{faults}"
+    );
+    let text = std::fs::read_to_string(&log).expect("the decisions log is readable");
+    let logged = |rule: &str| {
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|l| l["rule"] == rule)
+            .count()
+    };
+    assert_eq!(logged("quota:UserList"), throttled);
+    assert_eq!(logged("quota:UserAccountRecovery"), recovery);
+    assert_eq!(logged("quota:UserAuthentication"), authentication);
 }

@@ -26,9 +26,10 @@
 //! **Why here.** After classification (rules select by action) and the size limit (an
 //! oversized request is refused before any fault), before the responders (an injected
 //! throttle wins over a replayed success). The request body is read only when a rule or a
-//! per-user-pool quota needs an input field, or when decisions are logged or replayed (the
-//! match key reads the user name); otherwise the decision uses the headers alone and an
-//! unfaulted request streams through as before.
+//! quota needs an input field (a per-user-pool rate's `UserPoolId`, a challenge response's
+//! `ChallengeName`), or when decisions are logged or replayed (the match key reads the user
+//! name); otherwise the decision uses the headers alone and an unfaulted request streams
+//! through as before.
 //!
 //! **Several rules.** Every rule that selects a request draws (so streams stay independent);
 //! every latency rule that fires adds its delay; of the other rules that fire, the first in
@@ -247,7 +248,7 @@ impl Faults {
             || self
                 .quotas
                 .as_ref()
-                .is_some_and(|q| q.needs_body(category_of(action)))
+                .is_some_and(|q| q.needs_body(action, category_of(action)))
     }
 
     /// Decides what happens to a request: every selecting rule draws, the decisions are
@@ -408,10 +409,9 @@ impl Faults {
         }
         if plan.fault.is_none() {
             if let Some(q) = &self.quotas {
-                let pool = json
-                    .as_ref()
-                    .and_then(|b| target::Field::UserPoolId.read(b));
-                if let Some(category) = q.take(action, category, pool) {
+                // `category` is the one charged: a challenge response may count toward
+                // another than its operation's (quota.rs), and is logged and counted there.
+                if let Some(category) = q.take(action, category, json.as_ref()) {
                     let rid = plan
                         .request_id
                         .get_or_insert_with(crate::answer::request_id)

@@ -8,10 +8,24 @@
 //! (`per_user_pool_rate_per_second`) also keep one bucket per operation and user pool. The
 //! `Uncategorized` operations have no published rate and are never throttled.
 //!
+//! Two exceptions of the quotas page, so the category a request is charged to is not always
+//! its operation's:
+//!
+//! - **Separate allowance** (`allowance` of a category in quotas.json; UserAuthentication's,
+//!   for RespondToAuthChallenge and AdminRespondToAuthChallenge, at three times the category's
+//!   rate). Those operations draw from the allowance's own bucket first and, when it is empty,
+//!   from the category's; only when both are empty are they throttled, under the category.
+//! - **Footnote 1**: a (Admin)RespondToAuthChallenge whose `ChallengeName` is
+//!   `NEW_PASSWORD_REQUIRED` counts toward UserAccountRecovery ([`CHALLENGE_ROUTE`]), so the
+//!   body is read for those operations when quotas are on.
+//!
+//! A throttled request takes no token from any bucket (it never reached the service).
+//!
 //! Turned on by `--quotas` or by `[quotas] enabled = true` in the rules file, where `scale`
-//! multiplies every default rate and `rates` sets categories' rates outright.
+//! multiplies every default rate and `rates` sets categories' rates outright; an allowance
+//! follows its category's rate as set.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
@@ -19,7 +33,52 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::target::Field;
+
 const QUOTAS: &str = include_str!("../../../fixtures/quotas.json");
+
+/// Table footnote 1 of the quotas page: "A `RespondToAuthChallenge` or
+/// `AdminRespondToAuthChallenge` response with a `ChallengeName` of `NEW_PASSWORD_REQUIRED`
+/// counts toward the `UserAccountRecovery` category." quotas.json keeps one category per
+/// operation (the compatibility report and the rules' `categories` read it so), so the
+/// exception lives here. The "response" is the client's answer to the challenge, i.e. the
+/// request, whose `ChallengeName` names the challenge answered. Such a request draws from
+/// UserAccountRecovery alone: the separate allowance is UserAuthentication's.
+pub const CHALLENGE_ROUTE: ChallengeRoute = ChallengeRoute {
+    operations: &["AdminRespondToAuthChallenge", "RespondToAuthChallenge"],
+    challenge: "NEW_PASSWORD_REQUIRED",
+    category: "UserAccountRecovery",
+};
+
+/// Requests of some operations that count toward another category by their `ChallengeName`.
+#[derive(Debug)]
+pub struct ChallengeRoute {
+    /// The operations.
+    pub operations: &'static [&'static str],
+    /// The `ChallengeName` that moves them.
+    pub challenge: &'static str,
+    /// The category they count toward then.
+    pub category: &'static str,
+}
+
+impl ChallengeRoute {
+    /// True when the action's requests may move, so the body must be read.
+    fn applies_to(&self, action: &str) -> bool {
+        self.operations.contains(&action)
+    }
+
+    /// The category the request counts toward: the route's when the body names the
+    /// challenge, else `category`. An unreadable or missing body keeps `category`.
+    fn category_for<'a>(&self, action: &str, category: &'a str, body: Option<&Value>) -> &'a str {
+        let moved = self.applies_to(action)
+            && body.and_then(|b| Field::ChallengeName.read(b)) == Some(self.challenge);
+        if moved {
+            self.category
+        } else {
+            category
+        }
+    }
+}
 
 /// `[quotas]` in a rules file.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -47,7 +106,30 @@ struct CategoryFile {
     rate_per_second: Option<f64>,
     #[serde(default)]
     per_user_pool_rate_per_second: Option<f64>,
+    #[serde(default)]
+    allowance: Option<AllowanceFile>,
     operations: Vec<String>,
+}
+
+/// A category's `allowance`: a separate quota for some of its operations.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AllowanceFile {
+    operations: Vec<String>,
+    multiplier: f64,
+    #[serde(default)]
+    #[allow(dead_code)] // documentation in the file; read so `deny_unknown_fields` allows it
+    note: Option<String>,
+}
+
+/// A separate quota for some operations of a category, at a multiple of its rate; what it
+/// cannot cover counts toward the category.
+#[derive(Debug, Clone)]
+pub struct Allowance {
+    /// The operations it covers.
+    pub operations: BTreeSet<String>,
+    /// Its rate as a multiple of the category's.
+    pub multiplier: f64,
 }
 
 /// The categories of `fixtures/quotas.json`.
@@ -61,36 +143,76 @@ pub struct Catalog {
     pub rates: BTreeMap<String, Option<f64>>,
     /// Category → per user pool and operation rate, where there is one.
     pub per_pool: BTreeMap<String, f64>,
+    /// Category → its separate allowance, where there is one.
+    pub allowances: BTreeMap<String, Allowance>,
 }
 
 /// The catalog, parsed once.
 pub fn catalog() -> Result<&'static Catalog, String> {
     static CATALOG: OnceLock<Result<Catalog, String>> = OnceLock::new();
     CATALOG
-        .get_or_init(|| {
-            let file: QuotasFile = serde_json::from_str(QUOTAS)
-                .map_err(|e| format!("fixtures/quotas.json (compiled in): {e}"))?;
-            let mut category_of = HashMap::new();
-            let mut rates = BTreeMap::new();
-            let mut per_pool = BTreeMap::new();
-            for (name, c) in file.categories {
-                for op in c.operations {
-                    category_of.insert(op, name.clone());
-                }
-                if let Some(p) = c.per_user_pool_rate_per_second {
-                    per_pool.insert(name.clone(), p);
-                }
-                rates.insert(name, c.rate_per_second);
-            }
-            Ok(Catalog {
-                source: file.source,
-                category_of,
-                rates,
-                per_pool,
-            })
-        })
+        .get_or_init(|| parse_catalog(QUOTAS))
         .as_ref()
         .map_err(Clone::clone)
+}
+
+fn parse_catalog(text: &str) -> Result<Catalog, String> {
+    let file: QuotasFile = serde_json::from_str(text)
+        .map_err(|e| format!("fixtures/quotas.json (compiled in): {e}"))?;
+    let mut category_of = HashMap::new();
+    let mut rates = BTreeMap::new();
+    let mut per_pool = BTreeMap::new();
+    let mut allowances = BTreeMap::new();
+    for (name, c) in file.categories {
+        if let Some(a) = c.allowance {
+            let field = format!("fixtures/quotas.json: categories.{name}.allowance");
+            if c.rate_per_second.is_none() {
+                return Err(format!("{field}: the category has no rate to multiply"));
+            }
+            if !(a.multiplier.is_finite() && a.multiplier > 0.0) {
+                return Err(format!(
+                    "{field}.multiplier: {} must be above 0",
+                    a.multiplier
+                ));
+            }
+            // The allowance is the category's own: an operation of another category would be
+            // charged to two categories' buckets.
+            if let Some(op) = a.operations.iter().find(|op| !c.operations.contains(op)) {
+                return Err(format!(
+                    "{field}.operations: {op} is not an operation of {name}"
+                ));
+            }
+            allowances.insert(
+                name.clone(),
+                Allowance {
+                    operations: a.operations.into_iter().collect(),
+                    multiplier: a.multiplier,
+                },
+            );
+        }
+        for op in c.operations {
+            category_of.insert(op, name.clone());
+        }
+        if let Some(p) = c.per_user_pool_rate_per_second {
+            per_pool.insert(name.clone(), p);
+        }
+        rates.insert(name, c.rate_per_second);
+    }
+    if !rates.contains_key(CHALLENGE_ROUTE.category) {
+        return Err(format!(
+            "fixtures/quotas.json: no category {}, which {} with ChallengeName {} count toward",
+            CHALLENGE_ROUTE.category,
+            CHALLENGE_ROUTE.operations.join(" and "),
+            CHALLENGE_ROUTE.challenge
+        ));
+    }
+    Ok(Catalog {
+        source: file.source,
+        category_of,
+        rates,
+        per_pool,
+        allowances,
+    })
 }
 
 struct Bucket {
@@ -99,17 +221,54 @@ struct Bucket {
 }
 
 impl Bucket {
-    fn take(&mut self, rate: f64, now: Instant) -> bool {
+    /// A full bucket: one second's worth, and at least one request so a rate below one per
+    /// second still lets a request through.
+    fn full(rate: f64, now: Instant) -> Bucket {
+        Bucket {
+            tokens: rate.max(1.0),
+            last: now,
+        }
+    }
+
+    /// Adds what the time since the last look earned, up to a full bucket.
+    fn refill(&mut self, rate: f64, now: Instant) {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.tokens = (self.tokens + elapsed * rate).min(rate.max(1.0));
         self.last = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
     }
+
+    fn has_token(&self) -> bool {
+        self.tokens >= 1.0
+    }
+
+    fn spend(&mut self) {
+        self.tokens -= 1.0;
+    }
+}
+
+/// A bucket's name. Typed, so a category, its allowance and an operation's per-pool bucket
+/// can never share one whatever the names hold.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Category(String),
+    Allowance(String),
+    Pool { action: String, pool: String },
+}
+
+/// The bucket under `key`, created full, refilled to `now`.
+fn refilled(buckets: &mut HashMap<Key, Bucket>, key: Key, rate: f64, now: Instant) -> &mut Bucket {
+    let b = buckets
+        .entry(key)
+        .or_insert_with(|| Bucket::full(rate, now));
+    b.refill(rate, now);
+    b
+}
+
+/// An allowance in force: its operations and rate.
+struct AllowanceRate {
+    operations: BTreeSet<String>,
+    multiplier: f64,
+    rate: f64,
 }
 
 /// The buckets of a running proxy.
@@ -117,7 +276,8 @@ pub struct Buckets {
     spec: QuotaSpec,
     rates: BTreeMap<String, f64>,
     per_pool: BTreeMap<String, f64>,
-    buckets: Mutex<HashMap<String, Bucket>>,
+    allowances: BTreeMap<String, AllowanceRate>,
+    buckets: Mutex<HashMap<Key, Bucket>>,
     throttled: BTreeMap<String, AtomicU64>,
 }
 
@@ -157,6 +317,24 @@ impl Buckets {
             .iter()
             .map(|(k, v)| (k.clone(), v * scale))
             .collect();
+        // The page states the allowance as a multiple of "the UserAuthentication category
+        // limit", not of its default: a raised (or, here, scaled) limit raises it too.
+        let allowances = catalog
+            .allowances
+            .iter()
+            .filter_map(|(k, a)| {
+                rates.get(k).map(|r| {
+                    (
+                        k.clone(),
+                        AllowanceRate {
+                            operations: a.operations.clone(),
+                            multiplier: a.multiplier,
+                            rate: r * a.multiplier,
+                        },
+                    )
+                })
+            })
+            .collect();
         Ok(Buckets {
             spec: spec.clone(),
             throttled: rates
@@ -165,46 +343,101 @@ impl Buckets {
                 .collect(),
             rates,
             per_pool,
+            allowances,
             buckets: Mutex::new(HashMap::new()),
         })
     }
 
-    /// True when the action's category limits by user pool, so the body must be read.
-    pub fn needs_body(&self, category: Option<&str>) -> bool {
+    /// True when the quota decision for the action reads the body: its category limits by
+    /// user pool, or its requests may count toward another category (footnote 1).
+    pub fn needs_body(&self, action: &str, category: Option<&str>) -> bool {
         category.is_some_and(|c| self.per_pool.contains_key(c))
+            || (CHALLENGE_ROUTE.applies_to(action)
+                && self.rates.contains_key(CHALLENGE_ROUTE.category))
     }
 
-    /// Takes a token for the request; `Some(category)` when it is over its bucket.
-    pub fn take(&self, action: &str, category: Option<&str>, pool: Option<&str>) -> Option<String> {
-        let category = category?;
-        let rate = *self.rates.get(category)?;
-        let now = Instant::now();
+    /// Takes a token for the request (`body`: its JSON input, when read); `Some(category)`
+    /// when it is throttled, naming the category it was charged to.
+    pub fn take(
+        &self,
+        action: &str,
+        category: Option<&str>,
+        body: Option<&Value>,
+    ) -> Option<String> {
+        self.take_at(action, category, body, Instant::now())
+    }
+
+    /// [`Buckets::take`] at a given time, so tests control the clock.
+    fn take_at(
+        &self,
+        action: &str,
+        category: Option<&str>,
+        body: Option<&Value>,
+        now: Instant,
+    ) -> Option<String> {
+        let charged = CHALLENGE_ROUTE.category_for(action, category?, body);
+        let rate = *self.rates.get(charged)?;
+        let pool = match (
+            body.and_then(|b| Field::UserPoolId.read(b)),
+            self.per_pool.get(charged),
+        ) {
+            (Some(pool), Some(&r)) => Some((
+                Key::Pool {
+                    action: action.to_string(),
+                    pool: pool.to_string(),
+                },
+                r,
+            )),
+            (Some(_) | None, _) => None,
+        };
+        let allowance = self
+            .allowances
+            .get(charged)
+            .filter(|a| a.operations.contains(action));
         let mut buckets = match self.buckets.lock() {
             Ok(b) => b,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let mut take = |key: String, rate: f64| {
-            buckets
-                .entry(key)
-                .or_insert(Bucket {
-                    tokens: rate.max(1.0),
-                    last: now,
-                })
-                .take(rate, now)
-        };
-        let mut ok = true;
-        if let (Some(pool), Some(&pool_rate)) = (pool, self.per_pool.get(category)) {
-            ok = take(format!("{action}@{pool}"), pool_rate);
-        }
-        ok = ok && take(category.to_string(), rate);
-        drop(buckets);
-        if ok {
+        // Every bucket that must hold a token is looked at before any is spent from, so a
+        // throttled request costs nothing.
+        let pool_ok = pool
+            .as_ref()
+            .is_none_or(|(k, r)| refilled(&mut buckets, k.clone(), *r, now).has_token());
+        let source = if !pool_ok {
             None
+        } else if allowance.is_some_and(|a| {
+            refilled(
+                &mut buckets,
+                Key::Allowance(charged.to_string()),
+                a.rate,
+                now,
+            )
+            .has_token()
+        }) {
+            Some(Key::Allowance(charged.to_string()))
+        } else if refilled(&mut buckets, Key::Category(charged.to_string()), rate, now).has_token()
+        {
+            // Beyond the allowance, a request counts toward the category like any other.
+            Some(Key::Category(charged.to_string()))
         } else {
-            if let Some(c) = self.throttled.get(category) {
-                c.fetch_add(1, Ordering::Relaxed);
+            None
+        };
+        match source {
+            Some(key) => {
+                for k in pool.map(|(k, _)| k).into_iter().chain([key]) {
+                    if let Some(b) = buckets.get_mut(&k) {
+                        b.spend();
+                    }
+                }
+                None
             }
-            Some(category.to_string())
+            None => {
+                drop(buckets);
+                if let Some(c) = self.throttled.get(charged) {
+                    c.fetch_add(1, Ordering::Relaxed);
+                }
+                Some(charged.to_string())
+            }
         }
     }
 
@@ -224,14 +457,25 @@ impl Buckets {
             .rates
             .iter()
             .map(|(k, r)| {
-                (
-                    k.clone(),
-                    json!({
-                        "rate_per_second": r,
-                        "per_user_pool_rate_per_second": self.per_pool.get(k),
-                        "throttled": self.throttled.get(k).map(|c| c.load(Ordering::Relaxed)),
-                    }),
-                )
+                let mut c = json!({
+                    "rate_per_second": r,
+                    "per_user_pool_rate_per_second": self.per_pool.get(k),
+                    "throttled": self.throttled.get(k).map(|c| c.load(Ordering::Relaxed)),
+                });
+                if let Some(a) = self.allowances.get(k) {
+                    c["allowance"] = json!({
+                        "operations": a.operations,
+                        "multiplier": a.multiplier,
+                        "rate_per_second": a.rate,
+                    });
+                }
+                if k == CHALLENGE_ROUTE.category {
+                    c["also_counts"] = json!({
+                        "operations": CHALLENGE_ROUTE.operations,
+                        "ChallengeName": CHALLENGE_ROUTE.challenge,
+                    });
+                }
+                (k.clone(), c)
             })
             .collect();
         json!({
@@ -244,7 +488,42 @@ impl Buckets {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+
+    fn buckets(rates: &[(&str, f64)]) -> Buckets {
+        Buckets::new(&QuotaSpec {
+            enabled: true,
+            scale: None,
+            rates: rates.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        })
+        .unwrap()
+    }
+
+    /// How many of `n` requests at `now` pass, and the category the last throttle named.
+    fn burst(
+        b: &Buckets,
+        action: &str,
+        body: Option<&Value>,
+        n: usize,
+        now: Instant,
+    ) -> (usize, Option<String>) {
+        let category = catalog()
+            .unwrap()
+            .category_of
+            .get(action)
+            .map(String::as_str);
+        let mut passed = 0;
+        let mut throttled_as = None;
+        for _ in 0..n {
+            match b.take_at(action, category, body, now) {
+                None => passed += 1,
+                Some(c) => throttled_as = Some(c),
+            }
+        }
+        (passed, throttled_as)
+    }
 
     #[test]
     fn catalog_has_the_issue_rates() {
@@ -253,16 +532,21 @@ mod tests {
         assert_eq!(c.rates["UserList"], Some(30.0));
         assert_eq!(c.category_of["InitiateAuth"], "UserAuthentication");
         assert_eq!(c.category_of["ListUsers"], "UserList");
+        let a = &c.allowances["UserAuthentication"];
+        assert_eq!(a.multiplier, 3.0);
+        assert_eq!(
+            a.operations.iter().collect::<Vec<_>>(),
+            ["AdminRespondToAuthChallenge", "RespondToAuthChallenge"]
+        );
+        assert_eq!(c.allowances.len(), 1);
+        for op in CHALLENGE_ROUTE.operations {
+            assert_eq!(c.category_of[*op], "UserAuthentication");
+        }
     }
 
     #[test]
     fn a_bucket_lets_one_second_through_then_throttles() {
-        let b = Buckets::new(&QuotaSpec {
-            enabled: true,
-            scale: None,
-            rates: [("UserList".to_string(), 5.0)].into(),
-        })
-        .unwrap();
+        let b = buckets(&[("UserList", 5.0)]);
         let passed = (0..20)
             .filter(|_| b.take("ListUsers", Some("UserList"), None).is_none())
             .count();
@@ -271,6 +555,147 @@ mod tests {
         assert!(b
             .take("ListUserPools", Some("Uncategorized"), None)
             .is_none());
+    }
+
+    #[test]
+    fn challenge_responses_get_three_times_the_rate_plus_the_category() {
+        let t0 = Instant::now();
+        // InitiateAuth alone: the category's two.
+        let b = buckets(&[("UserAuthentication", 2.0)]);
+        assert_eq!(
+            burst(&b, "InitiateAuth", None, 10, t0),
+            (2, Some("UserAuthentication".into()))
+        );
+        // Challenge responses: the allowance's six, then the category's two; throttled under
+        // the category. The two operations share the allowance.
+        let b = buckets(&[("UserAuthentication", 2.0)]);
+        assert_eq!(burst(&b, "AdminRespondToAuthChallenge", None, 3, t0).0, 3);
+        assert_eq!(
+            burst(&b, "RespondToAuthChallenge", None, 10, t0),
+            (5, Some("UserAuthentication".into()))
+        );
+        assert_eq!(
+            b.describe()["categories"]["UserAuthentication"]["throttled"],
+            5
+        );
+        assert_eq!(
+            b.describe()["categories"]["UserAuthentication"]["allowance"]["rate_per_second"],
+            6.0
+        );
+        // Half a second later: half of each bucket is back.
+        let t1 = t0 + Duration::from_millis(500);
+        assert_eq!(burst(&b, "RespondToAuthChallenge", None, 10, t1).0, 3 + 1);
+    }
+
+    #[test]
+    fn challenge_overflow_counts_toward_the_category() {
+        let t0 = Instant::now();
+        let b = buckets(&[("UserAuthentication", 2.0)]);
+        // Within the allowance, sign-ins keep the whole category.
+        assert_eq!(burst(&b, "RespondToAuthChallenge", None, 6, t0).0, 6);
+        assert_eq!(burst(&b, "AdminInitiateAuth", None, 1, t0).0, 1);
+        // One beyond it takes the category's last token: InitiateAuth is throttled sooner.
+        assert_eq!(burst(&b, "RespondToAuthChallenge", None, 1, t0).0, 1);
+        assert_eq!(
+            burst(&b, "InitiateAuth", None, 1, t0),
+            (0, Some("UserAuthentication".into()))
+        );
+        // The allowance is the category's rate times three, however that rate is set.
+        let b = Buckets::new(&QuotaSpec {
+            enabled: true,
+            scale: Some(0.025),
+            rates: BTreeMap::new(),
+        })
+        .unwrap();
+        assert_eq!(burst(&b, "RespondToAuthChallenge", None, 20, t0).0, 9 + 3);
+    }
+
+    #[test]
+    fn new_password_challenges_count_toward_account_recovery() {
+        let t0 = Instant::now();
+        let b = buckets(&[("UserAuthentication", 2.0), ("UserAccountRecovery", 1.0)]);
+        let new_password = json!({"ChallengeName": "NEW_PASSWORD_REQUIRED", "Session": "s"});
+        assert!(b.needs_body("RespondToAuthChallenge", Some("UserAuthentication")));
+        assert!(!b.needs_body("InitiateAuth", Some("UserAuthentication")));
+        assert_eq!(
+            burst(&b, "RespondToAuthChallenge", Some(&new_password), 3, t0),
+            (1, Some("UserAccountRecovery".into()))
+        );
+        assert_eq!(
+            burst(
+                &b,
+                "AdminRespondToAuthChallenge",
+                Some(&new_password),
+                1,
+                t0
+            ),
+            (0, Some("UserAccountRecovery".into()))
+        );
+        // The same bucket as ForgotPassword's.
+        assert_eq!(burst(&b, "ForgotPassword", None, 1, t0).0, 0);
+        // UserAuthentication and its allowance are untouched: other challenges, and requests
+        // whose body was not read or holds no string ChallengeName, get all eight.
+        let mfa = json!({"ChallengeName": "SMS_MFA"});
+        let odd = json!({"ChallengeName": ["NEW_PASSWORD_REQUIRED"]});
+        assert_eq!(burst(&b, "RespondToAuthChallenge", Some(&mfa), 4, t0).0, 4);
+        assert_eq!(burst(&b, "RespondToAuthChallenge", None, 2, t0).0, 2);
+        assert_eq!(burst(&b, "RespondToAuthChallenge", Some(&odd), 3, t0).0, 2);
+        let d = b.describe();
+        assert_eq!(d["categories"]["UserAccountRecovery"]["throttled"], 4);
+        assert_eq!(d["categories"]["UserAuthentication"]["throttled"], 1);
+        assert_eq!(
+            d["categories"]["UserAccountRecovery"]["also_counts"]["ChallengeName"],
+            "NEW_PASSWORD_REQUIRED"
+        );
+        // Only those operations move: a ChallengeName on another changes nothing.
+        assert_eq!(
+            CHALLENGE_ROUTE.category_for("InitiateAuth", "UserAuthentication", Some(&new_password)),
+            "UserAuthentication"
+        );
+    }
+
+    #[test]
+    fn a_throttled_request_spends_no_token() {
+        let t0 = Instant::now();
+        // UserPoolResourceRead at 6/s, 5/s per operation and pool.
+        let b = buckets(&[("UserPoolResourceRead", 6.0)]);
+        let pool = |p: &str| json!({"UserPoolId": p});
+        assert_eq!(burst(&b, "GetGroup", Some(&pool("a")), 9, t0).0, 5);
+        // The category's last token: the per-pool refusals above did not take it.
+        assert_eq!(burst(&b, "GetGroup", Some(&pool("b")), 1, t0).0, 1);
+        // Category empty: pool c is refused, and keeps its five for later.
+        assert_eq!(burst(&b, "GetGroup", Some(&pool("c")), 3, t0).0, 0);
+        let t1 = t0 + Duration::from_secs(1);
+        assert_eq!(burst(&b, "GetGroup", Some(&pool("c")), 9, t1).0, 5);
+    }
+
+    #[test]
+    fn a_bad_allowance_is_refused() {
+        let file = |allowance: Value| {
+            json!({
+                "source": "s",
+                "categories": {
+                    "A": {"rate_per_second": 1, "operations": ["X"], "allowance": allowance},
+                    "UserAccountRecovery": {"rate_per_second": 1, "operations": []},
+                }
+            })
+            .to_string()
+        };
+        assert!(parse_catalog(&file(json!({"operations": ["X"], "multiplier": 3}))).is_ok());
+        for (bad, says) in [
+            (
+                json!({"operations": ["Y"], "multiplier": 3}),
+                "Y is not an operation of A",
+            ),
+            (
+                json!({"operations": ["X"], "multiplier": 0}),
+                "multiplier: 0 must be above 0",
+            ),
+            (json!({"operations": ["X"], "times": 3}), "unknown field"),
+        ] {
+            let e = parse_catalog(&file(bad)).unwrap_err();
+            assert!(e.contains(says), "{e}");
+        }
     }
 
     #[test]
