@@ -430,6 +430,23 @@ async fn a_moto_cassette_compared_offline_with_moto_has_no_mismatch() {
     assert!(out.join("summary.md").exists() && out.join("junit.xml").exists());
 }
 
+/// Replays `cassette` against cognito-local, a named target the comparer starts and stops,
+/// with the shipped noise rules; the report goes to `out`.
+async fn against_cognito_local(
+    cassette: &Path,
+    out: &Path,
+) -> cogcheck_proxy::shadow::offline::CompareOutcome {
+    cogcheck_proxy::shadow::offline::compare_cassette(
+        cassette,
+        "cognito-local",
+        out,
+        NoiseRules::defaults().unwrap(),
+        false,
+    )
+    .await
+    .expect("the comparison runs")
+}
+
 /// The same kind of cassette against cognito-local (a named target the comparer starts): a
 /// non-empty report a person can read.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -437,15 +454,7 @@ async fn a_moto_cassette_compared_offline_with_cognito_local_reports_readably() 
     let (dir, cassette) = cassette_dir();
     record_cassette(&cassette, RECORDED_AREAS).await;
     let out = dir.path().join("report");
-    let outcome = cogcheck_proxy::shadow::offline::compare_cassette(
-        &cassette,
-        "cognito-local",
-        &out,
-        NoiseRules::defaults().unwrap(),
-        false,
-    )
-    .await
-    .expect("the comparison runs");
+    let outcome = against_cognito_local(&cassette, &out).await;
     assert!(outcome.summary.mismatched > 0, "{:?}", outcome.summary);
     let records = read_records(&out.join("diffs.jsonl"));
     assert_eq!(records.len() as u64, outcome.summary.mismatched);
@@ -500,15 +509,7 @@ async fn delivered_codes_follow_the_recording_on_a_target_that_checks_them() {
         "the cassette holds no accepted ConfirmSignUp"
     );
     let out = dir.path().join("report");
-    let outcome = cogcheck_proxy::shadow::offline::compare_cassette(
-        &cassette,
-        "cognito-local",
-        &out,
-        NoiseRules::defaults().unwrap(),
-        false,
-    )
-    .await
-    .expect("the comparison runs");
+    let outcome = against_cognito_local(&cassette, &out).await;
     let records = read_records(&out.join("diffs.jsonl"));
     let refused: Vec<&MismatchRecord> = records
         .iter()

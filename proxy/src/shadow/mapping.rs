@@ -475,30 +475,16 @@ impl Mapping {
             return;
         };
         self.pool_names.remove(primary_pool);
-        let clients_primary: Vec<String> = self
-            .client_pool_primary
-            .iter()
-            .filter(|(_, p)| p.as_str() == primary_pool)
-            .map(|(c, _)| c.clone())
-            .collect();
-        for c in &clients_primary {
-            self.client_pool_primary.remove(c);
-            let secret = self.secrets_primary.remove(c);
-            for value in std::iter::once(c).chain(secret.as_ref()) {
+        for c in take_clients_of(&mut self.client_pool_primary, primary_pool) {
+            let secret = self.secrets_primary.remove(&c);
+            for value in std::iter::once(&c).chain(secret.as_ref()) {
                 if let Some(i) = self.lookup(Side::Primary, value).map(|(i, _)| i) {
                     self.forget(i);
                 }
             }
         }
-        let clients_shadow: Vec<String> = self
-            .client_pool_shadow
-            .iter()
-            .filter(|(_, p)| p.as_str() == shadow_pool)
-            .map(|(c, _)| c.clone())
-            .collect();
-        for c in &clients_shadow {
-            self.client_pool_shadow.remove(c);
-            self.secrets_shadow.remove(c);
+        for c in take_clients_of(&mut self.client_pool_shadow, &shadow_pool) {
+            self.secrets_shadow.remove(&c);
         }
         self.passwords.retain(|(pool, _), _| pool != &shadow_pool);
         self.srp.retain(|_, s| s.pool != shadow_pool);
@@ -988,6 +974,19 @@ impl Mapping {
             }
         }
     }
+}
+
+/// Removes the clients of `pool` from a client -> pool map and returns them.
+fn take_clients_of(client_pool: &mut HashMap<String, String>, pool: &str) -> Vec<String> {
+    let clients: Vec<String> = client_pool
+        .iter()
+        .filter(|(_, p)| p.as_str() == pool)
+        .map(|(c, _)| c.clone())
+        .collect();
+    for c in &clients {
+        client_pool.remove(c);
+    }
+    clients
 }
 
 /// `{"Name": n, "Value": v}` as `(n, v)`.
