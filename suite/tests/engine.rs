@@ -272,19 +272,19 @@ fn engine_against_moto() {
         panic!("expected a failure, got {:?}", result.outcome)
     };
     assert!(started.elapsed() >= std::time::Duration::from_millis(1200));
-    // Every half second, and once more at the deadline: 0, 0.5, 1.0, 1.2 s (three when the
-    // calls themselves are slow).
-    assert!(
-        [
-            "still so after 4 attempts over 1200 ms",
-            "still so after 3 attempts over 1200 ms"
-        ]
-        .iter()
-        .any(|t| f.summary.contains(t)),
-        "{}",
-        f.summary
-    );
+    // Every half second, and once more at the deadline: 0, 0.5, 1.0, 1.2 s, so four attempts
+    // when calls are quick, fewer on a loaded machine where each call takes a while.
+    let attempts: u32 = f
+        .summary
+        .split("still so after ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no attempt count in {:?}", f.summary));
+    assert!((2..=4).contains(&attempts), "{}", f.summary);
+    assert!(f.summary.contains("attempts over 1200 ms"), "{}", f.summary);
 
+    // Leftovers of an interrupted run are found by prefix and deleted; others stay.
     for name in [
         format!("{prefix}-9-left"),
         format!("{prefix}-9-left-too"),
