@@ -199,16 +199,21 @@ fn engine_against_moto() {
     let mut mix: Vec<Scenario> = (0..3).map(busy).collect();
     mix.push(alone);
     mix.extend((3..7).map(busy));
-    let none = Expectations {
-        target: "moto".into(),
-        failures: BTreeMap::new(),
+    // Runs scenarios together; each must pass and leave no pool behind.
+    let all_pass = |scenarios: Vec<Scenario>| {
+        let count = scenarios.len();
+        let none = Expectations {
+            target: "moto".into(),
+            failures: BTreeMap::new(),
+        };
+        let results = runtime.block_on(runner.run_all(scenarios, &none, |_| {}));
+        assert_eq!(results.len(), count);
+        for (result, _) in &results {
+            assert_eq!(result.outcome, Outcome::Passed, "{}", result.name);
+        }
+        assert!(runtime.block_on(pools_named(&session, &prefix)).is_empty());
     };
-    let results = runtime.block_on(runner.run_all(mix, &none, |_| {}));
-    assert_eq!(results.len(), 8);
-    for (result, _) in &results {
-        assert_eq!(result.outcome, Outcome::Passed, "{}", result.name);
-    }
-    assert!(runtime.block_on(pools_named(&session, &prefix)).is_empty());
+    all_pass(mix);
 
     // An eventually consistent read is repeated until it holds. Two scenarios hand over
     // through listings: `late` creates a pool a moment in, `waiter` waits for it and answers
@@ -248,11 +253,7 @@ fn engine_against_moto() {
         waiter.steps[0].eventually,
         Some(std::time::Duration::from_secs(10))
     );
-    let results = runtime.block_on(runner.run_all(vec![waiter, late], &none, |_| {}));
-    for (result, _) in &results {
-        assert_eq!(result.outcome, Outcome::Passed, "{}", result.name);
-    }
-    assert!(runtime.block_on(pools_named(&session, &prefix)).is_empty());
+    all_pass(vec![waiter, late]);
 
     // ... and one that never holds fails after repeating for its whole window.
     let never = write_scenario(
