@@ -22,6 +22,7 @@ pub mod checks;
 pub mod client;
 pub mod error;
 pub mod expectations;
+pub mod finding;
 pub mod model;
 pub mod report;
 pub mod run;

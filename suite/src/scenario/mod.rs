@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::finding::Severity;
 use crate::model::Model;
 use helper_step::HelperStep;
 use matcher::Matcher;
@@ -84,6 +85,10 @@ pub struct Step {
     /// For an eventually consistent read: how long to keep repeating it until its expectation
     /// holds (see [`EVENTUALLY_MAX_MS`]); the last attempt is judged.
     pub eventually: Option<std::time::Duration>,
+    /// How much a deviation from this step's expectation matters, when the scenario says so
+    /// (`security` for a step that checks authentication, token validation or enumeration);
+    /// otherwise the runner grades each finding by its kind.
+    pub severity: Option<Severity>,
 }
 
 /// The longest a step may wait for an eventually consistent read (`eventually_ms`).
@@ -197,6 +202,8 @@ struct RawStep {
     expect: Option<RawExpect>,
     #[serde(default)]
     eventually_ms: Option<u64>,
+    #[serde(default)]
+    severity: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -458,6 +465,22 @@ fn check(raw: RawScenario, area: String, file: &Path) -> Result<Scenario, Vec<(S
                 None
             }
         };
+        let severity = match rs.severity.as_deref() {
+            None => None,
+            Some(text) => match Severity::parse_behaviour(text) {
+                Some(s) => Some(s),
+                None => {
+                    errors.push((
+                        format!("{at}.severity"),
+                        format!(
+                            "{text:?}: a step's severity is one of security, functional, \
+                             validation, message"
+                        ),
+                    ));
+                    None
+                }
+            },
+        };
         let mut refs = Vec::new();
         if let Err(e) = template::captures_in(&with, &mut refs) {
             errors.push((format!("{at}.with"), e));
@@ -602,6 +625,7 @@ fn check(raw: RawScenario, area: String, file: &Path) -> Result<Scenario, Vec<(S
             save,
             expect,
             eventually,
+            severity,
         });
     }
 

@@ -1,0 +1,265 @@
+//! Findings: what one answer did differently from Cognito, one per failed assertion.
+//!
+//! Every answer a scenario gets — its steps' and the runner's own setup and cleanup calls —
+//! is judged on three axes, and every assertion that does not hold yields one [`Finding`]:
+//!
+//! - [`Axis::Behaviour`]: the scenario's own expectation (success or error type, values, state),
+//!   graded [`Severity::Security`], [`Severity::Functional`], [`Severity::Validation`] or
+//!   [`Severity::Message`];
+//! - [`Axis::Shape`]: the service model's output checks (a required member missing, a wrong
+//!   type, an enum value outside the model, an error the operation does not declare);
+//! - [`Axis::Protocol`]: awsJson1_1 framing (content type, request id, status code, `__type`).
+//!
+//! A finding names its step, axis, check and JSON path, which together are what an entry of a
+//! target's expectations file matches (see [`crate::expectations`]). Reporters only read these
+//! types; the runner ([`crate::run`]) only produces them.
+
+use serde::{Deserialize, Serialize};
+
+/// Which kind of conformance a finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Axis {
+    /// What the target did: the scenario's expectation, taken from AWS's documentation.
+    Behaviour,
+    /// Whether the answer fits the operation's output shape in the service model.
+    Shape,
+    /// Whether the answer is framed as awsJson1_1 says.
+    Protocol,
+}
+
+impl Axis {
+    /// Every axis, behaviour first (the order reports use).
+    pub const ALL: [Axis; 3] = [Axis::Behaviour, Axis::Shape, Axis::Protocol];
+
+    /// `behaviour`, `shape`, `protocol`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Axis::Behaviour => "behaviour",
+            Axis::Shape => "shape",
+            Axis::Protocol => "protocol",
+        }
+    }
+}
+
+/// How much a deviation matters to someone who builds on Cognito, worst first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Authentication or token validation bypassed, user enumeration, a secret exposed.
+    Security,
+    /// The target does something else than Cognito: another result, a missing value, a state
+    /// change that should not happen (or should).
+    Functional,
+    /// The target accepts input Cognito refuses.
+    Validation,
+    /// Only the error message differs.
+    Message,
+    /// The answer does not fit the model's output shape.
+    Shape,
+    /// The answer's awsJson1_1 framing differs.
+    Protocol,
+}
+
+impl Severity {
+    /// The severities a scenario step may declare for its behaviour assertions.
+    pub const BEHAVIOUR: [Severity; 4] = [
+        Severity::Security,
+        Severity::Functional,
+        Severity::Validation,
+        Severity::Message,
+    ];
+
+    /// `security`, `functional`, `validation`, `message`, `shape`, `protocol`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Security => "security",
+            Severity::Functional => "functional",
+            Severity::Validation => "validation",
+            Severity::Message => "message",
+            Severity::Shape => "shape",
+            Severity::Protocol => "protocol",
+        }
+    }
+
+    /// The axis a severity belongs to.
+    pub fn axis(self) -> Axis {
+        match self {
+            Severity::Security
+            | Severity::Functional
+            | Severity::Validation
+            | Severity::Message => Axis::Behaviour,
+            Severity::Shape => Axis::Shape,
+            Severity::Protocol => Axis::Protocol,
+        }
+    }
+
+    /// Parses a behaviour severity as written in a scenario file.
+    pub fn parse_behaviour(text: &str) -> Option<Severity> {
+        Severity::BEHAVIOUR.into_iter().find(|s| s.name() == text)
+    }
+}
+
+/// One assertion that did not hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The step whose answer it is about; `None` for the runner's own calls after the steps
+    /// (deleting what the scenario created).
+    pub step: Option<usize>,
+    /// The action that answered, if the step called one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// Behaviour, shape or protocol.
+    pub axis: Axis,
+    /// How much it matters.
+    pub severity: Severity,
+    /// Which assertion, a stable name an expectations entry matches: behaviour `outcome`
+    /// (success vs error), `error-type`, `message`, `status`, `body`, `capture`, `helper`,
+    /// `transport`, `template`, `panic`, `interrupted`; shape `missing-required`,
+    /// `wrong-type`, `enum-value`, `undeclared-error`, `invalid-output`; protocol
+    /// `content-type`, `request-id`, `body-not-json`, `error-without-type`,
+    /// `error-type-disagrees`, `status-contradicts-body`, `error-status`.
+    pub check: String,
+    /// The JSON path the assertion is about (`$.UserPool.Id`), or `$` for the whole answer,
+    /// or `-` for the transport.
+    pub path: String,
+    /// One line for summaries.
+    pub summary: String,
+    /// What AWS would answer (templates unresolved; never a secret).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub expected: String,
+    /// What came (sensitive members redacted).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub actual: String,
+    /// A unified diff of expected and actual, when both are JSON.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub diff: String,
+    /// The evidence for the expectation: the scenario's source for behaviour, `model` for
+    /// shape, `awsJson1_1` for protocol.
+    pub source: String,
+}
+
+impl Finding {
+    /// `step 3 [behaviour/error-type] summary`, for terminal output.
+    pub fn headline(&self) -> String {
+        let at = match self.step {
+            Some(s) => format!("step {s}"),
+            None => "cleanup".into(),
+        };
+        format!(
+            "{at} [{}/{}] {}",
+            self.axis.name(),
+            self.check,
+            self.summary
+        )
+    }
+}
+
+/// How a scenario's steps ended, apart from what its findings say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Every step ran (whatever their findings).
+    Completed,
+    /// A step could not go on (no answer, or a value later steps need was not captured); the
+    /// steps after it did not run. The reason is also a behaviour finding of that step.
+    Stopped {
+        /// The step.
+        step: usize,
+        /// Why the scenario could not go on.
+        reason: String,
+    },
+    /// The target does not implement an action a step calls (it answered 404, 501 or an
+    /// "unknown operation" error).
+    Unsupported {
+        /// The action.
+        action: String,
+        /// The step.
+        step: usize,
+    },
+    /// Not run: the target lacks a capability the scenario requires.
+    Skipped {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One step's record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepResult {
+    /// Index in the scenario.
+    pub index: usize,
+    /// `CreateUserPool` or `helper:totp`.
+    pub label: String,
+    /// The action, for action steps.
+    pub action: Option<String>,
+    /// `passed`, `deviated`, `unsupported`, `not_run`.
+    pub status: StepStatus,
+    /// Wall time in milliseconds.
+    pub duration_ms: u64,
+    /// The answer's HTTP status.
+    pub http_status: Option<u16>,
+    /// The answer's error type.
+    pub error_type: Option<String>,
+    /// How many times an `eventually_ms` read was sent (1 otherwise).
+    #[serde(default = "one")]
+    pub attempts: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// A step's status.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    /// Every assertion on its answer held.
+    Passed,
+    /// At least one finding.
+    Deviated,
+    /// The target does not implement its action.
+    Unsupported,
+    /// The scenario stopped before it.
+    NotRun,
+}
+
+/// The outcome of one scenario on one target, before expectations are applied.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScenarioResult {
+    /// `<area>::<id>`.
+    pub name: String,
+    /// The area.
+    pub area: String,
+    /// The scenario file, relative to the repository when possible.
+    pub file: String,
+    /// The scenario's source (documentation URL, `model`, recording).
+    pub source: String,
+    /// The actions it covers.
+    pub covers: Vec<String>,
+    /// How its steps ended.
+    pub outcome: Outcome,
+    /// Every assertion that did not hold, in the order they were made.
+    pub findings: Vec<Finding>,
+    /// Every step, including those not run.
+    pub steps: Vec<StepResult>,
+    /// Wall time in milliseconds.
+    pub duration_ms: u64,
+    /// Problems deleting what the scenario created (leftovers for `cogcheck sweep`).
+    pub cleanup_errors: Vec<String>,
+}
+
+impl ScenarioResult {
+    /// The findings on one axis.
+    pub fn on(&self, axis: Axis) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(move |f| f.axis == axis)
+    }
+
+    /// Every action a step or cleanup call sent that answered as implemented.
+    pub fn actions_answered(&self) -> impl Iterator<Item = &str> {
+        self.steps
+            .iter()
+            .filter(|s| matches!(s.status, StepStatus::Passed | StepStatus::Deviated))
+            .filter_map(|s| s.action.as_deref())
+    }
+}
