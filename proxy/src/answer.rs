@@ -177,7 +177,7 @@ mod tests {
         ] {
             let r = BufferedResponse::proxy_error(kind, "why");
             let parsed = cogcheck::wire::parse_response(r.status.as_u16(), &r.headers, &r.body);
-            assert!(parsed.findings.is_empty(), "{:?}", parsed.findings);
+            assert!(parsed.framing.is_empty(), "{:?}", parsed.framing);
             let e = parsed.error.unwrap();
             assert_eq!(e.error_type, kind.error_type());
             assert_eq!(e.message.as_deref(), Some("why"));

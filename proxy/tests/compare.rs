@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use cogcheck::expectations::Expectations;
-use cogcheck::run::{Outcome, RunConfig, Runner, ScenarioResult, StepStatus};
+use cogcheck::expectations::Strictness;
+use cogcheck::finding::{Axis, Outcome, ScenarioResult, StepStatus};
+use cogcheck::run::{RunConfig, Runner};
 use cogcheck::scenario::Scenario;
 use cogcheck::session::{Session, SessionOptions};
 use cogcheck::target::{Cache, RunningTarget, Targets};
@@ -105,7 +107,7 @@ async fn run_suite(
     config.run_prefix = RunConfig::new_prefix();
     let runner = Arc::new(Runner::new(client(endpoint), config));
     runner
-        .run_all(scenarios, expectations, |_| {})
+        .run_all(scenarios, expectations, Strictness::Behaviour, |_| {})
         .await
         .into_iter()
         .map(|(r, _)| r)
@@ -137,15 +139,23 @@ fn scenario_number(pool_name: &str) -> Option<usize> {
     pool_name.split('-').nth(2).and_then(|n| n.parse().ok())
 }
 
-/// A verdict for comparing targets: the outcome kind, and for a failure its step.
+/// A verdict for comparing targets: the outcome kind, and for a behaviour deviation the step
+/// of the first.
 fn verdict(r: &ScenarioResult) -> Option<String> {
     match &r.outcome {
-        Outcome::Passed => Some("passed".into()),
-        Outcome::Failed(f) => Some(format!("failed at step {}", f.step)),
+        Outcome::Completed | Outcome::Stopped { .. } => Some(match r.on(Axis::Behaviour).next() {
+            None => "passed".into(),
+            Some(f) => format!("deviated at step {:?}", f.step),
+        }),
         Outcome::Unsupported { step, .. } => Some(format!("unsupported at step {step}")),
         // Not run: nothing went over the wire to compare.
         Outcome::Skipped { .. } => None,
     }
+}
+
+/// A scenario that completed without a behaviour deviation.
+fn passed(r: &ScenarioResult) -> bool {
+    r.outcome == Outcome::Completed && r.on(Axis::Behaviour).next().is_none()
 }
 
 /// The first yardstick: the whole suite through the shadow, moto against a second
@@ -168,7 +178,7 @@ async fn moto_against_moto_runs_the_whole_suite_without_a_mismatch() {
         &primary.expectations,
     )
     .await;
-    assert!(results.iter().any(|r| r.outcome == Outcome::Passed));
+    assert!(results.iter().any(passed));
     proxy.shutdown().await.expect("a clean shutdown");
 
     let records = reports.records();
@@ -381,7 +391,7 @@ async fn record_cassette(path: &Path, areas: &[&str]) -> usize {
         &moto.expectations,
     )
     .await;
-    assert!(results.iter().any(|r| r.outcome == Outcome::Passed));
+    assert!(results.iter().any(passed));
     proxy.shutdown().await.expect("a clean shutdown");
     n
 }

@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use cogcheck::expectations::Verdict;
-use cogcheck::run::{Outcome, RunConfig, Runner};
+use cogcheck::expectations::{Judgement, Strictness};
+use cogcheck::finding::ScenarioResult;
+use cogcheck::run::{RunConfig, Runner};
 use cogcheck::session::{Session, SessionOptions};
 use cogcheck_proxy::CassettePlan;
 use serde_json::{json, Value};
@@ -47,7 +48,7 @@ async fn answers_through_the_proxy_match_direct_answers() {
             b.error.as_ref().map(|e| &e.error_type),
             "{action}"
         );
-        assert_eq!(a.findings, b.findings, "{action}");
+        assert_eq!(a.framing, b.framing, "{action}");
     }
     let missing = via
         .call(
@@ -99,25 +100,31 @@ async fn conformance_scenarios_get_the_same_verdicts_through_the_proxy() {
     let via_client = client(&p.endpoint());
     let via = Arc::new(Runner::new(via_client, via_config));
 
-    let verdict = |(r, v): &(cogcheck::run::ScenarioResult, Verdict)| {
-        let detail = match &r.outcome {
-            Outcome::Failed(f) => serde_json::to_value(f)
-                .map(|f| format!("step {} {}", f["step"], f["check"]))
-                .unwrap_or_default(),
-            Outcome::Passed | Outcome::Unsupported { .. } | Outcome::Skipped { .. } => {
-                String::new()
-            }
-        };
-        (r.name.clone(), format!("{} {detail}", v.name()))
+    // Every finding, not only the deciding verdict: a transparent proxy changes none.
+    let verdict = |(r, j): &(ScenarioResult, Judgement)| {
+        let findings: Vec<String> = r
+            .findings
+            .iter()
+            .map(|f| format!("{:?} {} {} {}", f.step, f.axis.name(), f.check, f.path))
+            .collect();
+        (
+            r.name.clone(),
+            format!("{} [{}]", j.verdict.name(), findings.join(", ")),
+        )
     };
     let a: Vec<(String, String)> = direct
-        .run_all(scenarios.clone(), &session.expectations, |_| {})
+        .run_all(
+            scenarios.clone(),
+            &session.expectations,
+            Strictness::Strict,
+            |_| {},
+        )
         .await
         .iter()
         .map(verdict)
         .collect();
     let b: Vec<(String, String)> = via
-        .run_all(scenarios, &session.expectations, |_| {})
+        .run_all(scenarios, &session.expectations, Strictness::Strict, |_| {})
         .await
         .iter()
         .map(verdict)

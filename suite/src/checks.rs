@@ -1,13 +1,24 @@
-//! The checks every answer gets from the model, whatever the scenario expects of it.
+//! The checks stage: every answer, judged on all three axes, yields [`Finding`]s.
 //!
-//! - A success body must conform to the operation's output shape.
-//! - An error must be one the operation declares (or one of the errors common to all AWS
-//!   APIs), carried as awsJson1_1 says: a JSON body with its type, the right content type, a
-//!   request id, a 4xx status for client errors and a 5xx status for server faults.
+//! - **behaviour**: the scenario step's own expectation (success or error type, message,
+//!   status, body), graded by [`grade`];
+//! - **shape**: a success body must conform to the operation's output shape; an error must be
+//!   one the operation declares (or one of the errors common to all AWS APIs);
+//! - **protocol**: awsJson1_1 framing: a JSON body, the right content type, a request id, a 4xx
+//!   status for client errors and a 5xx status for server faults.
+//!
+//! Shape and protocol checks run on every answer the runner gets, setup and cleanup calls
+//! included, whatever the behaviour checks found: a cosmetic finding never hides a behavioural
+//! one, nor the other way round.
 
+use serde_json::Value;
+
+use crate::finding::{Axis, Finding, Severity};
 use crate::model::{Model, Rule};
-use crate::wire::{Finding, Response};
-
+use crate::scenario::matcher::Mismatch;
+use crate::scenario::template::Scope;
+use crate::scenario::Expect;
+use crate::wire::{Framing, Response};
 /// Errors any AWS API may return although the operation does not list them, from the AWS
 /// "Common Errors" reference (https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/CommonErrors.html).
 pub const COMMON_ERRORS: &[&str] = &[
@@ -46,25 +57,8 @@ pub const UNSUPPORTED_ERRORS: &[&str] = &[
     "Unsupported",
 ];
 
-/// One failed model or protocol check.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Violation {
-    /// `model` for shape conformance, `protocol` for the transport.
-    pub check: &'static str,
-    /// The JSON path, or `-` for the transport.
-    pub path: String,
-    /// What rule was broken.
-    pub message: String,
-}
-
-impl std::fmt::Display for Violation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} check: {}: {}", self.check, self.path, self.message)
-    }
-}
-
 /// True when the answer itself says the endpoint does not implement the action. (moto answers
-/// a bare HTML 500 and says so only in its log; see `run::said_not_implemented`.)
+/// a bare HTML 500 and says so only in its log; the runner reads it there.)
 pub fn is_unsupported(response: &Response) -> bool {
     match &response.error {
         Some(e) if UNSUPPORTED_ERRORS.contains(&e.error_type.as_str()) => true,
@@ -73,16 +67,255 @@ pub fn is_unsupported(response: &Response) -> bool {
     }
 }
 
-/// Checks an answer to `action` against the model and the protocol: required members, types
-/// and enum values of a success body; the declaration, status and framing of an error.
-pub fn check_response(model: &Model, action: &str, response: &Response) -> Vec<Violation> {
+/// What a step produced, action or helper alike.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    /// A success, with its body.
+    Success(Value),
+    /// An error (from the target, or a helper's refusal).
+    Error {
+        /// Its type.
+        error_type: String,
+        /// Its message.
+        message: Option<String>,
+        /// The HTTP status, for answers from the target.
+        status: Option<u16>,
+    },
+}
+
+/// Error types whose absence means the target accepted input that Cognito refuses.
+const VALIDATION_ERRORS: &[&str] = &[
+    "InvalidParameterException",
+    "InvalidPasswordException",
+    "InvalidOAuthFlowException",
+    "InvalidSmsRoleAccessPolicyException",
+    "InvalidSmsRoleTrustRelationshipException",
+    "InvalidEmailRoleAccessPolicyException",
+    "InvalidUserPoolConfigurationException",
+    "ScopeDoesNotExistException",
+    "UnsupportedIdentityProviderException",
+];
+
+/// The severity of a behaviour finding: the step's declared severity, else by the kind of
+/// check. An accepted request that Cognito refuses with a validation error is `validation`; a
+/// different message is `message`; everything else changes what the application sees and is
+/// `functional`. Scenarios mark authentication, token and enumeration checks `security`.
+pub fn grade(declared: Option<Severity>, check: &str, expected_errors: &[String]) -> Severity {
+    if let Some(s) = declared {
+        // A message is cosmetic whatever the step checks.
+        return if check == "message" {
+            Severity::Message
+        } else {
+            s
+        };
+    }
+    match check {
+        "message" => Severity::Message,
+        "outcome"
+            if !expected_errors.is_empty()
+                && expected_errors
+                    .iter()
+                    .all(|t| VALIDATION_ERRORS.contains(&t.as_str())) =>
+        {
+            Severity::Validation
+        }
+        _ => Severity::Functional,
+    }
+}
+
+/// What the behaviour checks of one step need to know.
+pub struct StepContext<'a> {
+    /// The step's index.
+    pub step: usize,
+    /// `CreateUserPool` or `helper:srp_claim`.
+    pub label: &'a str,
+    /// The action, for action steps.
+    pub action: Option<&'a str>,
+    /// The step's declared severity.
+    pub severity: Option<Severity>,
+    /// The scenario's source: the evidence of its expectations.
+    pub source: &'a str,
+    /// The output shape, to redact sensitive members from what a finding quotes.
+    pub output_shape: Option<&'a str>,
+}
+
+impl StepContext<'_> {
+    fn finding(&self, check: &str, path: &str, severity: Severity) -> Finding {
+        Finding {
+            step: Some(self.step),
+            action: self.action.map(str::to_string),
+            axis: Axis::Behaviour,
+            severity,
+            check: check.into(),
+            path: path.into(),
+            summary: String::new(),
+            expected: String::new(),
+            actual: String::new(),
+            diff: String::new(),
+            source: self.source.into(),
+        }
+    }
+}
+
+/// The behaviour findings of one answer: does it meet the step's expectation? Every mismatch
+/// of an expected body is its own finding.
+pub fn behaviour(
+    ctx: &StepContext<'_>,
+    expect: &Expect,
+    answer: &Answer,
+    scope: &Scope<'_>,
+) -> Vec<Finding> {
+    let label = ctx.label;
+    let expected_errors: &[String] = match expect {
+        Expect::Error { types, .. } => types,
+        Expect::Success { .. } => &[],
+    };
+    let make = |check: &str, path: &str, summary: String, expected: String, actual: String| {
+        let mut f = ctx.finding(check, path, grade(ctx.severity, check, expected_errors));
+        f.summary = summary;
+        f.expected = expected;
+        f.actual = actual;
+        f
+    };
     let mut out = Vec::new();
-    for f in &response.findings {
-        out.push(Violation {
-            check: "protocol",
-            path: "-".into(),
-            message: f.to_string(),
-        });
+    match (expect, answer) {
+        (Expect::Success { body, body_spec }, Answer::Success(actual)) => {
+            if let Some(m) = body {
+                let mut mismatches: Vec<Mismatch> = Vec::new();
+                m.check(Some(actual), "$", scope, &mut mismatches);
+                let redacted = crate::secrets::redact(ctx.output_shape, actual);
+                let spec = body_spec.clone().unwrap_or(Value::Null);
+                let projected = project(&redacted, &spec);
+                let diff_text = diff(&pretty(&spec), &pretty(&projected));
+                for (i, mm) in mismatches.iter().enumerate() {
+                    let mut f = make(
+                        "body",
+                        &mm.path,
+                        format!("{label}: {mm}"),
+                        mm.expected.clone(),
+                        short_json(&mm.actual),
+                    );
+                    // One diff per answer is enough: the first mismatch carries it.
+                    if i == 0 {
+                        f.diff = diff_text.clone();
+                    }
+                    out.push(f);
+                }
+            }
+        }
+        (
+            Expect::Success { .. },
+            Answer::Error {
+                error_type,
+                message,
+                status,
+            },
+        ) => {
+            let actual = describe_error(error_type, message.as_deref(), *status);
+            out.push(make(
+                "outcome",
+                "$",
+                format!("{label}: expected success, got {actual}"),
+                "success".into(),
+                actual,
+            ));
+        }
+        (Expect::Error { types, .. }, Answer::Success(actual)) => {
+            let redacted = crate::secrets::redact(ctx.output_shape, actual);
+            out.push(make(
+                "outcome",
+                "$",
+                format!("{label}: expected {}, got success", types.join(" or ")),
+                types.join(" or "),
+                pretty(&redacted),
+            ));
+        }
+        (
+            Expect::Error {
+                types,
+                message: want_msg,
+                status: want_status,
+            },
+            Answer::Error {
+                error_type,
+                message,
+                status,
+            },
+        ) => {
+            let actual = describe_error(error_type, message.as_deref(), *status);
+            if !types.contains(error_type) {
+                out.push(make(
+                    "error-type",
+                    "$.__type",
+                    format!("{label}: expected {}, got {actual}", types.join(" or ")),
+                    types.join(" or "),
+                    actual.clone(),
+                ));
+            }
+            if let Some((pattern, re)) = want_msg {
+                let text = message.as_deref().unwrap_or("");
+                if !re.is_match(text).unwrap_or(false) {
+                    out.push(make(
+                        "message",
+                        "$.message",
+                        format!("{label}: message {text:?} does not match /{pattern}/"),
+                        format!("/{pattern}/"),
+                        actual.clone(),
+                    ));
+                }
+            }
+            if let (Some(want), Some(got)) = (want_status, status) {
+                let ok = match want.as_str() {
+                    "4xx" => (400..500).contains(got),
+                    "5xx" => (500..600).contains(got),
+                    exact => exact == got.to_string(),
+                };
+                if !ok {
+                    out.push(make(
+                        "status",
+                        "-",
+                        format!("{label}: expected status {want}, got {got}"),
+                        want.clone(),
+                        got.to_string(),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The shape and protocol findings of an answer to `action`: the required members, types and
+/// enum values of a success body; the declaration, status and framing of an error. `step` is
+/// `None` for the runner's own calls.
+pub fn shape_and_protocol(
+    model: &Model,
+    action: &str,
+    response: &Response,
+    step: Option<usize>,
+) -> Vec<Finding> {
+    let finding = |axis: Axis, check: &str, path: &str, summary: String| Finding {
+        step,
+        action: Some(action.to_string()),
+        axis,
+        severity: match axis {
+            Axis::Shape => Severity::Shape,
+            Axis::Protocol | Axis::Behaviour => Severity::Protocol,
+        },
+        check: check.into(),
+        path: path.into(),
+        summary: format!("{action}: {summary}"),
+        expected: String::new(),
+        actual: String::new(),
+        diff: String::new(),
+        source: match axis {
+            Axis::Shape => "model".into(),
+            Axis::Protocol | Axis::Behaviour => "awsJson1_1".into(),
+        },
+    };
+    let mut out = Vec::new();
+    for f in &response.framing {
+        out.push(finding(Axis::Protocol, f.check(), "-", f.to_string()));
     }
     let Ok(op) = model.operation(action) else {
         return out;
@@ -90,9 +323,9 @@ pub fn check_response(model: &Model, action: &str, response: &Response) -> Vec<V
     match &response.error {
         None => {
             if response
-                .findings
+                .framing
                 .iter()
-                .any(|f| matches!(f, Finding::BodyNotJsonObject { .. }))
+                .any(|f| matches!(f, Framing::BodyNotJsonObject { .. }))
             {
                 return out;
             }
@@ -104,22 +337,24 @@ pub fn check_response(model: &Model, action: &str, response: &Response) -> Vec<V
                     // (21 characters) where the shape allows 20, and a CloudFrontDomain such as
                     // `d111111abcdef8.cloudfront.net` in a shape whose pattern has no dots.
                     // Unknown members are allowed because AWS adds members over time.
-                    if matches!(
-                        v.rule,
+                    let check = match &v.rule {
+                        Rule::MissingRequired { .. } => "missing-required",
+                        Rule::WrongType { .. } => "wrong-type",
+                        Rule::NotInEnum { .. } => "enum-value",
+                        Rule::InvalidBase64 => "wrong-type",
+                        Rule::TooDeep { .. } => "too-deep",
+                        // Limits of the model or of the validator, not of the answer.
+                        Rule::BadPattern { .. }
+                        | Rule::UnknownShape { .. }
+                        | Rule::UnsupportedType { .. } => continue,
                         Rule::UnknownMember { .. }
-                            | Rule::TooShort { .. }
-                            | Rule::TooLong { .. }
-                            | Rule::BelowMin { .. }
-                            | Rule::AboveMax { .. }
-                            | Rule::PatternMismatch { .. }
-                    ) {
-                        continue;
-                    }
-                    out.push(Violation {
-                        check: "model",
-                        path: v.path.clone(),
-                        message: v.to_string(),
-                    });
+                        | Rule::TooShort { .. }
+                        | Rule::TooLong { .. }
+                        | Rule::BelowMin { .. }
+                        | Rule::AboveMax { .. }
+                        | Rule::PatternMismatch { .. } => continue,
+                    };
+                    out.push(finding(Axis::Shape, check, &v.path, v.to_string()));
                 }
             }
         }
@@ -127,11 +362,12 @@ pub fn check_response(model: &Model, action: &str, response: &Response) -> Vec<V
             let declared = op.errors.iter().any(|x| x == &e.error_type)
                 || COMMON_ERRORS.contains(&e.error_type.as_str());
             if !declared {
-                out.push(Violation {
-                    check: "model",
-                    path: "$.__type".into(),
-                    message: format!("`{}` is not an error {action} declares", e.error_type),
-                });
+                out.push(finding(
+                    Axis::Shape,
+                    "undeclared-error",
+                    "$.__type",
+                    format!("`{}` is not an error {action} declares", e.error_type),
+                ));
             }
             if let Some(shape) = model.shape(&e.error_type) {
                 let server = shape.fault
@@ -145,22 +381,77 @@ pub fn check_response(model: &Model, action: &str, response: &Response) -> Vec<V
                     None => response.status / 100 == expected_class,
                 };
                 if !ok {
-                    out.push(Violation {
-                        check: "protocol",
-                        path: "-".into(),
-                        message: format!(
+                    out.push(finding(
+                        Axis::Protocol,
+                        "error-status",
+                        "-",
+                        format!(
                             "`{}` came with status {}, expected {}",
                             e.error_type,
                             response.status,
                             expected_status
                                 .map_or(format!("{expected_class}xx"), |s| s.to_string())
                         ),
-                    });
+                    ));
                 }
             }
         }
     }
     out
+}
+
+/// `Type (HTTP 400): message`.
+pub fn describe_error(error_type: &str, message: Option<&str>, status: Option<u16>) -> String {
+    let mut s = error_type.to_string();
+    if let Some(st) = status {
+        s = format!("{s} (HTTP {st})");
+    }
+    if let Some(m) = message {
+        s = format!("{s}: {m}");
+    }
+    s
+}
+
+fn short_json(v: &Value) -> String {
+    let text = v.to_string();
+    if text.chars().count() > 300 {
+        format!("{}…", text.chars().take(300).collect::<String>())
+    } else {
+        text
+    }
+}
+
+/// The parts of `actual` that `spec` talks about, so a diff shows only what matters.
+fn project(actual: &Value, spec: &Value) -> Value {
+    match (actual, spec) {
+        (Value::Object(a), Value::Object(s)) if !s.keys().any(|k| k.starts_with('$')) => {
+            let mut out = serde_json::Map::new();
+            for k in s.keys() {
+                if let Some(v) = a.get(k) {
+                    out.insert(k.clone(), project(v, &s[k]));
+                }
+            }
+            Value::Object(out)
+        }
+        (Value::Array(a), Value::Array(s)) if a.len() == s.len() => {
+            Value::Array(a.iter().zip(s).map(|(a, s)| project(a, s)).collect())
+        }
+        _ => actual.clone(),
+    }
+}
+
+/// Pretty JSON for expected/actual texts.
+pub fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
+}
+
+/// A unified diff of two texts, rendered with `similar`.
+pub fn diff(expected: &str, actual: &str) -> String {
+    similar::TextDiff::from_lines(expected, actual)
+        .unified_diff()
+        .context_radius(3)
+        .header("expected", "actual")
+        .to_string()
 }
 
 #[cfg(test)]
@@ -182,33 +473,39 @@ mod tests {
             400,
             r#"{"__type":"ResourceNotFoundException","message":"x"}"#,
         );
-        assert!(check_response(m, "DescribeUserPool", &ok).is_empty());
+        assert!(shape_and_protocol(m, "DescribeUserPool", &ok, Some(0)).is_empty());
         let bad = resp(400, r#"{"__type":"UsernameExistsException","message":"x"}"#);
-        let v = check_response(m, "DescribeUserPool", &bad);
+        let v = shape_and_protocol(m, "DescribeUserPool", &bad, Some(0));
         assert_eq!(v.len(), 1, "{v:?}");
-        assert!(v[0].message.contains("UsernameExistsException"));
+        assert!(v[0].summary.contains("UsernameExistsException"));
     }
 
     #[test]
     fn internal_errors_must_be_5xx() {
         let m = Model::get();
         let wrong = resp(400, r#"{"__type":"InternalErrorException","message":"x"}"#);
-        assert!(check_response(m, "DescribeUserPool", &wrong)
+        assert!(shape_and_protocol(m, "DescribeUserPool", &wrong, Some(0))
             .iter()
-            .any(|v| v.message.contains("status 400")));
+            .any(|v| v.summary.contains("status 400")));
         let right = resp(500, r#"{"__type":"InternalErrorException","message":"x"}"#);
-        assert!(check_response(m, "DescribeUserPool", &right).is_empty());
+        assert!(shape_and_protocol(m, "DescribeUserPool", &right, Some(0)).is_empty());
     }
 
     #[test]
     fn success_bodies_are_validated_against_the_output_shape() {
         let m = Model::get();
-        let v = check_response(m, "CreateGroup", &resp(200, r#"{"Group":{"GroupName":5}}"#));
-        assert!(v.iter().any(|v| v.path.contains("GroupName")), "{v:?}");
-        assert!(check_response(
+        let v = shape_and_protocol(
             m,
             "CreateGroup",
-            &resp(200, r#"{"Group":{"GroupName":"g"}}"#)
+            &resp(200, r#"{"Group":{"GroupName":5}}"#),
+            Some(0),
+        );
+        assert!(v.iter().any(|v| v.path.contains("GroupName")), "{v:?}");
+        assert!(shape_and_protocol(
+            m,
+            "CreateGroup",
+            &resp(200, r#"{"Group":{"GroupName":"g"}}"#),
+            Some(0)
         )
         .is_empty());
     }
@@ -218,13 +515,15 @@ mod tests {
         // What real Cognito sends: a 21-character schema attribute name and a CloudFront domain.
         let m = Model::get();
         let body = r#"{"UserPool":{"SchemaAttributes":[{"Name":"phone_number_verified"}]}}"#;
-        assert!(check_response(m, "DescribeUserPool", &resp(200, body)).is_empty());
+        assert!(shape_and_protocol(m, "DescribeUserPool", &resp(200, body), Some(0)).is_empty());
         let body = r#"{"CloudFrontDomain":"d111111abcdef8.cloudfront.net"}"#;
-        assert!(check_response(m, "CreateUserPoolDomain", &resp(200, body)).is_empty());
+        assert!(
+            shape_and_protocol(m, "CreateUserPoolDomain", &resp(200, body), Some(0)).is_empty()
+        );
         // Enum values still count: an emulator inventing one is a deviation.
         let body = r#"{"UserPool":{"MfaConfiguration":"MAYBE"}}"#;
         assert_eq!(
-            check_response(m, "DescribeUserPool", &resp(200, body)).len(),
+            shape_and_protocol(m, "DescribeUserPool", &resp(200, body), Some(0)).len(),
             1
         );
     }

@@ -176,6 +176,8 @@ pub enum Outcome {
         action: String,
         /// The step.
         step: usize,
+        /// How the target said so (`HTTP 501`, `UnknownOperationException`).
+        answer: String,
     },
     /// Not run: the target lacks a capability the scenario requires.
     Skipped {

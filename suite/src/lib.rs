@@ -27,6 +27,7 @@ pub mod model;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod secrets;
 pub mod session;
 pub mod target;
 pub mod wire;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
-use cogcheck::expectations::Expectations;
+use cogcheck::expectations::{Expectations, Strictness};
 use cogcheck::report::{compat, junit, progress::Progress, results, summary};
 use cogcheck::run::Runner;
 use cogcheck::scenario;
@@ -66,6 +66,10 @@ enum Command {
         /// Allow installs that take long (fakecloud compiles for about 35 minutes).
         #[arg(long)]
         allow_slow_install: bool,
+        /// Fail on new shape and protocol deviations too, not only on behaviour (for emulator
+        /// authors who want byte-level conformance). Also COGCHECK_STRICT=1.
+        #[arg(long)]
+        strict: bool,
     },
     /// Build the compatibility report: run every scenario against each local target
     /// (installing and starting each), then write reports/compatibility.{md,html,json}.
@@ -152,7 +156,13 @@ fn dispatch(command: Command) -> Result<bool> {
             update_expectations,
             no_progress,
             allow_slow_install,
+            strict,
         } => {
+            let strictness = if strict {
+                Strictness::Strict
+            } else {
+                Strictness::from_env()
+            };
             let scenarios = load_scenarios(filter.as_deref())?;
             let mut session = Session::open(SessionOptions {
                 target,
@@ -179,10 +189,12 @@ fn dispatch(command: Command) -> Result<bool> {
                     session.config.run_prefix.clone(),
                 ))
             });
-            let verdicts =
-                runtime.block_on(
-                    runner.run_all(scenarios, &session.expectations, |e| progress.event(&e)),
-                );
+            let verdicts = runtime.block_on(runner.run_all(
+                scenarios,
+                &session.expectations,
+                strictness,
+                |e| progress.event(&e),
+            ));
             if let Some(cleanup) = on_interrupt {
                 if cogcheck::run::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
                     // The scenarios stopped because of the interrupt; the cleanup task deletes
@@ -198,8 +210,16 @@ fn dispatch(command: Command) -> Result<bool> {
                 finished: results::now_rfc3339(),
                 cogcheck: env!("CARGO_PKG_VERSION").into(),
                 model: format!("botocore {}", cogcheck::model::Model::get().source.version),
+                strictness,
             };
-            let out = results::Results::new(run, session.info.clone(), &verdicts);
+            let only: Vec<_> = verdicts.iter().map(|(r, _)| r.clone()).collect();
+            let now_implemented = session.expectations.now_implemented(&only);
+            let out = results::Results::new(
+                run,
+                session.info.clone(),
+                &verdicts,
+                now_implemented.clone(),
+            );
             // A filtered run is not the target's result: keep it out of the published
             // reports/results, which `report --from` reads as the whole picture.
             let path = results_path.unwrap_or_else(|| match &filter {
@@ -211,10 +231,17 @@ fn dispatch(command: Command) -> Result<bool> {
             if let Some(j) = junit_path {
                 junit::write(&j, &session.info.name, &verdicts)?;
             }
-            print!("{}", summary::render(&session.info.name, &verdicts));
+            print!(
+                "{}",
+                summary::render(&session.info.name, &verdicts, strictness)
+            );
             println!("\nresults: {}", path.display());
+            // A run that could not have judged anything is the harness's problem, not a
+            // verdict: say so even when updating expectations.
+            if let Some(problem) = cogcheck::run::harness_problem(&only) {
+                bail!("{problem}");
+            }
             if update_expectations {
-                let only: Vec<_> = verdicts.iter().map(|(r, _)| r.clone()).collect();
                 let file = Expectations::default_path(&session.info.name);
                 let updated = session.expectations.updated_from(&only, filter.is_none());
                 updated.save(&file)?;
@@ -225,7 +252,13 @@ fn dispatch(command: Command) -> Result<bool> {
                 );
                 return Ok(true);
             }
-            Ok(!verdicts.iter().any(|(_, v)| v.is_failure()))
+            for action in &now_implemented {
+                println!(
+                    "NOW IMPLEMENTED {action}: fixtures/expectations/{}.json lists it as unsupported, but it answered in this run and never said unsupported; remove it from `unsupported`",
+                    session.info.name
+                );
+            }
+            Ok(now_implemented.is_empty() && !verdicts.iter().any(|(_, j)| j.verdict.is_failure()))
         }
         Command::Report {
             targets,

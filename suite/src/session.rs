@@ -107,6 +107,9 @@ impl Session {
             session_token,
             timeout: std::time::Duration::from_secs(30),
         })?;
+        if running.is_none() {
+            speaks_cognito(&client)?;
+        }
         let info = TargetInfo {
             name: name.clone(),
             version: spec.map_or_else(|| "unknown".to_string(), |s| s.version.clone()),
@@ -190,6 +193,52 @@ impl Session {
             None => Ok(()),
         }
     }
+}
+
+/// Fails early, with one clear message naming the likely cause, when an endpoint given by hand
+/// answers but is not a Cognito User Pools API: a server that answers 404 or 501 to everything
+/// would otherwise make every scenario "unsupported", which is not a verdict. A local target's
+/// readiness probe already asks the same question (ListUserPools must answer 200).
+fn speaks_cognito(client: &Client) -> Result<()> {
+    let endpoint = client.endpoint().to_string();
+    let probe = {
+        let client = client.clone();
+        // Its own thread and runtime: `open` is called from inside and outside runtimes.
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime
+                .block_on(client.call("ListUserPools", &serde_json::json!({ "MaxResults": 1 })))
+                .map_err(|e| e.to_string())
+        })
+        .join()
+        .map_err(|_| "the probe thread panicked".to_string())
+        .and_then(|r| r)
+    };
+    let bad = |message: String| Error::Transport {
+        endpoint: endpoint.clone(),
+        message,
+    };
+    let response = probe.map_err(|e| bad(format!("ListUserPools got no answer: {e}")))?;
+    let not_json = response
+        .framing
+        .iter()
+        .any(|f| matches!(f, crate::wire::Framing::BodyNotJsonObject { .. }));
+    if crate::checks::is_unsupported(&response) || (not_json && response.error.is_none()) {
+        let what = match &response.error {
+            Some(e) => format!("HTTP {} {}", response.status, e.error_type),
+            None => format!("HTTP {}", response.status),
+        };
+        return Err(bad(format!(
+            "ListUserPools answered {what}: this is probably not a Cognito User Pools API (wrong \
+             endpoint or port, a path prefix, or an emulator without cognito-idp enabled); \
+             cogcheck sends awsJson1_1 POSTs to `/` with X-Amz-Target: \
+             AWSCognitoIdentityProviderService.<Action>"
+        )));
+    }
+    Ok(())
 }
 
 /// Fails early, with one clear message, when an endpoint given by hand does not accept

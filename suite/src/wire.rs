@@ -4,7 +4,7 @@
 //! `Content-Type: application/x-amz-json-1.1` and a JSON body (`{}` when there is no input).
 //! An answer is a JSON body; an error carries its type in `x-amzn-ErrorType`, `code` or
 //! `__type`, which must be sanitized before use (Smithy awsJson1_1 spec, "Operation error
-//! serialization"). Every answer also yields [`Finding`]s about how faithfully it followed the
+//! serialization"). Every answer also yields [`Framing`]s about how faithfully it followed the
 //! protocol, so checks can judge the transport as well as the content.
 
 use std::fmt;
@@ -78,7 +78,7 @@ impl fmt::Display for ApiError {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "finding", rename_all = "snake_case")]
 #[non_exhaustive]
-pub enum Finding {
+pub enum Framing {
     /// `Content-Type` was missing or not `application/x-amz-json-1.1`.
     ContentType {
         /// What was sent, if anything.
@@ -107,29 +107,44 @@ pub enum Finding {
     },
 }
 
-impl fmt::Display for Finding {
+impl Framing {
+    /// The stable name of the check this deviation fails, as findings and expectations files
+    /// name it.
+    pub fn check(&self) -> &'static str {
+        match self {
+            Framing::ContentType { .. } => "content-type",
+            Framing::MissingRequestId => "request-id",
+            Framing::BodyNotJsonObject { .. } => "body-not-json",
+            Framing::ErrorWithoutType => "error-without-type",
+            Framing::ErrorTypeDisagrees { .. } => "error-type-disagrees",
+            Framing::StatusContradictsBody { .. } => "status-contradicts-body",
+        }
+    }
+}
+
+impl fmt::Display for Framing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Finding::ContentType { found: Some(ct) } => {
+            Framing::ContentType { found: Some(ct) } => {
                 write!(f, "content type `{ct}`, expected `{CONTENT_TYPE}`")
             }
-            Finding::ContentType { found: None } => {
+            Framing::ContentType { found: None } => {
                 write!(f, "no content type, expected `{CONTENT_TYPE}`")
             }
-            Finding::MissingRequestId => f.write_str("no x-amzn-RequestId header"),
-            Finding::BodyNotJsonObject { start } => {
+            Framing::MissingRequestId => f.write_str("no x-amzn-RequestId header"),
+            Framing::BodyNotJsonObject { start } => {
                 write!(f, "body is not a JSON object: `{start}`")
             }
-            Finding::ErrorWithoutType => {
+            Framing::ErrorWithoutType => {
                 f.write_str("error answer names no type (no x-amzn-ErrorType, code or __type)")
             }
-            Finding::ErrorTypeDisagrees { header, body } => {
+            Framing::ErrorTypeDisagrees { header, body } => {
                 write!(
                     f,
                     "x-amzn-ErrorType says `{header}` but the body says `{body}`"
                 )
             }
-            Finding::StatusContradictsBody { status } => {
+            Framing::StatusContradictsBody { status } => {
                 write!(
                     f,
                     "status {status} contradicts the body (error type on success or error on 2xx)"
@@ -146,12 +161,12 @@ pub struct Response {
     pub status: u16,
     /// The `x-amzn-RequestId` header.
     pub request_id: Option<String>,
-    /// The body as JSON; `{}` for an empty body, `null` when it is not JSON (see `findings`).
+    /// The body as JSON; `{}` for an empty body, `null` when it is not JSON (see `framing`).
     pub body: Value,
     /// The error, for a non-2xx status.
     pub error: Option<ApiError>,
     /// How the answer strayed from the protocol.
-    pub findings: Vec<Finding>,
+    pub framing: Vec<Framing>,
 }
 
 impl Response {
@@ -163,7 +178,7 @@ impl Response {
 
 /// Decodes an answer from its status, headers and body bytes.
 pub fn parse_response(status: u16, headers: &http::HeaderMap, body: &[u8]) -> Response {
-    let mut findings = Vec::new();
+    let mut framing = Vec::new();
     let header = |name: &str| {
         headers
             .get(name)
@@ -184,13 +199,13 @@ pub fn parse_response(status: u16, headers: &http::HeaderMap, body: &[u8]) -> Re
         })
         .unwrap_or(false);
     if !ct_ok {
-        findings.push(Finding::ContentType {
+        framing.push(Framing::ContentType {
             found: content_type,
         });
     }
     let request_id = header(REQUEST_ID_HEADER).or_else(|| header("x-amz-request-id"));
     if request_id.is_none() {
-        findings.push(Finding::MissingRequestId);
+        framing.push(Framing::MissingRequestId);
     }
 
     let trimmed = body.iter().position(|b| !b.is_ascii_whitespace());
@@ -200,7 +215,7 @@ pub fn parse_response(status: u16, headers: &http::HeaderMap, body: &[u8]) -> Re
             Ok(v @ Value::Object(_)) => v,
             Ok(_) | Err(_) => {
                 let start: String = String::from_utf8_lossy(&body[..body.len().min(120)]).into();
-                findings.push(Finding::BodyNotJsonObject { start });
+                framing.push(Framing::BodyNotJsonObject { start });
                 Value::Null
             }
         },
@@ -219,13 +234,13 @@ pub fn parse_response(status: u16, headers: &http::HeaderMap, body: &[u8]) -> Re
 
     let error = if success {
         if body_type.is_some() {
-            findings.push(Finding::StatusContradictsBody { status });
+            framing.push(Framing::StatusContradictsBody { status });
         }
         None
     } else {
         if let (Some(h), Some((b, _))) = (&header_type, &body_type) {
             if h != b {
-                findings.push(Finding::ErrorTypeDisagrees {
+                framing.push(Framing::ErrorTypeDisagrees {
                     header: h.clone(),
                     body: b.clone(),
                 });
@@ -255,7 +270,7 @@ pub fn parse_response(status: u16, headers: &http::HeaderMap, body: &[u8]) -> Re
                 source,
             }),
             None => {
-                findings.push(Finding::ErrorWithoutType);
+                framing.push(Framing::ErrorWithoutType);
                 Some(ApiError {
                     error_type: format!("HTTP{status}"),
                     message: None,
@@ -270,7 +285,7 @@ pub fn parse_response(status: u16, headers: &http::HeaderMap, body: &[u8]) -> Re
         request_id,
         body: value,
         error,
-        findings,
+        framing,
     }
 }
 
@@ -341,7 +356,7 @@ mod tests {
             e.message.as_deref(),
             Some("User pool us-east-1_x does not exist.")
         );
-        assert!(r.findings.is_empty(), "{:?}", r.findings);
+        assert!(r.framing.is_empty(), "{:?}", r.framing);
     }
 
     #[test]
@@ -361,13 +376,13 @@ mod tests {
     #[test]
     fn reports_protocol_findings() {
         let r = parse_response(500, &HeaderMap::new(), b"<html>oops</html>");
-        assert!(r.findings.contains(&Finding::MissingRequestId));
-        assert!(r.findings.contains(&Finding::ContentType { found: None }));
-        assert!(r.findings.contains(&Finding::ErrorWithoutType));
+        assert!(r.framing.contains(&Framing::MissingRequestId));
+        assert!(r.framing.contains(&Framing::ContentType { found: None }));
+        assert!(r.framing.contains(&Framing::ErrorWithoutType));
         assert!(r
-            .findings
+            .framing
             .iter()
-            .any(|f| matches!(f, Finding::BodyNotJsonObject { .. })));
+            .any(|f| matches!(f, Framing::BodyNotJsonObject { .. })));
         assert_eq!(r.error.unwrap().error_type, "HTTP500");
 
         let h = headers(&[
@@ -376,11 +391,11 @@ mod tests {
             ("x-amzn-errortype", "A"),
         ]);
         let r = parse_response(400, &h, br#"{"__type":"B"}"#);
-        assert!(r.findings.contains(&Finding::ErrorTypeDisagrees {
+        assert!(r.framing.contains(&Framing::ErrorTypeDisagrees {
             header: "A".into(),
             body: "B".into()
         }));
-        assert!(r.findings.contains(&Finding::ContentType {
+        assert!(r.framing.contains(&Framing::ContentType {
             found: Some("application/json".into())
         }));
     }
@@ -392,6 +407,6 @@ mod tests {
         assert!(r.is_success());
         assert_eq!(r.body, serde_json::json!({}));
         assert!(r.error.is_none());
-        assert!(r.findings.is_empty());
+        assert!(r.framing.is_empty());
     }
 }

@@ -3,17 +3,22 @@
 //!
 //! The target (default moto; `COGCHECK_TARGET`, `COGCHECK_ENDPOINT`) is started on first use,
 //! not at listing time, and stopped when the trials end. Only `fail`, `changed` and
-//! `unexpected_pass` verdicts fail a trial; expected failures, unsupported actions and skipped
-//! scenarios pass it and are counted in a verdict line after libtest's own summary.
+//! `unexpected_pass` verdicts fail a trial: of the behaviour axis by default, of every axis with
+//! `COGCHECK_STRICT=1`. Expected failures, unsupported actions and skipped scenarios are shown
+//! as `ignored` with their reason (`ignored (expected failure: …)`), never as `ok`, and counted
+//! in a verdict line after libtest's own summary. A run that cannot judge anything (the
+//! endpoint does not implement CreateUserPool, or most scenarios reach unimplemented
+//! operations) fails as a harness error naming the likely cause.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use cogcheck::expectations::Verdict;
-use cogcheck::run::{Outcome, Runner};
+use cogcheck::expectations::{Strictness, Verdict};
+use cogcheck::finding::{Axis, ScenarioResult};
+use cogcheck::run::Runner;
 use cogcheck::scenario::{self, Scenario};
 use cogcheck::session::{Session, SessionOptions};
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
 /// What every trial shares: one runtime, one target, one runner.
 struct Shared {
@@ -24,7 +29,7 @@ struct Shared {
 
 static SHARED: OnceLock<Result<Shared, String>> = OnceLock::new();
 static NUMBER: AtomicUsize = AtomicUsize::new(0);
-static VERDICTS: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+static RESULTS: Mutex<Vec<(ScenarioResult, Verdict)>> = Mutex::new(Vec::new());
 
 fn shared() -> Result<&'static Shared, Failed> {
     let s = SHARED.get_or_init(|| {
@@ -60,45 +65,61 @@ fn shared() -> Result<&'static Shared, Failed> {
     s.as_ref().map_err(|e| Failed::from(e.as_str()))
 }
 
-fn run_trial(scenario: &Scenario) -> Result<(), Failed> {
+fn run_trial(scenario: &Scenario) -> Result<Completion, Failed> {
     let shared = shared()?;
     let number = NUMBER.fetch_add(1, Ordering::SeqCst);
     let result = shared
         .runtime
         .block_on(shared.runner.run_scenario(scenario, number));
-    let verdict = {
+    let strictness = Strictness::from_env();
+    let judgement = {
         let session = shared
             .session
             .lock()
             .map_err(|_| Failed::from("session lock poisoned"))?;
-        session.expectations.verdict(&result)
+        session.expectations.judge(&result, strictness)
     };
-    if let Ok(mut v) = VERDICTS.lock() {
-        v.push((result.name.clone(), verdict.name().to_string()));
+    if let Ok(mut v) = RESULTS.lock() {
+        v.push((result.clone(), judgement.verdict.clone()));
     }
-    let detail = match &result.outcome {
-        Outcome::Failed(f) => {
-            let mut s = format!("step {} [{}]: {}", f.step, f.check, f.summary);
-            if !f.diff.is_empty() {
-                s = format!("{s}\n{}", f.diff);
-            } else if !f.actual.is_empty() {
-                s = format!("{s}\nexpected: {}\nactual: {}", f.expected, f.actual);
+    if let Some(problem) = cogcheck::run::harness_problem(std::slice::from_ref(&result)) {
+        return Err(format!("harness error: {problem}").into());
+    }
+    let detail = || {
+        let mut lines = Vec::new();
+        for axis in Axis::ALL {
+            for f in judgement.new_findings(&result, axis) {
+                lines.push(format!("new: {}", f.headline()));
+                if !f.diff.is_empty() {
+                    lines.push(f.diff.clone());
+                } else if !f.actual.is_empty() {
+                    lines.push(format!("expected: {}\nactual: {}", f.expected, f.actual));
+                }
             }
-            s
         }
-        _ => String::new(),
+        for s in &judgement.stale {
+            lines.push(format!("no longer happens: {s}"));
+        }
+        lines.join("\n")
     };
-    match verdict {
-        Verdict::Fail => Err(detail.into()),
-        Verdict::Changed { note } => Err(format!("a known failure changed: {note}\n{detail}").into()),
+    match &judgement.verdict {
+        Verdict::Pass => Ok(Completion::Completed),
+        Verdict::Fail { note } => Err(format!("{note}\n{}", detail()).into()),
+        Verdict::Changed { note } => {
+            Err(format!("a known failure changed: {note}\n{}", detail()).into())
+        }
         Verdict::UnexpectedPass { reason } => Err(format!(
-            "passed, but fixtures/expectations lists it as a known failure ({reason}); remove the entry or run `cogcheck run --update-expectations`"
+            "{reason}\nfixtures/expectations lists a deviation that did not happen: remove the entry or run `cogcheck run --update-expectations`\n{}",
+            detail()
         )
         .into()),
-        Verdict::Pass
-        | Verdict::ExpectedFailure { .. }
-        | Verdict::Unsupported { .. }
-        | Verdict::Skipped { .. } => Ok(()),
+        Verdict::ExpectedFailure { reason } => {
+            Ok(Completion::ignored_with(format!("expected failure: {reason}")))
+        }
+        Verdict::Unsupported { action, reason } => Ok(Completion::ignored_with(format!(
+            "unsupported: {action}: {reason}"
+        ))),
+        Verdict::Skipped { reason } => Ok(Completion::ignored_with(format!("skipped: {reason}"))),
     }
 }
 
@@ -109,7 +130,7 @@ fn main() {
             .into_iter()
             .map(|s| {
                 let name = s.name();
-                Trial::test(name, move || run_trial(&s))
+                Trial::ignorable_test(name, move || run_trial(&s))
             })
             .collect(),
         // Every problem in every file, as one failing trial, before anything runs.
@@ -154,19 +175,54 @@ fn main() {
             }
         }
     }
-    if let Ok(v) = VERDICTS.lock() {
+    let mut harness_failed = false;
+    if let Ok(v) = RESULTS.lock() {
         if !v.is_empty() {
             let mut counts = std::collections::BTreeMap::<&str, usize>::new();
             for (_, verdict) in v.iter() {
-                *counts.entry(verdict.as_str()).or_default() += 1;
+                *counts.entry(verdict.name()).or_default() += 1;
             }
-            let line = counts
-                .iter()
-                .map(|(k, n)| format!("{k}={n}"))
-                .collect::<Vec<_>>()
-                .join(" ");
-            eprintln!("conformance verdicts: {line}");
+            let n = |k: &str| counts.get(k).copied().unwrap_or(0);
+            let target = SHARED
+                .get()
+                .and_then(|s| s.as_ref().ok())
+                .and_then(|s| s.session.lock().ok().map(|s| s.info.clone()));
+            let (name, version) = target
+                .as_ref()
+                .map_or(("?", "?"), |t| (t.name.as_str(), t.version.as_str()));
+            let decided = match Strictness::from_env() {
+                Strictness::Behaviour => "behaviour verdicts; COGCHECK_STRICT=1 judges every axis",
+                Strictness::Strict => "strict: every axis",
+            };
+            eprintln!(
+                "conformance against {name} {version} ({decided}): {} passed, {} failed, {} changed, {} unexpected passes, {} expected failures, {} unsupported, {} skipped",
+                n("pass"),
+                n("fail"),
+                n("changed"),
+                n("unexpected_pass"),
+                n("expected_failure"),
+                n("unsupported"),
+                n("skipped"),
+            );
+            let results: Vec<ScenarioResult> = v.iter().map(|(r, _)| r.clone()).collect();
+            if let Some(problem) = cogcheck::run::harness_problem(&results) {
+                eprintln!("conformance: harness error: {problem}");
+                harness_failed = true;
+            }
+            if let Some(Ok(shared)) = SHARED.get() {
+                if let Ok(session) = shared.session.lock() {
+                    for action in session.expectations.now_implemented(&results) {
+                        eprintln!(
+                            "conformance: NOW IMPLEMENTED {action}: listed as unsupported in fixtures/expectations/{name}.json but answered; remove it from `unsupported`"
+                        );
+                        harness_failed = true;
+                    }
+                }
+            }
         }
+    }
+    if harness_failed && !conclusion.has_failed() {
+        std::process::exit(101);
     }
     conclusion.exit();
 }

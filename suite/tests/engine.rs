@@ -1,12 +1,14 @@
-//! The scenario engine against a real emulator (moto, started by the test): isolation and
-//! cleanup on every exit path, verdicts from expectations, and secrets kept out of results.
+//! The scenario engine against a real emulator (moto, started by the test): findings per
+//! assertion, going on after a finding and stopping only when a scenario cannot go on,
+//! isolation and cleanup on every exit path, verdicts from expectations, and secrets kept out
+//! of results.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use cogcheck::expectations::{Expectations, KnownFailure, Verdict};
-use cogcheck::run::{Outcome, Runner};
+use cogcheck::expectations::{Expectations, Known, Strictness, Verdict};
+use cogcheck::finding::{Axis, Outcome, StepStatus};
+use cogcheck::run::Runner;
 use cogcheck::scenario::{self, Scenario};
 use cogcheck::session::{Session, SessionOptions};
 
@@ -68,10 +70,15 @@ fn engine_against_moto() {
           ]}"#,
     );
     let result = runtime.block_on(runner.run_scenario(&failing, 900));
-    let Outcome::Failed(f) = &result.outcome else {
-        panic!("expected a failure, got {:?}", result.outcome)
-    };
-    assert_eq!(f.step, 3);
+    // The wrong answer at step 3 is a behaviour finding, and the scenario goes on: step 3
+    // saves nothing later steps need, so step 4 still runs.
+    assert_eq!(result.outcome, Outcome::Completed, "{:?}", result.findings);
+    let f = result
+        .on(Axis::Behaviour)
+        .next()
+        .unwrap_or_else(|| panic!("no behaviour finding: {:?}", result.findings));
+    assert_eq!((f.step, f.check.as_str()), (Some(3), "outcome"));
+    assert_eq!(result.steps[4].status, StepStatus::Passed);
     assert!(
         result.cleanup_errors.is_empty(),
         "{:?}",
@@ -82,26 +89,55 @@ fn engine_against_moto() {
 
     // The same scenario listed as a known failure at that step is an expected failure; listed
     // at another step it has changed; a passing scenario listed is an unexpected pass.
-    let known = |step: usize, check: &str| Expectations {
-        target: "moto".into(),
-        failures: BTreeMap::from([(
-            result.name.clone(),
-            KnownFailure {
-                step,
+    let known = |name: &str, step: usize, check: &str| {
+        let mut e = Expectations::empty("moto");
+        e.failures.insert(
+            name.to_string(),
+            vec![Known {
+                step: Some(step),
+                axis: Axis::Behaviour,
                 check: check.into(),
+                path: "$".into(),
                 reason: "why".into(),
                 flaky: false,
-            },
-        )]),
+            }],
+        );
+        e
     };
+    let b = Strictness::Behaviour;
     assert!(matches!(
-        known(3, &f.check).verdict(&result),
+        known(&result.name, 3, &f.check).judge(&result, b).verdict,
         Verdict::ExpectedFailure { .. }
     ));
     assert!(matches!(
-        known(2, &f.check).verdict(&result),
+        known(&result.name, 2, &f.check).judge(&result, b).verdict,
         Verdict::Changed { .. }
     ));
+
+    // A step whose answer lacks what later steps need stops the scenario, and says so.
+    let stops = write_scenario(
+        dir.path(),
+        "engine",
+        "stops",
+        r#"{
+          "id": "stops", "summary": "a capture fails", "covers": ["CreateUserPool"], "source": "model",
+          "steps": [
+            {"action": "CreateUserPool", "with": {"PoolName": "${unique:a}"}, "save": {"a": "$.UserPool.Id"}},
+            {"action": "DescribeUserPool", "with": {"UserPoolId": "${a}"}, "save": {"x": "$.UserPool.NoSuchMember"}},
+            {"action": "DescribeUserPool", "with": {"UserPoolId": "${x}"}}
+          ]}"#,
+    );
+    let stopped = runtime.block_on(runner.run_scenario(&stops, 903));
+    assert!(
+        matches!(&stopped.outcome, Outcome::Stopped { step: 1, reason } if reason.contains("NoSuchMember")),
+        "{:?}",
+        stopped.outcome
+    );
+    assert_eq!(stopped.steps[2].status, StepStatus::NotRun);
+    assert!(stopped
+        .findings
+        .iter()
+        .any(|f| f.check == "capture" && f.step == Some(1)));
 
     let passing = write_scenario(
         dir.path(),
@@ -115,20 +151,9 @@ fn engine_against_moto() {
           ]}"#,
     );
     let passed = runtime.block_on(runner.run_scenario(&passing, 901));
-    assert_eq!(passed.outcome, Outcome::Passed);
-    let listed = Expectations {
-        target: "moto".into(),
-        failures: BTreeMap::from([(
-            passed.name.clone(),
-            KnownFailure {
-                step: 1,
-                check: "body".into(),
-                reason: "old".into(),
-                flaky: false,
-            },
-        )]),
-    };
-    let verdict = listed.verdict(&passed);
+    assert_eq!(passed.outcome, Outcome::Completed);
+    assert!(passed.findings.is_empty(), "{:?}", passed.findings);
+    let verdict = known(&passed.name, 1, "body").judge(&passed, b).verdict;
     assert!(matches!(verdict, Verdict::UnexpectedPass { .. }) && verdict.is_failure());
     assert!(runtime.block_on(pools_named(&session, &prefix)).is_empty());
 
@@ -152,9 +177,11 @@ fn engine_against_moto() {
     );
     let leaked = runtime.block_on(runner.run_scenario(&leaky, 902));
     assert!(
-        matches!(leaked.outcome, Outcome::Failed(ref f) if f.step == 4),
+        leaked
+            .on(Axis::Behaviour)
+            .any(|f| f.step == Some(4) && f.check == "body"),
         "{:?}",
-        leaked.outcome
+        leaked.findings
     );
     let text = serde_json::to_string(&leaked).unwrap();
     assert!(!text.contains("eyJ"), "a token reached the result: {text}");
@@ -202,14 +229,18 @@ fn engine_against_moto() {
     // Runs scenarios together; each must pass and leave no pool behind.
     let all_pass = |scenarios: Vec<Scenario>| {
         let count = scenarios.len();
-        let none = Expectations {
-            target: "moto".into(),
-            failures: BTreeMap::new(),
-        };
-        let results = runtime.block_on(runner.run_all(scenarios, &none, |_| {}));
+        let none = Expectations::empty("moto");
+        let results = runtime.block_on(runner.run_all(scenarios, &none, b, |_| {}));
         assert_eq!(results.len(), count);
-        for (result, _) in &results {
-            assert_eq!(result.outcome, Outcome::Passed, "{}", result.name);
+        for (result, judgement) in &results {
+            assert_eq!(result.outcome, Outcome::Completed, "{}", result.name);
+            assert_eq!(
+                judgement.verdict,
+                Verdict::Pass,
+                "{}: {:?}",
+                result.name,
+                result.findings
+            );
         }
         assert!(runtime.block_on(pools_named(&session, &prefix)).is_empty());
     };
@@ -269,8 +300,8 @@ fn engine_against_moto() {
     );
     let started = std::time::Instant::now();
     let result = runtime.block_on(runner.run_scenario(&never, 905));
-    let Outcome::Failed(f) = &result.outcome else {
-        panic!("expected a failure, got {:?}", result.outcome)
+    let Some(f) = result.on(Axis::Behaviour).next() else {
+        panic!("expected a finding, got {:?}", result.findings)
     };
     assert!(started.elapsed() >= std::time::Duration::from_millis(1200));
     // Every half second, and once more at the deadline: 0, 0.5, 1.0, 1.2 s, so four attempts
@@ -283,6 +314,7 @@ fn engine_against_moto() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no attempt count in {:?}", f.summary));
     assert!((2..=4).contains(&attempts), "{}", f.summary);
+    assert_eq!(result.steps[0].attempts, attempts);
     assert!(f.summary.contains("attempts over 1200 ms"), "{}", f.summary);
 
     // Leftovers of an interrupted run are found by prefix and deleted; others stay.

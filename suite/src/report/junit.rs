@@ -6,14 +6,17 @@ use std::path::Path;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::error::{Error, Result};
-use crate::expectations::Verdict;
-use crate::run::{Outcome, ScenarioResult};
+use crate::expectations::{Judgement, Verdict};
+use crate::finding::{Axis, ScenarioResult};
 
 /// Writes the JUnit file.
-pub fn write(path: &Path, target: &str, verdicts: &[(ScenarioResult, Verdict)]) -> Result<()> {
+/// Expected failures pass, unsupported and skipped scenarios are skipped with their reason, and
+/// failures list every new finding.
+pub fn write(path: &Path, target: &str, verdicts: &[(ScenarioResult, Judgement)]) -> Result<()> {
     let mut report = Report::new(format!("cogcheck-{target}"));
     let mut suites: std::collections::BTreeMap<String, TestSuite> = Default::default();
-    for (r, v) in verdicts {
+    for (r, j) in verdicts {
+        let v = &j.verdict;
         let status = match v {
             Verdict::Pass | Verdict::ExpectedFailure { .. } => TestCaseStatus::success(),
             Verdict::Unsupported { .. } | Verdict::Skipped { .. } => {
@@ -25,7 +28,7 @@ pub fn write(path: &Path, target: &str, verdicts: &[(ScenarioResult, Verdict)]) 
                 }
                 s
             }
-            Verdict::Fail | Verdict::Changed { .. } | Verdict::UnexpectedPass { .. } => {
+            Verdict::Fail { .. } | Verdict::Changed { .. } | Verdict::UnexpectedPass { .. } => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
                 if let TestCaseStatus::NonSuccess {
                     message,
@@ -33,13 +36,14 @@ pub fn write(path: &Path, target: &str, verdicts: &[(ScenarioResult, Verdict)]) 
                     ..
                 } = &mut s
                 {
-                    let (m, d) = match &r.outcome {
-                        Outcome::Failed(f) => (
-                            format!("step {} [{}]: {}", f.step, f.check, f.summary),
-                            f.diff.clone(),
-                        ),
-                        _ => (v.name().to_string(), String::new()),
-                    };
+                    let m = format!("{}: {}", v.name(), v.text().unwrap_or(""));
+                    let d = Axis::ALL
+                        .iter()
+                        .flat_map(|a| j.new_findings(r, *a))
+                        .map(|f| format!("{}\n{}", f.headline(), f.diff))
+                        .chain(j.stale.iter().map(|s| format!("no longer happens: {s}")))
+                        .collect::<Vec<_>>()
+                        .join("\n");
                     *message = Some(m.into());
                     *description = Some(d.into());
                 }
@@ -66,7 +70,9 @@ pub fn write(path: &Path, target: &str, verdicts: &[(ScenarioResult, Verdict)]) 
 
 fn skip_message(v: &Verdict) -> Option<String> {
     match v {
-        Verdict::Unsupported { action } => Some(format!("the target does not implement {action}")),
+        Verdict::Unsupported { action, reason } => {
+            Some(format!("the target does not implement {action}: {reason}"))
+        }
         Verdict::Skipped { reason } => Some(reason.clone()),
         _ => None,
     }

@@ -33,11 +33,11 @@ impl Progress {
                 );
             }
             Event::ScenarioStarted { name } => bar.set_message(name.clone()),
-            Event::ScenarioFinished { result, verdict } => {
-                if verdict.is_failure() {
+            Event::ScenarioFinished { result, judgement } => {
+                if judgement.verdict.is_failure() {
                     bar.println(format!(
                         "{:<16} {}",
-                        verdict.name().to_uppercase(),
+                        judgement.verdict.name().to_uppercase(),
                         result.name
                     ));
                 }

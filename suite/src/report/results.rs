@@ -4,13 +4,14 @@
 //!
 //! ```text
 //! {
-//!   "schema": "cogcheck-results/1",
+//!   "schema": "cogcheck-results/2",
 //!   "run": {
 //!     "prefix": "cogcheck-1a2b3c",          resource name prefix of this run
 //!     "started": "2026-11-26T17:00:00Z",    RFC 3339
 //!     "finished": "2026-11-26T17:01:10Z",
 //!     "cogcheck": "0.1.0",                  version of the suite
-//!     "model": "botocore 1.44.8"            the service model the answers were judged against
+//!     "model": "botocore 1.44.8",           the service model the answers were judged against
+//!     "strictness": "behaviour"             which axes decided `verdict`: behaviour | strict
 //!   },
 //!   "target": {
 //!     "name": "moto", "version": "5.2.5", "endpoint": "http://127.0.0.1:40123",
@@ -18,17 +19,29 @@
 //!   },
 //!   "summary": { "pass": 0, "fail": 0, "expected_failure": 0, "changed": 0,
 //!                "unexpected_pass": 0, "unsupported": 0, "skipped": 0 },
+//!   "axes": { "behaviour": { "pass": 0, ... }, "shape": { ... }, "protocol": { ... } },
+//!   "now_implemented": [],                  listed unsupported, answered in this run
 //!   "scenarios": [
 //!     {
 //!       "name": "user-pools::create-describe-delete", "area": "user-pools",
 //!       "file": "fixtures/scenarios/user-pools/create-describe-delete.json",
 //!       "source": "https://docs.aws.amazon.com/...", "covers": ["CreateUserPool"],
 //!       "verdict": { "verdict": "expected_failure", "reason": "..." },
-//!       "outcome": { "outcome": "failed", "step": 1, "check": "body", "summary": "...",
-//!                    "expected": "...", "actual": "...", "diff": "..." },
+//!       "axes": { "behaviour": { "verdict": "expected_failure", "reason": "..." },
+//!                 "shape": { "verdict": "pass" }, "protocol": { "verdict": "pass" } },
+//!       "outcome": { "outcome": "completed" },       | stopped {step, reason}
+//!                                                    | unsupported {action, step, answer}
+//!                                                    | skipped {reason}
+//!       "findings": [
+//!         { "step": 1, "action": "DescribeUserPool", "axis": "behaviour",
+//!           "severity": "functional", "check": "body", "path": "$.UserPool.Arn",
+//!           "summary": "...", "expected": "...", "actual": "...", "diff": "...",
+//!           "source": "https://docs.aws.amazon.com/...", "known": "the recorded reason" }
+//!       ],
+//!       "stale": [],                          known deviations that did not occur
 //!       "steps": [ { "index": 0, "label": "CreateUserPool", "action": "CreateUserPool",
 //!                    "status": "passed", "duration_ms": 12, "http_status": 200,
-//!                    "error_type": null } ],
+//!                    "error_type": null, "attempts": 1 } ],
 //!       "duration_ms": 40, "cleanup_errors": []
 //!     }
 //!   ]
@@ -36,10 +49,16 @@
 //! ```
 //!
 //! `verdict.verdict` is one of `pass`, `fail`, `expected_failure`, `changed`,
-//! `unexpected_pass`, `unsupported`, `skipped`; `outcome.outcome` one of `passed`, `failed`,
-//! `unsupported`, `skipped`; a step's `status` one of `passed`, `failed`, `unsupported`,
-//! `not_run`. Secrets never appear: expected values show templates unresolved and actual bodies
-//! have every member the model marks sensitive replaced by `<redacted>`.
+//! `unexpected_pass`, `unsupported`, `skipped`. A finding's `axis` is `behaviour`, `shape` or
+//! `protocol`; its `severity` `security`, `functional`, `validation`, `message` (behaviour),
+//! `shape` or `protocol`; `step` is `null` for the runner's cleanup calls; `known` is absent
+//! for a deviation the target's expectations file does not list. A step's `status` is one of
+//! `passed`, `deviated`, `unsupported`, `not_run`. Secrets never appear: expected values show
+//! templates unresolved and actual bodies have every member the model marks sensitive
+//! replaced by `<redacted>`, and every secret the scenario saw scrubbed.
+//!
+//! Version 2 (this one) replaced version 1's single `outcome.failed` (the first failure) with
+//! every finding, per axis.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -47,11 +66,12 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::expectations::Verdict;
-use crate::run::ScenarioResult;
+use crate::expectations::{Judgement, Strictness, Verdict};
+use crate::finding::Axis;
+use crate::finding::ScenarioResult;
 
 /// The schema name and version of the results JSON.
-pub const SCHEMA: &str = "cogcheck-results/1";
+pub const SCHEMA: &str = "cogcheck-results/2";
 
 /// Run metadata.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -66,6 +86,9 @@ pub struct RunInfo {
     pub cogcheck: String,
     /// The model the answers were judged against.
     pub model: String,
+    /// Which axes decided the verdicts.
+    #[serde(default)]
+    pub strictness: Strictness,
 }
 
 /// The target a run went against.
@@ -102,15 +125,20 @@ pub struct Results {
     pub target: TargetInfo,
     /// Verdict counts.
     pub summary: BTreeMap<String, usize>,
+    /// Verdict counts per axis.
+    pub axes: BTreeMap<String, BTreeMap<String, usize>>,
+    /// Operations listed as unsupported that answered in this run.
+    #[serde(default)]
+    pub now_implemented: Vec<String>,
     /// Every scenario.
     pub scenarios: Vec<serde_json::Value>,
 }
 
 /// Counts verdicts by name, with every verdict name present.
-pub fn count(verdicts: &[(ScenarioResult, Verdict)]) -> BTreeMap<String, usize> {
+pub fn count<'a>(verdicts: impl Iterator<Item = &'a Verdict>) -> BTreeMap<String, usize> {
     let mut m: BTreeMap<String, usize> =
         Verdict::NAMES.iter().map(|k| (k.to_string(), 0)).collect();
-    for (_, v) in verdicts {
+    for v in verdicts {
         *m.entry(v.name().to_string()).or_default() += 1;
     }
     m
@@ -121,26 +149,55 @@ impl Results {
     pub fn new(
         run: RunInfo,
         target: TargetInfo,
-        verdicts: &[(ScenarioResult, Verdict)],
+        verdicts: &[(ScenarioResult, Judgement)],
+        now_implemented: Vec<String>,
     ) -> Results {
         let scenarios = verdicts
             .iter()
-            .map(|(r, v)| {
+            .map(|(r, j)| {
                 let mut o = serde_json::to_value(r).unwrap_or_default();
                 if let Some(obj) = o.as_object_mut() {
+                    let verdict = |v: &Verdict| serde_json::to_value(v).unwrap_or_default();
+                    obj.insert("verdict".into(), verdict(&j.verdict));
                     obj.insert(
-                        "verdict".into(),
-                        serde_json::to_value(v).unwrap_or_default(),
+                        "axes".into(),
+                        serde_json::json!({
+                            "behaviour": verdict(&j.behaviour),
+                            "shape": verdict(&j.shape),
+                            "protocol": verdict(&j.protocol),
+                        }),
+                    );
+                    if let Some(serde_json::Value::Array(findings)) = obj.get_mut("findings") {
+                        for (f, known) in findings.iter_mut().zip(&j.known) {
+                            if let (Some(f), Some(reason)) = (f.as_object_mut(), known) {
+                                f.insert("known".into(), reason.clone().into());
+                            }
+                        }
+                    }
+                    obj.insert(
+                        "stale".into(),
+                        serde_json::to_value(&j.stale).unwrap_or_default(),
                     );
                 }
                 o
+            })
+            .collect();
+        let axes = Axis::ALL
+            .iter()
+            .map(|a| {
+                (
+                    a.name().to_string(),
+                    count(verdicts.iter().map(|(_, j)| j.on(*a))),
+                )
             })
             .collect();
         Results {
             schema: SCHEMA.into(),
             run,
             target,
-            summary: count(verdicts),
+            summary: count(verdicts.iter().map(|(_, j)| &j.verdict)),
+            axes,
+            now_implemented,
             scenarios,
         }
     }

@@ -36,6 +36,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::expectations::Strictness;
 use crate::report::progress::Progress;
 use crate::report::results::{self, Results};
 use crate::run::Runner;
@@ -330,6 +331,7 @@ fn run_targets(options: &ReportOptions) -> Result<Vec<TargetInput>> {
         let verdicts = runtime.block_on(runner.run_all(
             scenarios.clone(),
             &session.expectations,
+            Strictness::Behaviour,
             |e| progress.event(&e),
         ));
         if let Err(e) = session.stop() {
@@ -341,8 +343,11 @@ fn run_targets(options: &ReportOptions) -> Result<Vec<TargetInput>> {
             finished: results::now_rfc3339(),
             cogcheck: env!("CARGO_PKG_VERSION").into(),
             model: format!("botocore {}", crate::model::Model::get().source.version),
+            strictness: Strictness::Behaviour,
         };
-        let out = Results::new(run, session.info.clone(), &verdicts);
+        let results_only: Vec<_> = verdicts.iter().map(|(r, _)| r.clone()).collect();
+        let now_implemented = session.expectations.now_implemented(&results_only);
+        let out = Results::new(run, session.info.clone(), &verdicts, now_implemented);
         let path = options.out_dir.join("results").join(format!("{name}.json"));
         out.save(&path)?;
         eprintln!("cogcheck: {name}: results in {}", path.display());
@@ -364,7 +369,7 @@ pub use crate::model::seed_actions_from_table;
 
 /// Replaces anything that looks like a JWT with a marker (one implementation, shared with the
 /// runner), so a token that slipped past the results' redaction never reaches a report.
-pub use crate::run::scrub_tokens as scrub;
+pub use crate::secrets::scrub_tokens as scrub;
 
 /// `text` cut to at most `max` bytes (on a character boundary), with a pointer to the JSON
 /// report that keeps it whole. The Markdown and the HTML cut at different lengths.

@@ -1,0 +1,116 @@
+//! Secrets never reach a results file, a report or an expectations file: what a finding
+//! quotes is redacted by the model's `sensitive` trait and scrubbed of every secret the
+//! scenario sent or received, and of anything shaped like a JWT.
+
+use serde_json::Value;
+
+use crate::model::Model;
+
+/// Replaces every value the model marks sensitive, so secrets never reach a report.
+pub fn redact(shape: Option<&str>, body: &Value) -> Value {
+    let mut out = body.clone();
+    if let Some(shape) = shape {
+        Model::get().redact_sensitive(shape, &mut out, &mut |_| Value::String("<redacted>".into()));
+    }
+    out
+}
+
+/// Collects the strings of `raw` that redaction replaced: the secrets an answer carried.
+pub fn collect_differences(
+    raw: &Value,
+    redacted: &Value,
+    out: &mut std::collections::BTreeSet<String>,
+) {
+    match (raw, redacted) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in a {
+                if let Some(w) = b.get(k) {
+                    collect_differences(v, w, out);
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            for (v, w) in a.iter().zip(b) {
+                collect_differences(v, w, out);
+            }
+        }
+        (Value::String(s), other) if other != raw && !s.is_empty() => {
+            out.insert(s.clone());
+        }
+        _ => {}
+    }
+}
+
+/// Replaces every known secret, and anything shaped like a JWT, in a text.
+pub fn scrub<'a>(text: &str, secrets: impl Iterator<Item = &'a String>) -> String {
+    let mut out = text.to_string();
+    // Longest first, so a secret that contains another is replaced whole.
+    let mut secrets: Vec<&String> = secrets.filter(|s| s.len() >= 4).collect();
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for s in secrets {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), "<redacted>");
+        }
+        // Inside JSON text a secret may appear escaped.
+        let escaped = serde_json::to_string(s).unwrap_or_default();
+        let escaped = escaped.trim_matches('"');
+        if escaped != s.as_str() && out.contains(escaped) {
+            out = out.replace(escaped, "<redacted>");
+        }
+    }
+    scrub_tokens(&out)
+}
+
+/// Replaces anything that looks like a JWT (`eyJ…`, the base64url of `{"`) with a marker, so a
+/// token that slipped past the results' redaction never reaches a published report.
+pub fn scrub_tokens(text: &str) -> String {
+    if !text.contains("eyJ") {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("eyJ") {
+        out.push_str(&rest[..at]);
+        let token = &rest[at..];
+        let len = token
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
+            .unwrap_or(token.len());
+        out.push_str("<redacted: token>");
+        rest = &token[len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scrub_removes_secrets_escaped_or_not_and_jwts() {
+        let secrets = [
+            "Cg1!s3cr\"et".to_string(),
+            "client-secret-value".to_string(),
+        ];
+        let text = r#"got {"Password":"Cg1!s3cr\"et","S":"client-secret-value","T":"eyJhbGciOi.eyJzdWIi.sig"} and Cg1!s3cr"et"#;
+        let out = scrub(text, secrets.iter());
+        assert!(!out.contains("s3cr"), "{out}");
+        assert!(!out.contains("client-secret-value"), "{out}");
+        assert!(!out.contains("eyJ"), "{out}");
+        assert!(
+            out.contains("<redacted: token>") && out.contains("<redacted>"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn differences_are_the_redacted_strings() {
+        let raw =
+            serde_json::json!({"AuthenticationResult": {"AccessToken": "tok", "ExpiresIn": 3600}});
+        let red = redact(Some("InitiateAuthResponse"), &raw);
+        let mut out = Default::default();
+        collect_differences(&raw, &red, &mut out);
+        assert!(out.contains("tok"));
+        assert_eq!(out.len(), 1);
+    }
+}
