@@ -246,7 +246,10 @@ pub fn parse_response(status: u16, headers: &http::HeaderMap, body: &[u8]) -> Re
                 });
             }
         }
-        // Smithy's client rule: the header wins, then `code`, then `__type`.
+        // What the SDKs do, which is what an application sees: `__type`, then `code`, then the
+        // header (botocore's JSON parser and the JS SDK v3, measured by
+        // proxy/tests/sdk_tolerance.rs). Smithy's spec reads the header first; where the two
+        // disagree the answer already has an `error-type-disagrees` protocol finding.
         let code = value
             .get("code")
             .and_then(Value::as_str)
@@ -255,10 +258,10 @@ pub fn parse_response(status: u16, headers: &http::HeaderMap, body: &[u8]) -> Re
             .get("__type")
             .and_then(Value::as_str)
             .map(|s| sanitize_error_type(s).to_string());
-        let found = header_type
-            .map(|t| (t, ErrorTypeSource::Header))
+        let found = dunder
+            .map(|t| (t, ErrorTypeSource::Type))
             .or(code.map(|t| (t, ErrorTypeSource::Code)))
-            .or(dunder.map(|t| (t, ErrorTypeSource::Type)));
+            .or(header_type.map(|t| (t, ErrorTypeSource::Header)));
         match found {
             Some((error_type, source)) => Some(ApiError {
                 error_type,
@@ -351,7 +354,7 @@ mod tests {
         );
         let e = r.error.unwrap();
         assert_eq!(e.error_type, "ResourceNotFoundException");
-        assert_eq!(e.source, ErrorTypeSource::Header);
+        assert_eq!(e.source, ErrorTypeSource::Type);
         assert_eq!(
             e.message.as_deref(),
             Some("User pool us-east-1_x does not exist.")
@@ -395,6 +398,11 @@ mod tests {
             header: "A".into(),
             body: "B".into()
         }));
+        // The body's type is what SDKs raise, so it is what the answer means.
+        assert_eq!(r.error.as_ref().map(|e| e.error_type.as_str()), Some("B"));
+        // Without a body type, the header still names the error.
+        let r = parse_response(400, &h, br#"{"message":"m"}"#);
+        assert_eq!(r.error.map(|e| e.error_type), Some("A".to_string()));
         assert!(r.framing.contains(&Framing::ContentType {
             found: Some("application/json".into())
         }));
