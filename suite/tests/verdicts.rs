@@ -1,0 +1,352 @@
+//! The verdicts a user relies on, measured against real servers:
+//!
+//! - a server that answers 404 or 501 to everything fails `cogcheck run --endpoint` and the
+//!   `cargo test` harness with a message naming the likely cause (it is not a pass);
+//! - a deviation no SDK depends on (no `x-amzn-RequestId`) leaves every behaviour verdict as it
+//!   is on moto itself, and `--strict` fails on it;
+//! - an answer altered at a step other than the known failure of an expected-failure scenario
+//!   (a required member dropped) makes that scenario `changed`.
+//!
+//! The altering proxy is a few lines of hyper in front of moto: small enough to trust, and
+//! independent of cogcheck-proxy (the suite never depends on the proxy crate).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::process::Command;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+
+use cogcheck::expectations::{Strictness, Verdict};
+use cogcheck::finding::{Axis, ScenarioResult};
+use cogcheck::run::{RunConfig, Runner};
+use cogcheck::scenario::{self, Scenario};
+use cogcheck::session::{Session, SessionOptions};
+
+/// How the proxy alters an answer: given the action and the answer's headers and body.
+type Alter = dyn Fn(&str, &mut http::HeaderMap, &mut Vec<u8>) + Send + Sync;
+
+/// Serves every request with a fixed status and an empty body.
+async fn stub(status: u16) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let service = service_fn(move |_req: Request<hyper::body::Incoming>| async move {
+                    Ok::<_, Infallible>(
+                        Response::builder()
+                            .status(status)
+                            .body(Full::new(Bytes::from_static(b"not here")))
+                            .unwrap(),
+                    )
+                });
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(tcp), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// Forwards every request to `upstream` and alters the answer with `alter`.
+async fn altering_proxy(upstream: String, alter: Arc<Alter>) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let client: hyper_util::client::legacy::Client<_, Full<Bytes>> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let client = client.clone();
+            let upstream = upstream.clone();
+            let alter = Arc::clone(&alter);
+            tokio::spawn(async move {
+                let service = service_fn(move |req: Request<hyper::body::Incoming>| {
+                    let client = client.clone();
+                    let upstream = upstream.clone();
+                    let alter = Arc::clone(&alter);
+                    async move {
+                        let (parts, body) = req.into_parts();
+                        let body = body
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
+                        let action = parts
+                            .headers
+                            .get("x-amz-target")
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|t| t.rsplit('.').next())
+                            .unwrap_or("")
+                            .to_string();
+                        let uri: http::Uri =
+                            format!("{upstream}{}", parts.uri.path()).parse().unwrap();
+                        let mut out = Request::builder().method(parts.method).uri(uri);
+                        for (k, v) in &parts.headers {
+                            if k != "host" {
+                                out = out.header(k, v);
+                            }
+                        }
+                        let answer = client
+                            .request(out.body(Full::new(body)).unwrap())
+                            .await
+                            .unwrap();
+                        let (mut parts, body) = answer.into_parts();
+                        let mut bytes = body
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes().to_vec())
+                            .unwrap_or_default();
+                        alter(&action, &mut parts.headers, &mut bytes);
+                        parts.headers.remove("content-length");
+                        Ok::<_, Infallible>(Response::from_parts(
+                            parts,
+                            Full::new(Bytes::from(bytes)),
+                        ))
+                    }
+                });
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(tcp), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+fn client(endpoint: &str) -> cogcheck::client::Client {
+    cogcheck::client::Client::new(cogcheck::client::ClientConfig {
+        endpoint: endpoint.into(),
+        region: "us-east-1".into(),
+        access_key_id: "testing".into(),
+        secret_access_key: "testing".into(),
+        session_token: None,
+        timeout: std::time::Duration::from_secs(30),
+    })
+    .unwrap()
+}
+
+fn scenarios() -> Vec<Scenario> {
+    scenario::load_dir(&scenario::default_dir()).unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+/// The conformance harness binary `cargo test` built beside this one.
+fn conformance_binary() -> std::path::PathBuf {
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    std::fs::read_dir(&deps)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("conformance-") && !n.contains('.'))
+        })
+        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        .expect("cargo test builds the conformance harness beside this test")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_implements_nothing_is_a_harness_error_not_a_pass() {
+    for status in [501, 404] {
+        let addr = stub(status).await;
+        let endpoint = format!("http://{addr}");
+        let run = tokio::task::spawn_blocking({
+            let endpoint = endpoint.clone();
+            move || {
+                Command::new(env!("CARGO_BIN_EXE_cogcheck"))
+                    .args(["run", "--endpoint", &endpoint, "--no-progress"])
+                    .args(["--results", "/dev/null"])
+                    .output()
+                    .unwrap()
+            }
+        })
+        .await
+        .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(!run.status.success(), "HTTP {status}: cogcheck run passed");
+        assert!(
+            stderr.contains("probably not a Cognito User Pools API")
+                && stderr.contains(&format!("HTTP {status}")),
+            "HTTP {status}: {stderr}"
+        );
+
+        let harness = tokio::task::spawn_blocking({
+            let endpoint = endpoint.clone();
+            move || {
+                Command::new(conformance_binary())
+                    .env("COGCHECK_ENDPOINT", &endpoint)
+                    .env_remove("COGCHECK_TARGET")
+                    .arg("user-pools::")
+                    .output()
+                    .unwrap()
+            }
+        })
+        .await
+        .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&harness.stdout),
+            String::from_utf8_lossy(&harness.stderr)
+        );
+        assert!(
+            !harness.status.success(),
+            "HTTP {status}: cargo test passed\n{text}"
+        );
+        assert!(
+            text.contains("probably not a Cognito User Pools API"),
+            "HTTP {status}: {text}"
+        );
+    }
+}
+
+/// Runs `scenarios` through `endpoint` with a fresh prefix.
+async fn run(
+    endpoint: &str,
+    config: &RunConfig,
+    scenarios: Vec<Scenario>,
+    session: &Session,
+    strictness: Strictness,
+) -> Vec<(ScenarioResult, cogcheck::expectations::Judgement)> {
+    let mut config = config.clone();
+    config.run_prefix = RunConfig::new_prefix();
+    config.jobs = 4;
+    let runner = Arc::new(Runner::new(client(endpoint), config));
+    runner
+        .run_all(scenarios, &session.expectations, strictness, |_| {})
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cosmetic_deviations_do_not_change_behaviour_and_new_ones_are_changed() {
+    let mut session = tokio::task::spawn_blocking(|| {
+        Session::open(SessionOptions {
+            target: Some("moto".into()),
+            endpoint: None,
+            jobs: 4,
+            allow_slow_install: false,
+        })
+        .expect("moto starts")
+    })
+    .await
+    .unwrap();
+    let moto = session.info.endpoint.clone();
+    let config = session.config.clone();
+    let all = scenarios();
+
+    // No request id on any answer: what botocore, the JS SDK v3 and the Rust SDK treat as
+    // optional metadata.
+    let strip: Arc<Alter> = Arc::new(|_, headers, _| {
+        headers.remove("x-amzn-requestid");
+    });
+    let stripped = format!("http://{}", altering_proxy(moto.clone(), strip).await);
+    let direct = run(&moto, &config, all.clone(), &session, Strictness::Behaviour).await;
+    let through = run(
+        &stripped,
+        &config,
+        all.clone(),
+        &session,
+        Strictness::Behaviour,
+    )
+    .await;
+    assert_eq!(direct.len(), through.len());
+    let mut differing = Vec::new();
+    for ((a, ja), (b, jb)) in direct.iter().zip(&through) {
+        assert_eq!(a.name, b.name);
+        if ja.behaviour.name() != jb.behaviour.name() || ja.verdict.name() != jb.verdict.name() {
+            differing.push(format!(
+                "{}: moto {} / {}, without request ids {} / {}",
+                a.name,
+                ja.behaviour.name(),
+                ja.verdict.name(),
+                jb.behaviour.name(),
+                jb.verdict.name()
+            ));
+        }
+    }
+    assert!(differing.is_empty(), "{}", differing.join("\n"));
+    assert!(through
+        .iter()
+        .any(|(r, _)| r.on(Axis::Protocol).any(|f| f.check == "request-id")));
+    // --strict judges every axis: the missing request ids are new protocol findings.
+    let strict = run(
+        &stripped,
+        &config,
+        all.clone(),
+        &session,
+        Strictness::Strict,
+    )
+    .await;
+    let failing = strict
+        .iter()
+        .filter(|(_, j)| j.verdict.is_failure())
+        .count();
+    assert!(
+        failing > 0,
+        "no scenario failed --strict without request ids"
+    );
+
+    // SignUp's answer without its required UserConfirmed, in expected-failure scenarios whose
+    // known failures are at other steps: each becomes `changed` on the shape axis (and under
+    // --strict), and the finding names the step and the member.
+    let drop: Arc<Alter> = Arc::new(|action, _, body| {
+        if action == "SignUp" {
+            if let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(body) {
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("UserConfirmed");
+                }
+                *body = serde_json::to_vec(&v).unwrap();
+            }
+        }
+    });
+    let dropped = format!("http://{}", altering_proxy(moto.clone(), drop).await);
+    let chosen: Vec<Scenario> = all
+        .iter()
+        .filter(|s| {
+            let Some(entries) = session.expectations.failures.get(&s.name()) else {
+                return false;
+            };
+            s.steps.iter().any(|st| {
+                st.label() == "SignUp" && !entries.iter().any(|k| k.step == Some(st.index))
+            })
+        })
+        .cloned()
+        .collect();
+    assert!(
+        !chosen.is_empty(),
+        "moto has an expected failure beside a SignUp step"
+    );
+    let altered = run(&dropped, &config, chosen, &session, Strictness::Strict).await;
+    for (r, j) in &altered {
+        assert!(
+            matches!(j.shape, Verdict::Changed { .. })
+                && matches!(j.verdict, Verdict::Changed { .. }),
+            "{}: shape {:?}, verdict {:?}",
+            r.name,
+            j.shape,
+            j.verdict
+        );
+        assert!(
+            j.new_findings(r, Axis::Shape)
+                .any(|f| f.check == "missing-required" && f.path.contains("UserConfirmed")),
+            "{}: {:?}",
+            r.name,
+            r.findings
+        );
+    }
+    tokio::task::spawn_blocking(move || session.stop())
+        .await
+        .unwrap()
+        .unwrap();
+}
