@@ -188,7 +188,10 @@ impl HelperStep {
             HelperStep::SrpClaim => {
                 let password = arg("password")?;
                 let timestamp = helpers::srp::cognito_timestamp(unix_now());
-                let user_id = challenge("USER_ID_FOR_SRP")?;
+                // amazon-cognito-identity-js signs whatever USER_ID_FOR_SRP holds; without one,
+                // the name the user signs in with is the best guess, so the target still gets a
+                // proof to check (the InitiateAuth step asserts the parameter is there).
+                let user_id = challenge("USER_ID_FOR_SRP").or_else(|_| challenge("USERNAME"))?;
                 let secret_block = challenge("SECRET_BLOCK")?;
                 let signature = {
                     let st = state()?;
