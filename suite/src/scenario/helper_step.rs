@@ -19,6 +19,7 @@
 //! | `device_claim` | `challenge` (the DEVICE_PASSWORD_VERIFIER parameters) | `{"USERNAME", "DEVICE_KEY", "PASSWORD_CLAIM_SECRET_BLOCK", "PASSWORD_CLAIM_SIGNATURE", "TIMESTAMP"}` |
 //! | `confirmation_code` | `pool_id`, `username`, optional `purpose` (`sign_up`, `forgot_password`) | `{"code"}`, read from the target's code capability (needs `requires: ["codes"]`) |
 //! | `webauthn_register` | `options` (StartWebAuthnRegistration's `CredentialCreationOptions`), `origin` (e.g. `https://<rp id>`) | `{"Credential"}`: a `RegistrationResponseJSON` from a fresh software passkey, for CompleteWebAuthnRegistration |
+//! | `paginate` | `action`, `input`, optional `items`, `token_in`, `token_out`, `limit_member` (default: the model's paginator), `max_pages` (default 20), `key`, `wait_for` + `within_ms` | `{"items", "pages", "largest_page"}` and with `key` `{"keys", "duplicates"}`, after following every token; refuses a page above the requested maximum (`PageTooLarge`) and a repeated token (`PaginationLoop`) |
 
 use std::sync::Mutex;
 
@@ -53,6 +54,8 @@ pub enum HelperStep {
     ConfirmationCode,
     /// `webauthn_register`.
     WebauthnRegister,
+    /// `paginate`.
+    Paginate,
 }
 
 const ALL: &[HelperStep] = &[
@@ -68,6 +71,7 @@ const ALL: &[HelperStep] = &[
     HelperStep::DeviceClaim,
     HelperStep::ConfirmationCode,
     HelperStep::WebauthnRegister,
+    HelperStep::Paginate,
 ];
 
 /// A helper's refusal, shaped like an API error so steps can expect it.
@@ -141,6 +145,7 @@ impl HelperStep {
             HelperStep::DeviceClaim => "device_claim",
             HelperStep::ConfirmationCode => "confirmation_code",
             HelperStep::WebauthnRegister => "webauthn_register",
+            HelperStep::Paginate => "paginate",
         }
     }
 
@@ -188,7 +193,10 @@ impl HelperStep {
             HelperStep::SrpClaim => {
                 let password = arg("password")?;
                 let timestamp = helpers::srp::cognito_timestamp(unix_now());
-                let user_id = challenge("USER_ID_FOR_SRP")?;
+                // amazon-cognito-identity-js signs whatever USER_ID_FOR_SRP holds; without one,
+                // the name the user signs in with is the best guess, so the target still gets a
+                // proof to check (the InitiateAuth step asserts the parameter is there).
+                let user_id = challenge("USER_ID_FOR_SRP").or_else(|_| challenge("USERNAME"))?;
                 let secret_block = challenge("SECRET_BLOCK")?;
                 let signature = {
                     let st = state()?;
@@ -327,6 +335,7 @@ impl HelperStep {
                     helpers::webauthn::register(options, &arg("origin")?).map_err(helper_err)?;
                 Ok(json!({ "Credential": credential }))
             }
+            HelperStep::Paginate => paginate(args, ctx).await,
             HelperStep::ConfirmationCode => {
                 use crate::target::CodeSource;
                 let pool = arg("pool_id")?;
@@ -383,6 +392,151 @@ impl HelperStep {
             }
         }
     }
+}
+
+/// The `paginate` helper: follows a listing's tokens to the end (see [`helpers::paginate`]).
+async fn paginate(args: &Value, ctx: &HelperContext<'_>) -> Result<Value, HelperFailure> {
+    let bad = |m: String| HelperFailure::new("BadArgument", m);
+    let action = args
+        .get("action")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("`action` (a List* action) is required".into()))?;
+    let input = match args.get("input") {
+        None => serde_json::Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(other) => return Err(bad(format!("`input` must be an object, got {other}"))),
+    };
+    let paginator = crate::model::Model::get().paginators.get(action);
+    // A member name: the argument, else the model's paginator.
+    let member = |arg: &str, key: &str| -> Result<Option<String>, HelperFailure> {
+        match args.get(arg) {
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(bad(format!("`{arg}` must be a string, got {other}"))),
+            None => Ok(paginator
+                .and_then(|p| p.get(key))
+                .and_then(Value::as_str)
+                .map(str::to_string)),
+        }
+    };
+    let required = |arg: &str, key: &str| -> Result<String, HelperFailure> {
+        member(arg, key)?.ok_or_else(|| {
+            bad(format!(
+                "`{arg}` is required: the model has no paginator for {action}"
+            ))
+        })
+    };
+    let items = required("items", "result_key")?;
+    let token_in = required("token_in", "input_token")?;
+    let token_out = required("token_out", "output_token")?;
+    let limit = match member("limit_member", "limit_key")? {
+        None => None,
+        Some(m) => match input.get(&m) {
+            None => None,
+            Some(v) => Some(
+                v.as_u64()
+                    .and_then(|n| usize::try_from(n).ok())
+                    .ok_or_else(|| bad(format!("`input.{m}` must be a whole number, got {v}")))?,
+            ),
+        },
+    };
+    let max_pages = match args.get("max_pages") {
+        None => 20,
+        Some(v) => v
+            .as_u64()
+            .and_then(|n| usize::try_from(n).ok())
+            .filter(|n| (1..=helpers::paginate::MAX_PAGES_LIMIT).contains(n))
+            .ok_or_else(|| {
+                bad(format!(
+                    "`max_pages` must be 1 to {}, got {v}",
+                    helpers::paginate::MAX_PAGES_LIMIT
+                ))
+            })?,
+    };
+    let key = match args.get("key") {
+        None => None,
+        Some(Value::String(k)) => Some(k.clone()),
+        Some(other) => return Err(bad(format!("`key` must be a string, got {other}"))),
+    };
+    // For a listing the documentation calls eventually consistent (ListUsers): walk again until
+    // every awaited key is listed or the time is up; the last walk is answered and judged.
+    let wait_for: Vec<Value> = match args.get("wait_for") {
+        None => Vec::new(),
+        Some(Value::Array(v)) if key.is_some() => v.clone(),
+        Some(Value::Array(_)) => return Err(bad("`wait_for` needs `key`".into())),
+        Some(other) => return Err(bad(format!("`wait_for` must be an array, got {other}"))),
+    };
+    let within = match (args.get("within_ms"), wait_for.is_empty()) {
+        (None, true) => std::time::Duration::ZERO,
+        (Some(v), false) => v
+            .as_u64()
+            .filter(|ms| (1..=super::EVENTUALLY_MAX_MS).contains(ms))
+            .map(std::time::Duration::from_millis)
+            .ok_or_else(|| {
+                bad(format!(
+                    "`within_ms` must be 1 to {}, got {v}",
+                    super::EVENTUALLY_MAX_MS
+                ))
+            })?,
+        (None, false) => return Err(bad("`wait_for` needs `within_ms`".into())),
+        (Some(_), true) => return Err(bad("`within_ms` needs `wait_for`".into())),
+    };
+    let spec = helpers::paginate::PageSpec {
+        items,
+        token_out,
+        limit,
+        max_pages,
+    };
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let answer = walk(ctx, action, &input, &token_in, spec.clone())
+            .await?
+            .finish(key.as_deref());
+        let listed = answer.get("keys").and_then(Value::as_array);
+        let all_there = wait_for
+            .iter()
+            .all(|w| listed.is_some_and(|keys| keys.contains(w)));
+        if all_there || std::time::Instant::now() >= deadline {
+            return Ok(answer);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
+/// One walk through every page of `action`.
+async fn walk(
+    ctx: &HelperContext<'_>,
+    action: &str,
+    input: &serde_json::Map<String, Value>,
+    token_in: &str,
+    spec: helpers::paginate::PageSpec,
+) -> Result<helpers::paginate::Walk, HelperFailure> {
+    let mut walk = helpers::paginate::Walk::new(spec);
+    let mut request = input.clone();
+    request.remove(token_in);
+    for page in 1.. {
+        let response = ctx
+            .client
+            .call(action, &Value::Object(request.clone()))
+            .await
+            .map_err(|e| HelperFailure::new("PageUnavailable", format!("page {page}: {e}")))?;
+        if let Some(e) = response.error {
+            // The target's own error, so a step can expect it like an action's.
+            return Err(HelperFailure::new(
+                &e.error_type,
+                format!("page {page}: {}", e.message.unwrap_or_default()),
+            ));
+        }
+        match walk
+            .take(&response.body)
+            .map_err(|e| HelperFailure::new(e.error_type(), e.to_string()))?
+        {
+            Some(token) => {
+                request.insert(token_in.to_string(), Value::String(token));
+            }
+            None => break,
+        }
+    }
+    Ok(walk)
 }
 
 fn unix_now() -> i64 {

@@ -12,6 +12,8 @@
 //!   `DEVICE_SRP_AUTH` / `DEVICE_PASSWORD_VERIFIER`.
 //! - [`jwt`]: decoding Cognito's tokens and checking their RS256 signature against the user
 //!   pool's JWKS.
+//! - [`paginate`]: following a listing's tokens to the end, refusing a page larger than the
+//!   requested maximum and a token that comes round again.
 //! - [`webauthn`]: a software passkey authenticator answering `StartWebAuthnRegistration`'s
 //!   creation options with the `RegistrationResponseJSON` `CompleteWebAuthnRegistration` takes.
 //!
@@ -20,6 +22,7 @@
 
 pub mod device;
 pub mod jwt;
+pub mod paginate;
 pub mod secret_hash;
 pub mod srp;
 pub mod totp;
@@ -98,6 +101,33 @@ pub enum HelperError {
         /// The key that was tried.
         kid: String,
     },
+    /// A listing page with more items than the request's `Limit` / `MaxResults` allowed.
+    #[error("page {page} holds {size} items, more than the requested maximum of {limit}")]
+    PageTooLarge {
+        /// The page, from 1.
+        page: usize,
+        /// How many items it held.
+        size: usize,
+        /// The requested maximum.
+        limit: usize,
+    },
+    /// A listing whose pagination token came round again, so following it would never end.
+    #[error("page {page} answers the pagination token page {first} already answered")]
+    PaginationLoop {
+        /// The page that repeated a token, from 1.
+        page: usize,
+        /// The page that carried it first.
+        first: usize,
+    },
+    /// A listing that still had a token after the most pages a walk may take.
+    #[error("the listing still answers a pagination token after {max} pages")]
+    TooManyPages {
+        /// The most pages the walk allowed.
+        max: usize,
+    },
+    /// A listing page whose items or token have the wrong type.
+    #[error("malformed page: {0}")]
+    PageMalformed(String),
     /// WebAuthn credential creation options this authenticator cannot answer (a member missing
     /// or of the wrong type, no ES256 among `pubKeyCredParams`).
     #[error("webauthn: {0}")]
@@ -123,6 +153,10 @@ impl HelperError {
             HelperError::MalformedJwks(_) => "JwksMalformed",
             HelperError::BadSignature { .. } => "JwtSignatureInvalid",
             HelperError::WebAuthnOptions(_) => "WebAuthnOptionsRefused",
+            HelperError::PageTooLarge { .. } => "PageTooLarge",
+            HelperError::PaginationLoop { .. } => "PaginationLoop",
+            HelperError::TooManyPages { .. } => "TooManyPages",
+            HelperError::PageMalformed(_) => "PageMalformed",
         }
     }
 }

@@ -95,17 +95,69 @@ pub(super) fn hash_to_int(parts: &[&[u8]]) -> BigUint {
     BigUint::from_bytes_be(&sha256(parts))
 }
 
-/// Parses a hexadecimal number from a challenge parameter. Stricter than
-/// `BigUint::parse_bytes`, which also accepts `_` separators that no Cognito value contains.
+/// Parses a hexadecimal number from a challenge parameter (`SRP_B`, `SALT`) as leniently as the
+/// AWS clients do, so that the helper always reaches the point where the target must check the
+/// proof: amazon-cognito-identity-js (`new BigInteger(SRP_B, 16)`, jsbn) skips every character
+/// that is not a digit, and pycognito (`int(SRP_B, 16)`) takes surrounding whitespace, a `+`,
+/// a `0x` prefix and `_` between digits. Accepted here: surrounding whitespace, a leading `+`,
+/// a `0x`/`0X` prefix, and `-`, `_`, `:` or whitespace between digits (a UUID's dashes).
+/// Refused: no digits at all, a leading `-` (both clients read a negative number, which no SRP
+/// value is) and any other character (which neither client reads as that digit).
 pub(super) fn parse_hex(what: &'static str, value: &str) -> Result<BigUint> {
     let err = || HelperError::Hex {
         what,
         value: excerpt(value),
     };
-    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
+    let trimmed = value.trim();
+    let unsigned = trimmed.strip_prefix('+').unwrap_or(trimmed);
+    let digits = unsigned
+        .strip_prefix("0x")
+        .or_else(|| unsigned.strip_prefix("0X"))
+        .unwrap_or(unsigned);
+    let digits: String = digits
+        .chars()
+        .filter(|c| !matches!(c, '-' | '_' | ':') && !c.is_whitespace())
+        .collect();
+    if trimmed.starts_with('-')
+        || digits.is_empty()
+        || !digits.bytes().all(|b| b.is_ascii_hexdigit())
+    {
         return Err(err());
     }
-    BigUint::parse_bytes(value.as_bytes(), 16).ok_or_else(err)
+    BigUint::parse_bytes(digits.as_bytes(), 16).ok_or_else(err)
+}
+
+/// The bytes of `SECRET_BLOCK` as amazon-cognito-identity-js reads them
+/// (`Buffer.from(SECRET_BLOCK, 'base64')` in `CognitoUser.js`), which never refuses a string:
+/// both the standard and the URL-safe alphabet count (`-` as `+`, `_` as `/`), other
+/// characters (whitespace, `$`, ...) are skipped, missing padding is fine, the first `=` ends
+/// the data, and bits that do not fill a byte are dropped. For well-formed base64, which is
+/// what Cognito sends, this is plain base64 decoding (pycognito's `standard_b64decode` gives
+/// the same bytes). Cognito's clients pass `SECRET_BLOCK` back unchanged as
+/// `PASSWORD_CLAIM_SECRET_BLOCK`; its bytes only enter the signature.
+pub(super) fn secret_block_bytes(secret_block: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(secret_block.len() * 3 / 4);
+    let mut acc: u32 = 0;
+    let mut bits = 0u32;
+    for c in secret_block.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            b'=' => break,
+            _ => continue,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
 }
 
 /// `x = H(salt | H(prefix | username | ":" | password))`, where `prefix` is the pool name for a
@@ -229,7 +281,8 @@ impl SrpClient {
     ///
     /// # Errors
     ///
-    /// [`HelperError::Hex`] / [`HelperError::Base64`] for a malformed challenge parameter;
+    /// [`HelperError::Hex`] for an `SRP_B` or `SALT` that no AWS client reads as a number (see
+    /// [`parse_hex`]; `SECRET_BLOCK` is read as leniently as the JS client does and never refused);
     /// [`HelperError::Srp`] if `B mod N = 0` or `u = 0` (RFC 5054 section 2.5.4: the client
     /// must abort; the AWS clients do too).
     pub fn password_verifier(
@@ -268,12 +321,7 @@ impl SrpClient {
         let group = &*GROUP;
         let big_b = parse_hex("SRP_B", srp_b_hex)?;
         let salt = parse_hex("SALT", salt_hex)?;
-        let secret_block = base64::engine::general_purpose::STANDARD
-            .decode(secret_block_b64.trim())
-            .map_err(|e| HelperError::Base64 {
-                what: "SECRET_BLOCK",
-                detail: e.to_string(),
-            })?;
+        let secret_block = secret_block_bytes(secret_block_b64);
 
         let b_mod_n = &big_b % &group.n;
         if b_mod_n == BigUint::ZERO {
@@ -465,22 +513,92 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn malformed_challenge_parameters_are_errors() {
+    fn challenge_parameters_no_client_reads_are_errors() {
         let client = vector_client();
-        for (b, salt, block, what) in [
-            ("", SALT, SECRET_BLOCK, "SRP_B"),
-            ("xyz", SALT, SECRET_BLOCK, "SRP_B"),
-            ("+ab", SALT, SECRET_BLOCK, "SRP_B"),
-            ("ab_cd", SALT, SECRET_BLOCK, "SRP_B"),
-            (B_HEX, "", SECRET_BLOCK, "SALT"),
-            (B_HEX, "0x12", SECRET_BLOCK, "SALT"),
-            (B_HEX, SALT, "not base64!", "SECRET_BLOCK"),
+        for (b, salt, what) in [
+            ("", SALT, "SRP_B"),
+            ("  ", SALT, "SRP_B"),
+            ("xyz", SALT, "SRP_B"),
+            ("-ab", SALT, "SRP_B"),
+            ("0x", SALT, "SRP_B"),
+            (B_HEX, "", "SALT"),
+            (B_HEX, "12g4", "SALT"),
         ] {
             let err = client
-                .password_verifier(USER_ID, PASSWORD, b, salt, block, TIMESTAMP)
+                .password_verifier(USER_ID, PASSWORD, b, salt, SECRET_BLOCK, TIMESTAMP)
                 .unwrap_err();
             assert!(err.to_string().contains(what), "{what}: {err}");
         }
+    }
+
+    #[test]
+    fn hex_spellings_the_aws_clients_read_are_accepted() {
+        // pycognito's int(_, 16) takes a sign, a 0x prefix and `_` between digits; the JS
+        // client's jsbn skips separators such as a UUID's dashes. The value is the same number.
+        let client = vector_client();
+        let dashed: String = B_HEX
+            .chars()
+            .enumerate()
+            .flat_map(|(i, c)| (i > 0 && i % 8 == 0).then_some('-').into_iter().chain([c]))
+            .collect();
+        for b in [
+            format!("0x{B_HEX}"),
+            format!("+{B_HEX}"),
+            format!(" {B_HEX}\n"),
+            dashed,
+        ] {
+            assert_eq!(verify(&client, &b, SALT).unwrap(), SIGNATURE, "{b:.20}");
+        }
+        let salt = "c3a1f5e2-d4b6-a890-7f1e-2d3c4b5a6978";
+        assert_eq!(verify(&client, B_HEX, salt).unwrap(), SIGNATURE);
+    }
+
+    #[test]
+    fn secret_block_is_read_as_node_buffer_from_base64_reads_it() {
+        // Expected bytes from Node 20: Buffer.from(s, 'base64').toString('hex').
+        for (block, hex) in [
+            (
+                "3f2a1b4c-1d2e-4f5a-8b9c-0d1e2f3a4b5c",
+                "ddfd9ad5be1cfb57767bee1fe5afbc6fd73ed1dd5ed9fddae1be5c",
+            ),
+            ("abc", "69b7"),
+            ("ab$cd==", "69b71d"),
+            ("YWJj\nZA==", "61626364"),
+            ("YWJjZA", "61626364"),
+            ("YW=Jj", "61"),
+            ("", ""),
+            ("!", ""),
+        ] {
+            let got: String = secret_block_bytes(block)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            assert_eq!(got, hex, "{block:?}");
+        }
+        // Well-formed base64 decodes as base64.
+        let b64 = base64::engine::general_purpose::STANDARD;
+        assert_eq!(
+            secret_block_bytes(SECRET_BLOCK),
+            b64.decode(SECRET_BLOCK).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_secret_block_that_is_not_base64_still_gives_a_signature() {
+        // moto sends a UUID as SECRET_BLOCK; the JS client signs it anyway, so must we: the
+        // target, not the helper, decides whether the proof is good.
+        let client = vector_client();
+        let sig = client
+            .password_verifier(
+                USER_ID,
+                PASSWORD,
+                B_HEX,
+                SALT,
+                "3f2a1b4c-1d2e-4f5a-8b9c-0d1e2f3a4b5c",
+                TIMESTAMP,
+            )
+            .unwrap();
+        assert_ne!(sig, SIGNATURE);
     }
 
     #[test]
