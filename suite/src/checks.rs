@@ -13,7 +13,7 @@
 
 use serde_json::Value;
 
-use crate::finding::{Axis, Finding, Severity};
+use crate::finding::{Axis, Evidence, Finding, Severity};
 use crate::model::{Model, Rule};
 use crate::scenario::matcher::Mismatch;
 use crate::scenario::template::Scope;
@@ -137,6 +137,8 @@ pub struct StepContext<'a> {
     pub source: &'a str,
     /// The output shape, to redact sensitive members from what a finding quotes.
     pub output_shape: Option<&'a str>,
+    /// The step's own evidence, if it names one.
+    pub evidence: Option<&'a Evidence>,
 }
 
 impl StepContext<'_> {
@@ -153,6 +155,7 @@ impl StepContext<'_> {
             actual: String::new(),
             diff: String::new(),
             source: self.source.into(),
+            evidence: self.evidence.cloned(),
         }
     }
 }
@@ -312,6 +315,7 @@ pub fn shape_and_protocol(
             Axis::Shape => "model".into(),
             Axis::Protocol | Axis::Behaviour => "awsJson1_1".into(),
         },
+        evidence: None,
     };
     let mut out = Vec::new();
     for f in &response.framing {

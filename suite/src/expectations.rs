@@ -299,7 +299,7 @@ impl Judgement {
             .findings
             .iter()
             .zip(&self.known)
-            .filter(move |(f, k)| f.axis == axis && k.is_none())
+            .filter(move |(f, k)| f.axis == axis && k.is_none() && !f.is_inferred())
             .map(|(f, _)| f)
     }
 
@@ -440,11 +440,12 @@ impl Expectations {
             .collect();
         let has_entries = !entries.is_empty();
         let axis_verdict = |axis: Axis| -> Verdict {
+            // An inferred expectation is reported, never held against the target.
             let new: Vec<&Finding> = result
                 .findings
                 .iter()
                 .zip(&known)
-                .filter(|(f, k)| f.axis == axis && k.is_none())
+                .filter(|(f, k)| f.axis == axis && k.is_none() && !f.is_inferred())
                 .map(|(f, _)| f)
                 .collect();
             if let Some(first) = new.first() {
@@ -613,7 +614,7 @@ impl Expectations {
             let old: &[Known] = self.failures.get(&r.name).map(Vec::as_slice).unwrap_or(&[]);
             let mut entries: Vec<Known> = Vec::new();
             for f in &r.findings {
-                if out.everywhere.iter().any(|w| w.matches(f)) {
+                if f.is_inferred() || out.everywhere.iter().any(|w| w.matches(f)) {
                     continue;
                 }
                 if entries.iter().any(|k| k.matches(f)) {
@@ -701,6 +702,7 @@ mod tests {
             actual: String::new(),
             diff: String::new(),
             source: "model".into(),
+            evidence: None,
         }
     }
 
@@ -807,6 +809,18 @@ mod tests {
             vec![],
         );
         assert_eq!(e.judge(&stopped, B).verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn an_inferred_expectation_never_counts_against_the_target() {
+        let mut f = finding(1, Axis::Behaviour, "body", "$.X");
+        f.evidence = Some(crate::finding::Evidence::Inferred {
+            note: "no page says so".into(),
+        });
+        let r = result("a::b", Outcome::Completed, vec![f]);
+        let e = Expectations::empty("t");
+        assert_eq!(e.judge(&r, Strictness::Strict).verdict, Verdict::Pass);
+        assert!(e.updated_from(&[r], true).failures.is_empty());
     }
 
     #[test]

@@ -100,6 +100,92 @@ impl Severity {
     }
 }
 
+/// Where an expectation comes from. A scenario step may name its own; otherwise its findings
+/// carry the scenario's `source`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Evidence {
+    /// An AWS documentation page, with the sentence that promises the behaviour.
+    Doc {
+        /// `https://docs.aws.amazon.com/...`.
+        url: String,
+        /// The sentence, verbatim.
+        quote: String,
+    },
+    /// A public test that runs against real AWS and asserts this (Terraform's acceptance tests,
+    /// an SDK's integration tests), with the line that asserts it.
+    AwsTest {
+        /// The file, as a repository URL.
+        url: String,
+        /// The test's name.
+        test: String,
+        /// The assertion, verbatim.
+        quote: String,
+    },
+    /// The service model (shapes, declared errors, traits).
+    Model,
+    /// A recording of real Cognito: a cassette and the exchange's sequence number.
+    Recording {
+        /// The cassette, relative to the repository.
+        cassette: String,
+        /// The exchange.
+        seq: u64,
+    },
+    /// No source states it; cogcheck infers it. Reported on its own line, never counted against
+    /// a target in a headline.
+    Inferred {
+        /// Why it is believed.
+        note: String,
+    },
+}
+
+impl Evidence {
+    /// True for an inferred expectation.
+    pub fn is_inferred(&self) -> bool {
+        matches!(self, Evidence::Inferred { .. })
+    }
+
+    /// What is wrong with it, if anything: a page named without a quote, a test without a name.
+    pub fn problem(&self) -> Option<String> {
+        let blank = |s: &str| s.trim().is_empty();
+        match self {
+            Evidence::Doc { url, quote } => {
+                if !url.starts_with("https://docs.aws.amazon.com/") {
+                    Some(format!(
+                        "{url:?}: a documentation page is https://docs.aws.amazon.com/..."
+                    ))
+                } else if blank(quote) {
+                    Some(format!(
+                        "{url} is named but nothing is quoted: quote the sentence"
+                    ))
+                } else {
+                    None
+                }
+            }
+            Evidence::AwsTest { url, test, quote } => {
+                if !url.starts_with("https://") {
+                    Some(format!("{url:?}: name the test file by its https URL"))
+                } else if blank(test) {
+                    Some(format!("{url}: name the test function"))
+                } else if blank(quote) {
+                    Some(format!(
+                        "{url} ({test}) is named but nothing is quoted: quote the assertion"
+                    ))
+                } else {
+                    None
+                }
+            }
+            Evidence::Model => None,
+            Evidence::Recording { cassette, .. } => {
+                blank(cassette).then(|| "name the cassette".to_string())
+            }
+            Evidence::Inferred { note } => {
+                blank(note).then(|| "say why the expectation is believed".to_string())
+            }
+        }
+    }
+}
+
 /// One assertion that did not hold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
@@ -137,9 +223,18 @@ pub struct Finding {
     /// The evidence for the expectation: the scenario's source for behaviour, `model` for
     /// shape, `awsJson1_1` for protocol.
     pub source: String,
+    /// The step's own evidence, when it names one (it then takes precedence over `source`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
 }
 
 impl Finding {
+    /// True when the expectation behind it is only inferred: such a finding is reported on its
+    /// own and never counts against a target.
+    pub fn is_inferred(&self) -> bool {
+        self.evidence.as_ref().is_some_and(Evidence::is_inferred)
+    }
+
     /// `step 3 [behaviour/error-type] summary`, for terminal output.
     pub fn headline(&self) -> String {
         let at = match self.step {

@@ -269,6 +269,7 @@ impl Runner {
                     actual: String::new(),
                     diff: String::new(),
                     source: "cogcheck".into(),
+                    evidence: None,
                 };
                 (Outcome::Stopped { step, reason }, vec![finding])
             }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::finding::Severity;
+use crate::finding::{Evidence, Severity};
 use crate::model::Model;
 use helper_step::HelperStep;
 use matcher::Matcher;
@@ -89,6 +89,8 @@ pub struct Step {
     /// (`security` for a step that checks authentication, token validation or enumeration);
     /// otherwise the runner grades each finding by its kind.
     pub severity: Option<Severity>,
+    /// Where this step's expectation comes from, when not from the scenario's `source`.
+    pub evidence: Option<Evidence>,
 }
 
 /// The longest a step may wait for an eventually consistent read (`eventually_ms`).
@@ -204,6 +206,8 @@ struct RawStep {
     eventually_ms: Option<u64>,
     #[serde(default)]
     severity: Option<String>,
+    #[serde(default)]
+    evidence: Option<Evidence>,
 }
 
 #[derive(Deserialize)]
@@ -481,6 +485,9 @@ fn check(raw: RawScenario, area: String, file: &Path) -> Result<Scenario, Vec<(S
                 }
             },
         };
+        if let Some(problem) = rs.evidence.as_ref().and_then(Evidence::problem) {
+            errors.push((format!("{at}.evidence"), problem));
+        }
         let mut refs = Vec::new();
         if let Err(e) = template::captures_in(&with, &mut refs) {
             errors.push((format!("{at}.with"), e));
@@ -626,6 +633,7 @@ fn check(raw: RawScenario, area: String, file: &Path) -> Result<Scenario, Vec<(S
             expect,
             eventually,
             severity,
+            evidence: rs.evidence,
         });
     }
 
@@ -724,6 +732,33 @@ mod tests {
             first_error(&GOOD.replace("\"UserPoolId\": \"${pool}\"", "\"UserPoolId\": \"${pol}\""));
         assert_eq!(e.path, "$.steps[1]", "{e}");
         assert!(e.reason.contains("${pol}"), "{e}");
+    }
+
+    #[test]
+    fn evidence_naming_a_page_must_quote_it() {
+        let with = |evidence: &str| {
+            GOOD.replace(
+                "\"expect\": {\"error\": \"ResourceNotFoundException\"}",
+                &format!("\"expect\": {{\"error\": \"ResourceNotFoundException\"}}, \"evidence\": {evidence}"),
+            )
+        };
+        let e = first_error(&with(
+            r#"{"kind": "doc", "url": "https://docs.aws.amazon.com/x.html", "quote": " "}"#,
+        ));
+        assert_eq!(e.path, "$.steps[2].evidence", "{e}");
+        assert!(e.reason.contains("nothing is quoted"), "{e}");
+        let e = first_error(&with(r#"{"kind": "inferred", "note": ""}"#));
+        assert_eq!(e.path, "$.steps[2].evidence", "{e}");
+        let ok = load_text(
+            "a",
+            "ok",
+            &with(r#"{"kind": "aws-test", "url": "https://github.com/o/r/blob/main/t.go", "test": "TestAcc", "quote": "x"}"#),
+        )
+        .unwrap();
+        assert!(matches!(
+            ok.steps[2].evidence,
+            Some(Evidence::AwsTest { .. })
+        ));
     }
 
     #[test]
