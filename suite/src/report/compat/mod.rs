@@ -31,6 +31,7 @@ pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod matrix;
+pub mod tolerance;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
