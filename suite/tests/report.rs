@@ -1,6 +1,7 @@
 //! The compatibility report: the Markdown, HTML and JSON say the same numbers, every operation
-//! has a row, nothing token-shaped leaks, the embedded seed list and quota categories are
-//! right, and the HTML works in headless Chromium.
+//! has a row, nothing token-shaped leaks, behaviour comes first (unsupported operations apart,
+//! shape and protocol findings as badges), security deviations are listed in all three, the
+//! embedded seed list and quota categories are right, and the HTML works in headless Chromium.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,9 +9,9 @@ use std::process::Command;
 
 use cogcheck::model::Model;
 use cogcheck::report::compat::{
-    self, matrix::CellStatus, write_reports, Matrix, TargetInput, Written,
+    self, matrix::CellStatus, tolerance::SdkTolerance, write_reports, Matrix, TargetInput, Written,
 };
-use cogcheck::report::results::Results;
+use cogcheck::report::results::{self, Results};
 use serde_json::{json, Value};
 
 const JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl";
@@ -21,143 +22,400 @@ fn repo() -> PathBuf {
 
 fn step(index: usize, action: &str, status: &str) -> Value {
     json!({"index": index, "label": action, "action": action, "status": status,
-           "duration_ms": 1, "http_status": 200, "error_type": null})
+           "duration_ms": 1, "http_status": 200, "error_type": null, "attempts": 1})
 }
 
+/// A verdict object as the results file writes it.
+fn verdict(name: &str) -> Value {
+    match name {
+        "pass" => json!({"verdict": "pass"}),
+        "fail" | "changed" => json!({"verdict": name, "note": "step 1 [behaviour/body] new"}),
+        "unsupported" => {
+            json!({"verdict": "unsupported", "action": "AdminGetDevice", "reason": "listed"})
+        }
+        other => json!({"verdict": other, "reason": format!("recorded {other}")}),
+    }
+}
+
+/// A finding; `known` is the recorded reason, absent for a new one.
+#[allow(clippy::too_many_arguments)]
+fn finding(
+    step: Option<usize>,
+    action: &str,
+    axis: &str,
+    severity: &str,
+    check: &str,
+    path: &str,
+    summary: &str,
+    known: Option<&str>,
+) -> Value {
+    let source = match axis {
+        "behaviour" => {
+            "https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/"
+        }
+        "shape" => "model",
+        _ => "awsJson1_1",
+    };
+    let mut f = json!({"step": step, "action": action, "axis": axis, "severity": severity,
+                       "check": check, "path": path, "summary": summary, "source": source});
+    if let Some(k) = known {
+        f["known"] = k.into();
+    }
+    f
+}
+
+/// The request-id finding a target without `x-amzn-RequestId` shows on every answer.
+fn no_request_id(step: usize, action: &str) -> Value {
+    finding(
+        Some(step),
+        action,
+        "protocol",
+        "protocol",
+        "request-id",
+        "-",
+        &format!("{action}: no x-amzn-RequestId header"),
+        Some("never sends a request id"),
+    )
+}
+
+/// A v2 results-file scenario. `axes` are the behaviour, shape and protocol verdicts; the
+/// deciding verdict is the behaviour one (the default strictness).
 fn scenario(
     name: &str,
     covers: &[&str],
     outcome: Value,
     steps: Vec<Value>,
-    verdict: Value,
+    findings: Vec<Value>,
+    axes: [&str; 3],
 ) -> Value {
     let area = name.split("::").next().unwrap_or_default();
+    let stale: Vec<&str> = if axes[0] == "unexpected_pass" {
+        vec!["step 1 [behaviour/body] $.UserCreateDate: omitted UserCreateDate"]
+    } else {
+        Vec::new()
+    };
     json!({"name": name, "area": area, "file": format!("fixtures/scenarios/{area}/x.json"),
            "source": "https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/",
-           "covers": covers, "outcome": outcome, "steps": steps, "duration_ms": 3,
-           "cleanup_errors": [], "verdict": verdict})
+           "covers": covers, "outcome": outcome, "findings": findings, "stale": stale,
+           "steps": steps, "duration_ms": 3, "cleanup_errors": [],
+           "verdict": verdict(axes[0]),
+           "axes": {"behaviour": verdict(axes[0]), "shape": verdict(axes[1]),
+                    "protocol": verdict(axes[2])}})
 }
 
 fn results(target: &str, scenarios: Vec<Value>) -> Results {
     serde_json::from_value(json!({
-        "schema": "cogcheck-results/1",
+        "schema": results::SCHEMA,
         "run": {"prefix": "cogcheck-abc123", "started": "2026-11-26T17:00:00Z",
-                "finished": "2026-11-26T17:01:00Z", "cogcheck": "0.1.0", "model": "botocore 1.44.8"},
+                "finished": "2026-11-26T17:01:00Z", "cogcheck": "0.1.0",
+                "model": "botocore 1.44.8", "strictness": "behaviour"},
         "target": {"name": target, "version": "1.0.0", "endpoint": "http://127.0.0.1:1",
                    "configuration": format!("{target} | in memory")},
         "summary": {},
+        "axes": {},
         "scenarios": scenarios,
     }))
     .expect("synthetic results parse")
 }
 
-/// Two targets that ran and one that could not start, covering every cell status.
-fn synthetic() -> Vec<TargetInput> {
-    let passed = json!({"outcome": "passed"});
-    let pass = json!({"verdict": "pass"});
-    let alpha = results(
+const COMPLETED: &str = r#"{"outcome": "completed"}"#;
+
+fn completed() -> Value {
+    serde_json::from_str(COMPLETED).unwrap()
+}
+
+fn unsupported_at(step: usize, action: &str) -> Value {
+    json!({"outcome": "unsupported", "action": action, "step": step, "answer": "HTTP 501"})
+}
+
+/// alpha: a pass, a new and a known behaviour failure, a security deviation, an unsupported
+/// operation, a check blocked by another unsupported operation, a skipped scenario, and a
+/// behaviour pass with shape and protocol findings.
+fn alpha() -> Results {
+    results(
         "alpha",
         vec![
             scenario(
                 "user-pools::create",
                 &["CreateUserPool", "DescribeUserPool"],
-                passed.clone(),
+                completed(),
                 vec![
                     step(0, "CreateUserPool", "passed"),
                     step(1, "DescribeUserPool", "passed"),
                 ],
-                pass.clone(),
+                vec![],
+                ["pass", "pass", "pass"],
             ),
             scenario(
                 "user-pools::describe-missing",
                 &["DescribeUserPool"],
-                json!({"outcome": "failed", "step": 1, "check": "error-type",
-                            "summary": format!("DescribeUserPool: expected ResourceNotFoundException, got token {JWT}"),
-                            "expected": "{\n  \"a\": 1\n}", "actual": format!("{{\n  \"a\": 2,\n  \"t\": \"{JWT}\"\n}}"),
-                            "diff": "--- expected\n+++ actual\n@@ -1,3 +1,3 @@\n {\n-  \"a\": 1\n+  \"a\": 2\n }\n"}),
+                completed(),
                 vec![
                     step(0, "CreateUserPool", "passed"),
-                    step(1, "DescribeUserPool", "failed"),
+                    step(1, "DescribeUserPool", "deviated"),
                 ],
-                json!({"verdict": "fail"}),
+                vec![{
+                    let mut f = finding(
+                        Some(1),
+                        "DescribeUserPool",
+                        "behaviour",
+                        "functional",
+                        "error-type",
+                        "$.__type",
+                        &format!(
+                            "DescribeUserPool: expected ResourceNotFoundException, got token {JWT}"
+                        ),
+                        None,
+                    );
+                    f["expected"] = "{\n  \"a\": 1\n}".into();
+                    f["actual"] = format!("{{\n  \"a\": 2,\n  \"t\": \"{JWT}\"\n}}").into();
+                    f["diff"] = "--- expected\n+++ actual\n@@ -1,3 +1,3 @@\n {\n-  \"a\": 1\n+  \"a\": 2\n }\n".into();
+                    f
+                }],
+                ["fail", "pass", "pass"],
             ),
             scenario(
                 "users::admin-get-user",
                 &["AdminGetUser"],
-                json!({"outcome": "failed", "step": 1, "check": "body", "summary": "AdminGetUser: $.UserCreateDate missing",
-                            "expected": "{}", "actual": "{}", "diff": ""}),
+                completed(),
                 vec![
                     step(0, "CreateUserPool", "passed"),
-                    step(1, "AdminGetUser", "failed"),
+                    step(1, "AdminGetUser", "deviated"),
                 ],
-                json!({"verdict": "expected_failure", "reason": "alpha omits UserCreateDate"}),
+                vec![finding(
+                    Some(1),
+                    "AdminGetUser",
+                    "behaviour",
+                    "functional",
+                    "body",
+                    "$.UserCreateDate",
+                    "AdminGetUser: $.UserCreateDate missing",
+                    Some("alpha omits UserCreateDate"),
+                )],
+                ["expected_failure", "pass", "pass"],
+            ),
+            scenario(
+                "auth::admin-secret-hash-required",
+                &["AdminInitiateAuth"],
+                completed(),
+                vec![
+                    step(0, "CreateUserPool", "passed"),
+                    step(1, "AdminInitiateAuth", "deviated"),
+                ],
+                vec![finding(
+                    Some(1),
+                    "AdminInitiateAuth",
+                    "behaviour",
+                    "security",
+                    "outcome",
+                    "$",
+                    "signs in without SECRET_HASH (AWS: NotAuthorizedException)",
+                    None,
+                )],
+                ["fail", "pass", "pass"],
             ),
             scenario(
                 "devices::admin-get-device",
                 &["AdminGetDevice"],
-                json!({"outcome": "unsupported", "action": "AdminGetDevice", "step": 1}),
+                unsupported_at(1, "AdminGetDevice"),
                 vec![
                     step(0, "CreateUserPool", "passed"),
                     step(1, "AdminGetDevice", "unsupported"),
                 ],
-                json!({"verdict": "unsupported", "action": "AdminGetDevice"}),
+                vec![],
+                ["unsupported", "pass", "pass"],
+            ),
+            scenario(
+                "mfa::totp-setup",
+                &["AssociateSoftwareToken"],
+                unsupported_at(1, "AdminSetUserMFAPreference"),
+                vec![
+                    step(0, "CreateUserPool", "passed"),
+                    step(1, "AdminSetUserMFAPreference", "unsupported"),
+                    step(2, "AssociateSoftwareToken", "not_run"),
+                ],
+                vec![],
+                ["fail", "pass", "pass"],
             ),
             scenario(
                 "sign-up::confirm",
                 &["SignUp"],
                 json!({"outcome": "skipped", "reason": "the target does not offer `codes`"}),
                 vec![step(0, "SignUp", "not_run")],
-                json!({"verdict": "skipped", "reason": "the target does not offer `codes`"}),
+                vec![],
+                ["skipped", "skipped", "skipped"],
+            ),
+            scenario(
+                "users::list-users",
+                &["ListUsers"],
+                completed(),
+                vec![
+                    step(0, "CreateUserPool", "passed"),
+                    step(1, "ListUsers", "deviated"),
+                ],
+                vec![
+                    finding(
+                        Some(1),
+                        "ListUsers",
+                        "shape",
+                        "shape",
+                        "enum-value",
+                        "$.Users[0].UserStatus",
+                        "ListUsers: UserStatus \"ENABLED\" is not in the model's enum",
+                        Some("alpha says ENABLED"),
+                    ),
+                    finding(
+                        Some(1),
+                        "ListUsers",
+                        "protocol",
+                        "protocol",
+                        "content-type",
+                        "-",
+                        "ListUsers: content type application/json",
+                        None,
+                    ),
+                ],
+                ["pass", "expected_failure", "fail"],
             ),
         ],
-    );
-    let beta = results(
+    )
+}
+
+/// beta: behaves like AWS except a setup failure, and a known deviation that no longer occurs.
+fn beta() -> Results {
+    results(
         "beta",
         vec![
             scenario(
                 "user-pools::create",
                 &["CreateUserPool", "DescribeUserPool"],
-                passed.clone(),
+                completed(),
                 vec![step(0, "CreateUserPool", "passed")],
-                pass.clone(),
+                vec![],
+                ["pass", "pass", "pass"],
             ),
             scenario(
                 "user-pools::describe-missing",
                 &["DescribeUserPool"],
-                passed.clone(),
+                completed(),
                 vec![step(0, "CreateUserPool", "passed")],
-                pass.clone(),
+                vec![],
+                ["pass", "pass", "pass"],
             ),
             scenario(
                 "users::admin-get-user",
                 &["AdminGetUser"],
-                passed.clone(),
+                completed(),
                 vec![step(0, "CreateUserPool", "passed")],
-                json!({"verdict": "unexpected_pass", "reason": "beta omitted UserCreateDate"}),
+                vec![],
+                ["unexpected_pass", "pass", "pass"],
             ),
             scenario(
                 "devices::admin-get-device",
                 &["AdminGetDevice"],
-                json!({"outcome": "failed", "step": 0, "check": "transport", "summary": "CreateUserPool: connection reset",
-                            "expected": "an answer", "actual": "connection reset", "diff": ""}),
+                json!({"outcome": "stopped", "step": 0, "reason": "CreateUserPool: connection reset"}),
                 vec![
-                    step(0, "CreateUserPool", "failed"),
+                    step(0, "CreateUserPool", "deviated"),
                     step(1, "AdminGetDevice", "not_run"),
                 ],
-                json!({"verdict": "fail"}),
+                vec![{
+                    let mut f = finding(
+                        Some(0),
+                        "CreateUserPool",
+                        "behaviour",
+                        "functional",
+                        "transport",
+                        "-",
+                        "CreateUserPool: connection reset",
+                        None,
+                    );
+                    f["expected"] = "an answer".into();
+                    f["actual"] = "connection reset".into();
+                    f
+                }],
+                ["fail", "pass", "pass"],
             ),
             scenario(
                 "sign-up::confirm",
                 &["SignUp"],
-                passed,
+                completed(),
                 vec![step(0, "SignUp", "passed")],
-                pass,
+                vec![],
+                ["pass", "pass", "pass"],
             ),
         ],
-    );
+    )
+}
+
+/// delta: behaves like AWS everywhere it implements, never sends a request id, and does not
+/// implement AdminGetDevice.
+fn delta() -> Results {
+    results(
+        "delta",
+        vec![
+            scenario(
+                "user-pools::create",
+                &["CreateUserPool", "DescribeUserPool"],
+                completed(),
+                vec![
+                    step(0, "CreateUserPool", "deviated"),
+                    step(1, "DescribeUserPool", "deviated"),
+                ],
+                vec![
+                    no_request_id(0, "CreateUserPool"),
+                    no_request_id(1, "DescribeUserPool"),
+                ],
+                ["pass", "pass", "expected_failure"],
+            ),
+            scenario(
+                "user-pools::describe-missing",
+                &["DescribeUserPool"],
+                completed(),
+                vec![
+                    step(0, "CreateUserPool", "deviated"),
+                    step(1, "DescribeUserPool", "deviated"),
+                ],
+                vec![
+                    no_request_id(0, "CreateUserPool"),
+                    no_request_id(1, "DescribeUserPool"),
+                ],
+                ["pass", "pass", "expected_failure"],
+            ),
+            scenario(
+                "users::admin-get-user",
+                &["AdminGetUser"],
+                completed(),
+                vec![
+                    step(0, "CreateUserPool", "deviated"),
+                    step(1, "AdminGetUser", "deviated"),
+                ],
+                vec![
+                    no_request_id(0, "CreateUserPool"),
+                    no_request_id(1, "AdminGetUser"),
+                ],
+                ["pass", "pass", "expected_failure"],
+            ),
+            scenario(
+                "devices::admin-get-device",
+                &["AdminGetDevice"],
+                unsupported_at(1, "AdminGetDevice"),
+                vec![
+                    step(0, "CreateUserPool", "deviated"),
+                    step(1, "AdminGetDevice", "unsupported"),
+                ],
+                vec![no_request_id(0, "CreateUserPool")],
+                ["unsupported", "pass", "expected_failure"],
+            ),
+        ],
+    )
+}
+
+/// Three targets that ran and one that could not start, covering every cell status.
+fn synthetic() -> Vec<TargetInput> {
     vec![
-        TargetInput::Ran(Box::new(alpha)),
-        TargetInput::Ran(Box::new(beta)),
+        TargetInput::Ran(Box::new(alpha())),
+        TargetInput::Ran(Box::new(beta())),
+        TargetInput::Ran(Box::new(delta())),
         TargetInput::Unavailable {
             name: "gamma".into(),
             version: "0.51.0".into(),
@@ -168,13 +426,70 @@ fn synthetic() -> Vec<TargetInput> {
     ]
 }
 
-/// What one output says: per target (checks passed, checks, seed passing, seed total) and per
-/// (operation, target) (status, passed, total), plus each operation's seed mark.
+/// An SDK tolerance file: both SDKs ignore a missing request id, the JavaScript SDK raises on
+/// an enum value outside the model.
+fn tolerance() -> SdkTolerance {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sdk-tolerance.json");
+    std::fs::write(
+        &path,
+        json!({
+            "schema": "cogcheck-sdk-tolerance/1",
+            "checks": {
+                "protocol/request-id": {"deviation": "no x-amzn-RequestId", "boto3": "same",
+                                        "js_sdk": "same", "detail": "both read it as absent"},
+                "shape/enum-value": {"deviation": "UserStatus ENABLED", "boto3": "same",
+                                     "js_sdk": "raised", "detail": "JS validates enums"}
+            }
+        })
+        .to_string(),
+    )
+    .unwrap();
+    SdkTolerance::load(&path)
+        .expect("tolerance file reads")
+        .expect("tolerance file exists")
+}
+
+/// One target's headline as a report states it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Headline {
+    behaviour_passed: usize,
+    behaviour_total: usize,
+    seed_passing: usize,
+    seed_total: usize,
+    unsupported_operations: usize,
+    unsupported_checks: usize,
+    checks_with_shape: usize,
+    checks_with_protocol: usize,
+    security: usize,
+}
+
+/// A cell: status, passing behaviour checks, behaviour checks, has shape findings, has
+/// protocol findings.
+type CellNumbers = (String, usize, usize, bool, bool);
+
+/// What one output says: per target its headline, its security deviations (scenario, step)
+/// and its unsupported operations; per (operation, target) (status, passed, total, has shape
+/// findings, has protocol findings); each operation's seed mark.
 #[derive(Debug, PartialEq)]
 struct Numbers {
-    targets: BTreeMap<String, Option<(usize, usize, usize, usize)>>,
-    cells: BTreeMap<(String, String), (String, usize, usize)>,
+    targets: BTreeMap<String, Option<Headline>>,
+    security: BTreeMap<String, Vec<(String, String)>>,
+    unsupported: BTreeMap<String, Vec<String>>,
+    cells: BTreeMap<(String, String), CellNumbers>,
     seed: BTreeMap<String, bool>,
+}
+
+impl Numbers {
+    fn new() -> Numbers {
+        Numbers {
+            targets: BTreeMap::new(),
+            security: BTreeMap::new(),
+            unsupported: BTreeMap::new(),
+            cells: BTreeMap::new(),
+            seed: BTreeMap::new(),
+        }
+    }
 }
 
 fn ratio(text: &str) -> (usize, usize) {
@@ -184,6 +499,26 @@ fn ratio(text: &str) -> (usize, usize) {
         .split_once('/')
         .unwrap_or_else(|| panic!("not n/m: {text:?}"));
     (a.parse().unwrap(), b.parse().unwrap())
+}
+
+fn first_number(text: &str) -> usize {
+    let digits: String = text
+        .trim()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("not a number: {text:?}"))
+}
+
+/// `12 (30 checks)` → (12, 30).
+fn count_and_checks(text: &str) -> (usize, usize) {
+    let inner = text
+        .split_once('(')
+        .map(|(_, r)| r)
+        .unwrap_or_else(|| panic!("no (n checks): {text:?}"));
+    (first_number(text), first_number(inner))
 }
 
 fn status_of_symbol(sym: &str) -> &'static str {
@@ -219,12 +554,19 @@ fn table_after(md: &str, heading: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// The list items (`- ...`) right under a Markdown heading that starts with `heading`.
+fn items_after<'a>(md: &'a str, heading: &str) -> Vec<&'a str> {
+    let start = md.find(heading).unwrap_or_else(|| panic!("no {heading}"));
+    md[start..]
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with('#'))
+        .filter(|l| l.starts_with("- "))
+        .collect()
+}
+
 fn from_markdown(md: &str) -> Numbers {
-    let mut n = Numbers {
-        targets: BTreeMap::new(),
-        cells: BTreeMap::new(),
-        seed: BTreeMap::new(),
-    };
+    let mut n = Numbers::new();
     let targets = table_after(md, "## Targets");
     let head = &targets[0];
     let col = |name: &str| {
@@ -232,16 +574,48 @@ fn from_markdown(md: &str) -> Numbers {
             .position(|h| h == name)
             .unwrap_or_else(|| panic!("no column {name}"))
     };
-    let (checks, seed) = (col("checks passed"), col("seed actions fully passing"));
     for row in &targets[2..] {
         let value = if row[3].starts_with("not available") {
             None
         } else {
-            let (cp, ct) = ratio(&row[checks]);
-            let (sp, st) = ratio(&row[seed]);
-            Some((cp, ct, sp, st))
+            let (bp, bt) = ratio(&row[col("behaviour checks passed")]);
+            let (sp, st) = ratio(&row[col("seed actions fully passing")]);
+            let (uo, uc) = count_and_checks(&row[col("unsupported operations")]);
+            Some(Headline {
+                behaviour_passed: bp,
+                behaviour_total: bt,
+                seed_passing: sp,
+                seed_total: st,
+                unsupported_operations: uo,
+                unsupported_checks: uc,
+                checks_with_shape: first_number(&row[col("checks with shape findings")]),
+                checks_with_protocol: first_number(&row[col("checks with protocol findings")]),
+                security: first_number(&row[col("security deviations")]),
+            })
         };
-        n.targets.insert(row[0].clone(), value);
+        let name = row[0].clone();
+        if value.is_some() {
+            let security = items_after(md, &format!("#### Security deviations on {name} "))
+                .iter()
+                .map(|item| {
+                    let scenario = item.split('`').nth(1).expect("scenario in backticks");
+                    let rest = item.split('`').nth(2).unwrap_or_default().trim();
+                    let step = rest
+                        .strip_prefix("step ")
+                        .map(|r| r.split([' ', ',']).next().unwrap_or_default())
+                        .unwrap_or("cleanup");
+                    (scenario.to_string(), step.to_string())
+                })
+                .collect();
+            n.security.insert(name.clone(), security);
+            let unsupported =
+                items_after(md, &format!("#### Operations {name} does not implement"))
+                    .iter()
+                    .map(|item| item.split('`').nth(1).expect("operation").to_string())
+                    .collect();
+            n.unsupported.insert(name.clone(), unsupported);
+        }
+        n.targets.insert(name, value);
     }
     let ops = table_after(md, "## Operations");
     let names: Vec<String> = ops[0][3..].to_vec();
@@ -255,11 +629,16 @@ fn from_markdown(md: &str) -> Numbers {
         n.seed.insert(op.clone(), first.ends_with('★'));
         for (t, cell) in names.iter().zip(&row[3..]) {
             let mut parts = cell.splitn(2, ' ');
-            let sym = parts.next().unwrap_or_default();
+            let sym_badge = parts.next().unwrap_or_default();
+            let shape = sym_badge.contains('ˢ');
+            let protocol = sym_badge.contains('ᵖ');
+            let sym = sym_badge.trim_end_matches(['ˢ', 'ᵖ']);
             let status = status_of_symbol(sym);
             let (p, tot) = parts.next().map(ratio).unwrap_or((0, 0));
-            n.cells
-                .insert((op.clone(), t.clone()), (status.to_string(), p, tot));
+            n.cells.insert(
+                (op.clone(), t.clone()),
+                (status.to_string(), p, tot, shape, protocol),
+            );
         }
     }
     n
@@ -287,25 +666,62 @@ fn tags<'a>(html: &'a str, start: &'a str) -> impl Iterator<Item = &'a str> + 'a
     })
 }
 
+/// The HTML between `start` (an opening tag's beginning) and the next `end`.
+fn block<'a>(html: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let at = html.find(start)?;
+    let stop = html[at..].find(end).map_or(html.len(), |e| at + e);
+    Some(&html[at..stop])
+}
+
 fn from_html(html: &str) -> Numbers {
-    let mut n = Numbers {
-        targets: BTreeMap::new(),
-        cells: BTreeMap::new(),
-        seed: BTreeMap::new(),
-    };
+    let mut n = Numbers::new();
     let mut names = Vec::new();
     for card in tags(html, "<article class=\"card") {
         let name = attr(card, "data-target").unwrap();
         let num = |k: &str| attr(card, k).unwrap().parse::<usize>().unwrap();
         let value = match attr(card, "data-status").as_deref() {
-            Some("ran") => Some((
-                num("data-checks-passed"),
-                num("data-checks-total"),
-                num("data-seed-passing"),
-                num("data-seed-total"),
-            )),
+            Some("ran") => Some(Headline {
+                behaviour_passed: num("data-behaviour-passed"),
+                behaviour_total: num("data-behaviour-total"),
+                seed_passing: num("data-seed-passing"),
+                seed_total: num("data-seed-total"),
+                unsupported_operations: num("data-unsupported-operations"),
+                unsupported_checks: num("data-unsupported-checks"),
+                checks_with_shape: num("data-checks-with-shape"),
+                checks_with_protocol: num("data-checks-with-protocol"),
+                security: num("data-security"),
+            }),
             _ => None,
         };
+        if value.is_some() {
+            let devs = block(
+                html,
+                &format!("<article class=\"devs\" data-target=\"{name}\""),
+                "</article>",
+            )
+            .unwrap_or_else(|| panic!("no deviations of {name}"));
+            let security =
+                block(devs, "<section class=\"security\"", "</section>").expect("a security list");
+            n.security.insert(
+                name.clone(),
+                tags(security, "<li ")
+                    .map(|li| {
+                        (
+                            attr(li, "data-scenario").unwrap(),
+                            attr(li, "data-step").unwrap(),
+                        )
+                    })
+                    .collect(),
+            );
+            let unsupported = block(devs, "<details class=\"unsupported\"", "</details>")
+                .expect("an unsupported list");
+            n.unsupported.insert(
+                name.clone(),
+                tags(unsupported, "<li ")
+                    .map(|li| attr(li, "data-operation").unwrap())
+                    .collect(),
+            );
+        }
         names.push(name.clone());
         n.targets.insert(name, value);
     }
@@ -318,12 +734,15 @@ fn from_html(html: &str) -> Numbers {
             .insert(op.clone(), attr(tr, "data-seed").as_deref() == Some("1"));
         for td in tags(row, "<td class=\"cell") {
             let t: usize = attr(td, "data-target").unwrap().parse().unwrap();
+            let num = |k: &str| attr(td, k).unwrap().parse::<usize>().unwrap();
             n.cells.insert(
                 (op.clone(), names[t].clone()),
                 (
                     attr(td, "data-status").unwrap(),
-                    attr(td, "data-passed").unwrap().parse().unwrap(),
-                    attr(td, "data-total").unwrap().parse().unwrap(),
+                    num("data-passed"),
+                    num("data-total"),
+                    num("data-shape") > 0,
+                    num("data-protocol") > 0,
                 ),
             );
         }
@@ -332,25 +751,49 @@ fn from_html(html: &str) -> Numbers {
 }
 
 fn from_json(v: &Value) -> Numbers {
-    assert_eq!(v["schema"], "cogcheck-compatibility/1");
-    let mut n = Numbers {
-        targets: BTreeMap::new(),
-        cells: BTreeMap::new(),
-        seed: BTreeMap::new(),
-    };
-    let u = |v: &Value| v.as_u64().unwrap() as usize;
+    assert_eq!(v["schema"], "cogcheck-compatibility/2");
+    let mut n = Numbers::new();
+    let u = |v: &Value| v.as_u64().unwrap_or_else(|| panic!("not a number: {v}")) as usize;
     for t in v["targets"].as_array().unwrap() {
         let s = &t["summary"];
-        let value = (t["status"] == "ran").then(|| {
-            (
-                u(&s["checks_passed"]),
-                u(&s["checks_total"]),
-                u(&s["seed_passing"]),
-                u(&s["seed_total"]),
-            )
+        let name = t["name"].as_str().unwrap().to_string();
+        let value = (t["status"] == "ran").then(|| Headline {
+            behaviour_passed: u(&s["behaviour_passed"]),
+            behaviour_total: u(&s["behaviour_total"]),
+            seed_passing: u(&s["seed_passing"]),
+            seed_total: u(&s["seed_total"]),
+            unsupported_operations: u(&s["unsupported_operations"]),
+            unsupported_checks: u(&s["unsupported_checks"]),
+            checks_with_shape: u(&s["checks_with_shape"]),
+            checks_with_protocol: u(&s["checks_with_protocol"]),
+            security: u(&s["security_findings"]),
         });
-        n.targets
-            .insert(t["name"].as_str().unwrap().to_string(), value);
+        if value.is_some() {
+            n.security.insert(
+                name.clone(),
+                t["deviations"]["security"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| {
+                        let step = f["step"]
+                            .as_u64()
+                            .map_or("cleanup".to_string(), |s| s.to_string());
+                        (f["scenario"].as_str().unwrap().to_string(), step)
+                    })
+                    .collect(),
+            );
+            n.unsupported.insert(
+                name.clone(),
+                t["unsupported"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|o| o["operation"].as_str().unwrap().to_string())
+                    .collect(),
+            );
+        }
+        n.targets.insert(name, value);
     }
     for o in v["operations"].as_array().unwrap() {
         let op = o["name"].as_str().unwrap().to_string();
@@ -362,6 +805,8 @@ fn from_json(v: &Value) -> Numbers {
                     c["status"].as_str().unwrap().to_string(),
                     u(&c["passed"]),
                     u(&c["total"]),
+                    u(&c["shape"]) > 0,
+                    u(&c["protocol"]) > 0,
                 ),
             );
         }
@@ -369,7 +814,7 @@ fn from_json(v: &Value) -> Numbers {
     n
 }
 
-/// `n` as the Markdown shows it: ⛔, ⏭, · and n/a cells carry no counts there.
+/// `n` as the Markdown shows it: cells without counts carry neither counts nor badges there.
 fn counts_shown(n: &Numbers) -> Numbers {
     let shows = |status: &str| {
         CellStatus::ALL
@@ -378,15 +823,17 @@ fn counts_shown(n: &Numbers) -> Numbers {
     };
     Numbers {
         targets: n.targets.clone(),
+        security: n.security.clone(),
+        unsupported: n.unsupported.clone(),
         seed: n.seed.clone(),
         cells: n
             .cells
             .iter()
-            .map(|(k, (st, p, t))| {
-                let v = if shows(st) {
-                    (st.clone(), *p, *t)
+            .map(|(k, v)| {
+                let v = if shows(&v.0) {
+                    v.clone()
                 } else {
-                    (st.clone(), 0, 0)
+                    (v.0.clone(), 0, 0, false, false)
                 };
                 (k.clone(), v)
             })
@@ -394,9 +841,11 @@ fn counts_shown(n: &Numbers) -> Numbers {
     }
 }
 
-/// Writes the reports of `inputs` into a fresh folder and checks the three agree.
-fn write_and_compare(inputs: &[TargetInput]) -> (tempfile::TempDir, Written, Matrix, Numbers) {
-    let matrix = Matrix::build(inputs).expect("matrix builds");
+/// Writes the reports of `matrix` into a fresh folder and checks the three agree.
+fn write_and_compare_matrix(
+    matrix: Matrix,
+    targets: usize,
+) -> (tempfile::TempDir, Written, Matrix, Numbers) {
     let dir = tempfile::tempdir().unwrap();
     let written = write_reports(&matrix, dir.path()).expect("reports written");
     let md = std::fs::read_to_string(&written.markdown).unwrap();
@@ -416,7 +865,7 @@ fn write_and_compare(inputs: &[TargetInput]) -> (tempfile::TempDir, Written, Mat
     );
     assert_eq!(
         c.cells.len(),
-        ops.len() * inputs.len(),
+        ops.len() * targets,
         "one cell per operation and target"
     );
     assert_eq!(
@@ -438,12 +887,21 @@ fn write_and_compare(inputs: &[TargetInput]) -> (tempfile::TempDir, Written, Mat
     (dir, written, matrix, c)
 }
 
+/// Builds the reports of `inputs` with the given SDK tolerance and checks the three agree.
+fn write_and_compare(
+    inputs: &[TargetInput],
+    tolerance: Option<&SdkTolerance>,
+) -> (tempfile::TempDir, Written, Matrix, Numbers) {
+    let matrix = Matrix::build_with(inputs, tolerance).expect("matrix builds");
+    write_and_compare_matrix(matrix, inputs.len())
+}
+
 #[test]
 fn synthetic_reports_agree_and_say_what_happened() {
     let inputs = synthetic();
-    let (_dir, written, matrix, n) = write_and_compare(&inputs);
+    let (_dir, written, matrix, n) = write_and_compare(&inputs, None);
     let cell = |op: &str, t: &str| n.cells[&(op.to_string(), t.to_string())].clone();
-    let s = |x: &str, p, t| (x.to_string(), p, t);
+    let s = |x: &str, p, t| (x.to_string(), p, t, false, false);
     assert_eq!(cell("CreateUserPool", "alpha"), s("pass", 1, 1));
     assert_eq!(cell("DescribeUserPool", "alpha"), s("partial", 1, 2));
     assert_eq!(
@@ -451,9 +909,25 @@ fn synthetic_reports_agree_and_say_what_happened() {
         s("fail", 0, 1),
         "an expected failure is still a failed check"
     );
-    assert_eq!(cell("AdminGetDevice", "alpha"), s("unsupported", 0, 1));
+    assert_eq!(cell("AdminInitiateAuth", "alpha"), s("fail", 0, 1));
+    assert_eq!(cell("AdminGetDevice", "alpha"), s("unsupported", 0, 0));
+    assert_eq!(
+        cell("AdminSetUserMFAPreference", "alpha"),
+        s("unsupported", 0, 0),
+        "an operation answered 'unsupported' in a setup step is unsupported"
+    );
+    assert_eq!(
+        cell("AssociateSoftwareToken", "alpha"),
+        s("blocked", 0, 0),
+        "a check stopped by another unsupported operation is not a behaviour failure"
+    );
     assert_eq!(cell("SignUp", "alpha"), s("skipped", 0, 0));
-    assert_eq!(cell("ListUsers", "alpha"), s("not_covered", 0, 0));
+    assert_eq!(
+        cell("ListUsers", "alpha"),
+        ("pass".to_string(), 1, 1, true, true),
+        "shape and protocol findings badge a behaviour pass"
+    );
+    assert_eq!(cell("ListGroups", "alpha"), s("not_covered", 0, 0));
     assert_eq!(
         cell("AdminGetUser", "beta"),
         s("pass", 1, 1),
@@ -465,30 +939,229 @@ fn synthetic_reports_agree_and_say_what_happened() {
         "a setup failure fails the check"
     );
     assert_eq!(cell("CreateUserPool", "gamma"), s("unavailable", 0, 0));
-    assert_eq!(n.targets["alpha"], Some((2, 5, 1, 95)));
-    assert_eq!(n.targets["beta"], Some((5, 6, 4, 95)));
+    assert_eq!(
+        n.targets["alpha"],
+        Some(Headline {
+            behaviour_passed: 3,
+            behaviour_total: 6,
+            seed_passing: 2,
+            seed_total: 95,
+            unsupported_operations: 2,
+            unsupported_checks: 2,
+            checks_with_shape: 1,
+            checks_with_protocol: 1,
+            security: 1,
+        }),
+        "unsupported and blocked checks are counted apart, not as behaviour failures"
+    );
+    assert_eq!(
+        n.targets["beta"]
+            .as_ref()
+            .map(|h| (h.behaviour_passed, h.behaviour_total)),
+        Some((5, 6))
+    );
     assert_eq!(
         n.targets["gamma"], None,
         "an unavailable target keeps its column"
     );
+    assert_eq!(
+        n.unsupported["alpha"],
+        ["AdminGetDevice", "AdminSetUserMFAPreference"],
+        "unsupported operations are listed per target"
+    );
+    assert!(n.unsupported["beta"].is_empty());
     assert_eq!(matrix.interop, vec!["CreateUserPool".to_string()]);
+    let alpha = &matrix.targets[0].summary;
+    assert_eq!(alpha.behaviour_known, 1, "the expected failure is counted");
+    assert_eq!(
+        alpha.behaviour_total - alpha.behaviour_passed,
+        3,
+        "new, known and security failures all fail on behaviour"
+    );
 
     let md = std::fs::read_to_string(&written.markdown).unwrap();
     assert!(md.contains("**gamma could not be installed or started**"));
     assert!(md.contains("install failed: `cargo install` failed"));
-    assert!(md.contains("#### `user-pools::describe-missing` — fail"));
-    assert!(md.contains("step 1 `DescribeUserPool`, check `error-type`"));
-    assert!(md.contains("> Known failure: alpha omits UserCreateDate"));
-    assert!(md.contains("-  \"a\": 1\n+  \"a\": 2"), "the diff is shown");
+    assert!(md.contains(
+        "- `user-pools::describe-missing` step 1 `DescribeUserPool`, check `error-type` at `$.__type`"
+    ));
+    assert!(md.contains("known: alpha omits UserCreateDate"));
+    assert!(
+        md.contains("-  \"a\": 1\n  +  \"a\": 2"),
+        "the diff is shown"
+    );
     assert!(md.contains("**Interop:** 1 operations"));
     assert!(md.contains("<redacted: token>"));
+    assert!(md.contains("| `ListUsers` ★ | users | "));
+    assert!(md.contains(" ✅ˢᵖ 1/1 |"), "a badged cell");
+    assert!(
+        md.find("#### Security deviations on alpha")
+            < md.find("#### Functional deviations on alpha"),
+        "security deviations come first"
+    );
+    assert!(
+        md.contains("- `users::admin-get-user`: step 1 [behaviour/body] $.UserCreateDate"),
+        "a known deviation that no longer occurs is listed"
+    );
+    assert!(
+        md.contains("| `protocol/content-type` | 1 | 1 | not measured |"),
+        "without a tolerance file every deviation is not measured"
+    );
     let html = std::fs::read_to_string(&written.html).unwrap();
     assert!(!html.contains("<link "), "no external stylesheet");
     assert!(!html.contains("<script src"), "no external script");
 }
 
 #[test]
-fn real_results_reports_agree() {
+fn security_deviations_are_listed_first_in_all_three() {
+    let (_dir, written, _, n) = write_and_compare(&synthetic(), None);
+    let expected = vec![(
+        "auth::admin-secret-hash-required".to_string(),
+        "1".to_string(),
+    )];
+    // `write_and_compare` already checked that the three formats list the same ones.
+    assert_eq!(n.security["alpha"], expected);
+    assert!(n.security["beta"].is_empty() && n.security["delta"].is_empty());
+    let md = std::fs::read_to_string(&written.markdown).unwrap();
+    assert!(md.contains("signs in without SECRET_HASH (AWS: NotAuthorizedException) — **new**"));
+    let html = std::fs::read_to_string(&written.html).unwrap();
+    let devs = block(
+        &html,
+        "<article class=\"devs\" data-target=\"alpha\"",
+        "</article>",
+    )
+    .unwrap();
+    assert!(
+        devs.find("class=\"security\"") < devs.find("sev-functional"),
+        "the security list comes before the functional one"
+    );
+    assert!(devs.contains("signs in without SECRET_HASH"));
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(&written.json).unwrap()).unwrap();
+    let f = &json["targets"][0]["deviations"]["security"][0];
+    assert_eq!(f["severity"], "security");
+    assert_eq!(
+        f["known"],
+        Value::Null,
+        "a new deviation has no recorded reason"
+    );
+    assert_eq!(
+        f["summary"],
+        "signs in without SECRET_HASH (AWS: NotAuthorizedException)"
+    );
+}
+
+#[test]
+fn a_target_with_only_protocol_findings_passes_every_behaviour_check() {
+    let (_dir, written, _, n) = write_and_compare(&synthetic(), None);
+    let delta = n.targets["delta"].clone().expect("delta ran");
+    assert_eq!(
+        (delta.behaviour_passed, delta.behaviour_total),
+        (4, 4),
+        "protocol findings never fail a behaviour check"
+    );
+    assert_eq!(delta.checks_with_protocol, 4);
+    assert_eq!(delta.checks_with_shape, 0);
+    assert_eq!(
+        (delta.unsupported_operations, delta.unsupported_checks),
+        (1, 1),
+        "its unsupported operation is counted apart"
+    );
+    for op in ["CreateUserPool", "DescribeUserPool", "AdminGetUser"] {
+        let (status, _, _, shape, protocol) = &n.cells[&(op.to_string(), "delta".to_string())];
+        assert_eq!(
+            (status.as_str(), *shape, *protocol),
+            ("pass", false, true),
+            "{op}"
+        );
+    }
+    // 100% in each format's own words (the numbers agree; the percentage is stated too).
+    let md = std::fs::read_to_string(&written.markdown).unwrap();
+    let row = table_after(&md, "## Targets")
+        .into_iter()
+        .find(|r| r[0] == "delta")
+        .unwrap();
+    assert!(row.iter().any(|c| c == "4/4 (100.0%)"), "{row:?}");
+    let html = std::fs::read_to_string(&written.html).unwrap();
+    let card = block(
+        &html,
+        "<article class=\"card\" data-target=\"delta\"",
+        "</article>",
+    )
+    .unwrap();
+    assert!(card.contains(r#"<span class="pct">100.0%</span>"#));
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(&written.json).unwrap()).unwrap();
+    let s = &json["targets"][2]["summary"];
+    assert_eq!(s["behaviour_passed"], s["behaviour_total"]);
+}
+
+#[test]
+fn sdk_tolerance_tags_shape_and_protocol_deviations() {
+    let tol = tolerance();
+    let (_dir, written, matrix, _) = write_and_compare(&synthetic(), Some(&tol));
+    assert!(matrix.sdk_tolerance);
+    let md = std::fs::read_to_string(&written.markdown).unwrap();
+    assert!(
+        md.contains("| `protocol/request-id` | 7 | 4 | no SDK notices |"),
+        "both SDKs `same`: no SDK notices"
+    );
+    assert!(md.contains("| `shape/enum-value` | 1 | 1 | boto3: same, JS SDK: raised |"));
+    assert!(
+        md.contains("| `protocol/content-type` | 1 | 1 | not measured |"),
+        "a check without an entry is not measured"
+    );
+    let html = std::fs::read_to_string(&written.html).unwrap();
+    assert!(html.contains(r#"<tr data-kind="protocol/request-id" data-sdk="no_sdk_notices">"#));
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(&written.json).unwrap()).unwrap();
+    let wire = &json["targets"][0]["wire"];
+    let by_kind = |k: &str| {
+        wire.as_array()
+            .unwrap()
+            .iter()
+            .find(|w| {
+                format!(
+                    "{}/{}",
+                    w["axis"].as_str().unwrap(),
+                    w["check"].as_str().unwrap()
+                ) == k
+            })
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(by_kind("shape/enum-value")["sdk"]["js_sdk"], "raised");
+    assert_eq!(
+        by_kind("protocol/content-type")["sdk"]["notice"],
+        "not_measured"
+    );
+
+    // A file of another schema is refused, a missing one is "not measured".
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(
+        SdkTolerance::load(&dir.path().join("none.json")).unwrap(),
+        None
+    );
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"schema": "cogcheck-sdk-tolerance/0", "checks": {}}"#,
+    )
+    .unwrap();
+    assert!(SdkTolerance::load(&bad).is_err());
+}
+
+#[test]
+fn results_of_the_old_schema_are_refused_with_a_reason() {
+    let mut old = alpha();
+    old.schema = "cogcheck-results/1".into();
+    let err = Matrix::build_with(&[TargetInput::Ran(Box::new(old))], None).unwrap_err();
+    assert!(err.to_string().contains("cogcheck-results/2"), "{err}");
+}
+
+/// The v2 results files under `reports/results/`, and the names of the others (older schemas,
+/// to be regenerated).
+fn real_results() -> (Vec<TargetInput>, Vec<String>) {
     let dir = repo().join("reports/results");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map(|d| {
@@ -499,21 +1172,52 @@ fn real_results_reports_agree() {
         })
         .unwrap_or_default();
     files.sort();
-    if files.is_empty() {
+    let mut inputs = Vec::new();
+    let mut other = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let schema = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v["schema"].as_str().map(str::to_string));
+        if schema.as_deref() == Some(results::SCHEMA) {
+            let r = Results::load(&f).unwrap_or_else(|e| panic!("{e}"));
+            inputs.push(TargetInput::Ran(Box::new(r)));
+        } else {
+            other.push(format!("{} ({schema:?})", f.display()));
+        }
+    }
+    if !other.is_empty() {
         eprintln!(
-            "no results under {}: only the synthetic set was checked",
-            dir.display()
+            "skipped results files that are not {}: {} (regenerate them with `cogcheck report`)",
+            results::SCHEMA,
+            other.join(", ")
         );
+    }
+    (inputs, other)
+}
+
+#[test]
+fn real_results_reports_agree() {
+    let (inputs, _) = real_results();
+    if inputs.is_empty() {
+        eprintln!("no v2 results under reports/results: only the synthetic set was checked");
         return;
     }
-    let inputs: Vec<TargetInput> = files
-        .iter()
-        .map(|f| TargetInput::Ran(Box::new(Results::load(f).unwrap_or_else(|e| panic!("{e}")))))
-        .collect();
-    let (_dir, _written, matrix, n) = write_and_compare(&inputs);
+    let matrix = Matrix::build(&inputs).expect("matrix builds");
+    let (_dir, _written, matrix, n) = write_and_compare_matrix(matrix, inputs.len());
     for t in &matrix.targets {
-        let (cp, ct, _, _) = n.targets[&t.name].unwrap();
-        assert!(cp <= ct && ct > 0, "{}: {cp}/{ct}", t.name);
+        let h = n.targets[&t.name].clone().unwrap();
+        assert!(
+            h.behaviour_passed <= h.behaviour_total && h.behaviour_total > 0,
+            "{}: {h:?}",
+            t.name
+        );
+        assert_eq!(
+            h.unsupported_operations,
+            n.unsupported[&t.name].len(),
+            "{}: every unsupported operation is listed",
+            t.name
+        );
     }
 }
 
@@ -640,7 +1344,8 @@ fn browser_checks_the_html_report() {
             .expect("npm runs (install Node.js and npm)");
         assert!(status.success(), "npm ci failed in {}", dir.display());
     }
-    let (_tmp, written, _, _) = write_and_compare(&synthetic());
+    let tol = tolerance();
+    let (_tmp, written, _, _) = write_and_compare(&synthetic(), Some(&tol));
     let mut pages = vec![written.html.clone()];
     let committed = repo().join("reports/compatibility.html");
     if committed.exists() && repo().join("reports/compatibility.json").exists() {
@@ -663,23 +1368,12 @@ fn browser_checks_the_html_report() {
     assert!(out.status.success(), "browser test failed:\n{text}");
 }
 
-/// Writes reports from `reports/results/*.json` into `target/compat-preview/` for a look:
-/// `cargo test -p cogcheck --test report -- --ignored --nocapture preview`.
+/// Writes reports from the v2 files of `reports/results/` into `target/compat-preview/` for a
+/// look: `cargo test -p cogcheck --test report -- --ignored --nocapture preview`.
 #[test]
 #[ignore]
 fn preview_from_real_results() {
-    let dir = repo().join("reports/results");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    let mut inputs: Vec<TargetInput> = files
-        .iter()
-        .map(|f| TargetInput::Ran(Box::new(Results::load(f).unwrap())))
-        .collect();
+    let (mut inputs, _) = real_results();
     if std::env::var("PREVIEW_UNAVAILABLE").is_ok() {
         inputs.push(TargetInput::Unavailable {
             name: "fakecloud".into(),
@@ -729,12 +1423,18 @@ fn end_to_end_run_report() {
 /// name), whatever order the files are named in, so a regenerated report keeps its layout.
 #[test]
 fn reports_from_files_keep_the_run_order_of_columns() {
-    let results = repo().join("reports/results");
-    let out = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
     let from = ["fakecloud", "cognito-local", "moto", "ministack"]
         .iter()
-        .map(|t| results.join(format!("{t}.json")))
+        .map(|t| {
+            let mut r = beta();
+            r.target.name = t.to_string();
+            let path = dir.path().join("results").join(format!("{t}.json"));
+            r.save(&path).unwrap();
+            path
+        })
         .collect();
+    let out = tempfile::tempdir().unwrap();
     let ok = compat::run_report(compat::ReportOptions {
         from,
         out_dir: out.path().to_path_buf(),

@@ -112,7 +112,8 @@ for (const html of pages) {
         report.targets.forEach((tg, i) => {
           const c = o.cells[tg.name];
           if (!['fail', 'partial'].includes(c.status)) return;
-          const withDiff = c.checks.some((k) => scenarios[k.scenario]?.results[tg.name]?.diff);
+          const withDiff = c.checks.some((k) => (scenarios[k.scenario]?.results[tg.name]?.findings || [])
+            .some((f) => f.diff));
           if (!pick || (withDiff && !pick.withDiff)) pick = { op: o.name, target: i, withDiff };
         });
       }
@@ -134,6 +135,54 @@ for (const html of pages) {
       }
       await page.keyboard.press('Escape');
       assert.equal(await page.isHidden('#detail'), true);
+    });
+
+    // Reports of schema 2 and later: behaviour first, badges, security lists.
+    const v2 = report.schema === 'cogcheck-compatibility/2';
+
+    await t.test('a cell with a protocol badge shows it and its protocol findings', async () => {
+      if (!v2) { t.skip(`schema ${report.schema}`); return; }
+      let pick = null;
+      for (const o of report.operations) {
+        report.targets.forEach((tg, i) => {
+          const c = o.cells[tg.name];
+          if (c.protocol > 0 && (!pick || (c.status === 'pass' && pick.status !== 'pass'))) {
+            pick = { op: o.name, target: i, status: c.status };
+          }
+        });
+      }
+      if (!pick) { t.skip('no cell with protocol findings in this report'); return; }
+      const cell = page.locator(`#matrix tr[data-op="${pick.op}"] td.cell[data-target="${pick.target}"]`);
+      await cell.scrollIntoViewIfNeeded();
+      assert.ok(await cell.locator('sup.wire').isVisible(), 'the badge is visible');
+      assert.match(await cell.locator('sup.wire').textContent(), new RegExp(report.badges.protocol));
+      assert.equal(await cell.getAttribute('data-status'), pick.status, 'the badge keeps the behaviour status');
+      await cell.click();
+      assert.equal(await page.isVisible('#detail'), true);
+      const protocol = page.locator('#detail-body .finding[data-axis="protocol"]');
+      assert.ok((await protocol.count()) > 0, 'the protocol findings are listed');
+      assert.ok(await protocol.first().isVisible());
+      assert.match(await protocol.first().textContent(), /protocol\//);
+      assert.match(await protocol.first().textContent(), /(known|new)/);
+      await page.keyboard.press('Escape');
+      assert.equal(await page.isHidden('#detail'), true);
+    });
+
+    await t.test('each target lists its security deviations before the others', async () => {
+      if (!v2) { t.skip(`schema ${report.schema}`); return; }
+      for (const tg of report.targets.filter((x) => x.status === 'ran')) {
+        const list = page.locator(`#deviations article.devs[data-target="${tg.name}"] section.security`);
+        assert.ok(await list.isVisible(), `${tg.name}: the security list is visible`);
+        const items = await list.locator('li').allTextContents();
+        assert.equal(items.length, tg.deviations.security.length, tg.name);
+        tg.deviations.security.forEach((f, i) => {
+          assert.ok(items[i].includes(f.summary), `${tg.name}: ${f.summary}`);
+          assert.ok(items[i].includes(f.scenario));
+        });
+        const first = await page.$eval(`#deviations article.devs[data-target="${tg.name}"]`,
+          (a) => a.querySelector('section, details').className);
+        assert.equal(first, 'security', `${tg.name}: security comes first`);
+      }
     });
   });
 }

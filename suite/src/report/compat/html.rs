@@ -1,7 +1,10 @@
 //! `reports/compatibility.html`: one self-contained page (inline CSS and JS, no network) with
-//! the target summaries, the matrix (sortable; filterable by name, area, quota category,
-//! seed / non-seed and status; groupable by area or category) and, on a click on a cell, the
-//! checks behind it with the failing step, expected and actual values and the diff.
+//! the target summaries (behaviour first), each target's deviations (security first, shape and
+//! protocol by kind with what the SDKs make of them, unsupported operations), the matrix
+//! (sortable; filterable by name, area, quota category, seed / non-seed and status; groupable
+//! by area or category; a badge on cells whose checks also show shape or protocol findings)
+//! and, on a click on a cell, the checks behind it with every finding: axis, severity, path,
+//! expected and actual values, the diff, its evidence and whether it is known.
 //!
 //! The matrix is rendered on the server side, so the page reads without JavaScript; the script
 //! only filters, sorts, groups and opens details from a JSON island (`<script id="data">`).
@@ -10,7 +13,11 @@ use std::fmt::Write;
 
 use serde_json::{json, Map, Value};
 
-use super::matrix::{percent, Cell, CellStatus, Matrix};
+use super::matrix::{
+    percent, Cell, CellStatus, CheckStatus, FindingView, Matrix, TargetColumn, PROTOCOL_BADGE,
+    SHAPE_BADGE,
+};
+use crate::finding::Severity;
 
 /// Longest expected / actual / diff text embedded per failure; the JSON report has them whole.
 const MAX_TEXT: usize = 6_000;
@@ -55,35 +62,44 @@ pub fn render(m: &Matrix) -> String {
         let s = &t.summary;
         match (&t.unavailable, &t.run) {
             (None, Some(run)) => {
-                let pct = if s.checks_total == 0 {
+                let pct = if s.behaviour_total == 0 {
                     0.0
                 } else {
-                    s.checks_passed as f64 * 100.0 / s.checks_total as f64
+                    s.behaviour_passed as f64 * 100.0 / s.behaviour_total as f64
                 };
                 let _ = writeln!(
                     out,
-                    r#"<article class="card" data-target="{name}" data-status="ran" data-checks-passed="{cp}" data-checks-total="{ct}" data-seed-passing="{sp}" data-seed-total="{st}" data-operations-passing="{op}">
+                    r#"<article class="card" data-target="{name}" data-status="ran" data-behaviour-passed="{cp}" data-behaviour-total="{ct}" data-seed-passing="{sp}" data-seed-total="{st}" data-operations-passing="{op}" data-unsupported-operations="{uo}" data-unsupported-checks="{uc}" data-checks-with-shape="{sh}" data-checks-with-protocol="{pr}" data-security="{sec}">
 <h2>{name} <span class="ver">{ver}</span></h2>
-<p class="big"><span class="pct">{pcts}</span> <span class="of">of checks pass ({cp}/{ct})</span></p>
-<div class="bar" role="img" aria-label="{pcts} of checks pass"><span style="width:{pct:.1}%"></span></div>
+<p class="big"><span class="pct">{pcts}</span> <span class="of">behaviour like AWS ({cp}/{ct} checks of implemented operations)</span></p>
+<div class="bar" role="img" aria-label="{pcts} of behaviour checks pass"><span style="width:{pct:.1}%"></span></div>
 <ul class="facts">
+<li><b class="sec-count">{sec}</b> security deviation(s) · {known} failing check(s) are known deviations</li>
 <li><b>{sp}/{st}</b> seed actions fully pass ({spp})</li>
 <li><b>{op}</b> of {oc} covered operations pass every check</li>
-<li><b class="framing">{fo}</b> failing checks fail only on awsJson1_1 framing (content type, request id)</li>
+<li><b>{uo}</b> operations not implemented ({uc} checks, counted apart)</li>
+<li><b>{sh}</b> checks with shape findings {shb} · <b>{pr}</b> with protocol findings {prb}</li>
 <li>ran <time datetime="{fin}">{fin_date}</time></li>
 </ul>
 <p class="conf">{conf}</p>
 </article>"#,
                     name = esc(&t.name),
                     ver = esc(&t.version),
-                    cp = s.checks_passed,
-                    ct = s.checks_total,
+                    cp = s.behaviour_passed,
+                    ct = s.behaviour_total,
+                    known = s.behaviour_known,
+                    uo = s.unsupported_operations,
+                    uc = s.unsupported_checks,
+                    sh = s.checks_with_shape,
+                    pr = s.checks_with_protocol,
+                    shb = SHAPE_BADGE,
+                    prb = PROTOCOL_BADGE,
+                    sec = s.security_findings,
                     sp = s.seed_passing,
                     st = s.seed_total,
                     op = s.operations_passing,
                     oc = s.operations_covered,
-                    fo = s.checks_framing_only,
-                    pcts = percent(s.checks_passed, s.checks_total),
+                    pcts = percent(s.behaviour_passed, s.behaviour_total),
                     spp = percent(s.seed_passing, s.seed_total),
                     pct = pct,
                     fin = esc(&run.finished),
@@ -114,7 +130,7 @@ pub fn render(m: &Matrix) -> String {
     if ran > 0 {
         let _ = writeln!(
             out,
-            r#"<p class="interop" data-interop="{n}"><b>Interop:</b> {n} operations ({s} of {st} seed actions) pass every check on all {ran} target(s) that ran.{list}</p>"#,
+            r#"<p class="interop" data-interop="{n}"><b>Interop:</b> {n} operations ({s} of {st} seed actions) behave like AWS in every check on all {ran} target(s) that ran.{list}</p>"#,
             n = m.interop.len(),
             s = m.interop_seed(),
             st = seed_total,
@@ -134,6 +150,18 @@ pub fn render(m: &Matrix) -> String {
         );
     }
 
+    // Deviations per target, security first.
+    if ran > 0 {
+        let _ = writeln!(
+            out,
+            r#"<section class="deviations" id="deviations" aria-label="deviations per target"><h2>Deviations</h2>"#
+        );
+        for t in m.ran().map(|(_, t)| t) {
+            deviations(&mut out, m, t);
+        }
+        let _ = writeln!(out, "</section>");
+    }
+
     // Legend and definition.
     let _ = writeln!(out, r#"<section class="legend" aria-label="legend"><ul>"#);
     for s in CellStatus::ALL {
@@ -147,7 +175,11 @@ pub fn render(m: &Matrix) -> String {
     }
     let _ = writeln!(
         out,
-        r#"</ul><p class="def"><b>Checks.</b> A check of an operation on a target is one scenario that covers the operation and ran there; it passes when the scenario passes. A failure at any step (setup included) fails the check; skipped scenarios are not checks. An “unknown operation” answer anywhere marks the operation unsupported. Click a cell for its scenarios and failures.</p></section>"#
+        r#"<li><span class="chip wire">{SHAPE_BADGE}</span> some checks also have shape findings</li><li><span class="chip wire">{PROTOCOL_BADGE}</span> some checks also have protocol findings</li>"#
+    );
+    let _ = writeln!(
+        out,
+        r#"</ul><p class="def"><b>Checks.</b> A check is one scenario that covers an operation and ran on a target (skipped scenarios are not checks). A check that reached an operation the target does not implement is counted apart as unsupported, never as a failure. Every other check is a behaviour check: it passes when the target did what AWS does at every step (setup included) and fails otherwise, known deviations included. Shape and protocol findings never fail a check; they show as a badge. Click a cell for its scenarios and every finding.</p></section>"#
     );
 
     // Group views.
@@ -322,11 +354,12 @@ fn cell(out: &mut String, c: &Cell, target: usize, target_name: &str, op: &str) 
             format!("{:.4}", c.passed as f64 / c.total.max(1) as f64)
         }
         CellStatus::Unsupported => "-1".into(),
+        CellStatus::Blocked => "-1.5".into(),
         CellStatus::Skipped => "-2".into(),
         CellStatus::NotCovered => "-3".into(),
         CellStatus::Unavailable => "-4".into(),
     };
-    let title = format!(
+    let mut title = format!(
         "{op} on {target_name}: {}{}",
         c.status.meaning(),
         if c.status.shows_counts() {
@@ -335,14 +368,43 @@ fn cell(out: &mut String, c: &Cell, target: usize, target_name: &str, op: &str) 
             String::new()
         }
     );
+    if c.shape > 0 {
+        title.push_str(&format!("; {} with shape findings", c.shape));
+    }
+    if c.protocol > 0 {
+        title.push_str(&format!("; {} with protocol findings", c.protocol));
+    }
+    if c.unsupported > 0 && c.status != CellStatus::Unsupported {
+        title.push_str(&format!(
+            "; {} reached an unimplemented operation",
+            c.unsupported
+        ));
+    }
     let clickable = !c.checks.is_empty();
     let _ = write!(
         out,
-        r#"<td class="cell s-{st}{click}" data-target="{target}" data-status="{st}" data-passed="{p}" data-total="{t}" data-score="{score}" title="{title}"{tab}><span class="sym" aria-hidden="true">{sym}</span>{counts}<span class="sr">{stname}</span></td>"#,
+        r#"<td class="cell s-{st}{click}" data-target="{target}" data-status="{st}" data-passed="{p}" data-total="{t}" data-unsupported="{u}" data-shape="{sh}" data-protocol="{pr}" data-score="{score}" title="{title}"{tab}><span class="sym" aria-hidden="true">{sym}</span>{badge}{counts}<span class="sr">{stname}{srbadge}</span></td>"#,
         st = c.status.name(),
         click = if clickable { " clickable" } else { "" },
         p = c.passed,
         t = c.total,
+        u = c.unsupported,
+        sh = c.shape,
+        pr = c.protocol,
+        badge = if c.badge().is_empty() {
+            String::new()
+        } else {
+            format!(
+                r#"<sup class="wire" aria-hidden="true">{}</sup>"#,
+                c.badge()
+            )
+        },
+        srbadge = match (c.shape > 0, c.protocol > 0) {
+            (true, true) => ", with shape and protocol findings",
+            (true, false) => ", with shape findings",
+            (false, true) => ", with protocol findings",
+            (false, false) => "",
+        },
         title = esc(&title),
         tab = if clickable {
             r#" tabindex="0" role="button""#
@@ -359,8 +421,137 @@ fn cell(out: &mut String, c: &Cell, target: usize, target_name: &str, op: &str) 
     );
 }
 
+/// One target's deviations: security first (always open), then functional, validation and
+/// message findings, shape and protocol deviations by kind with the SDKs' view, and the
+/// operations it does not implement.
+fn deviations(out: &mut String, m: &Matrix, t: &TargetColumn) {
+    let _ = writeln!(
+        out,
+        r#"<article class="devs" data-target="{name}"><h3>{name}</h3>"#,
+        name = esc(&t.name)
+    );
+    for severity in Severity::BEHAVIOUR {
+        let list: Vec<&FindingView> = t.deviations_of(severity).collect();
+        let items: String = list.iter().map(|f| finding_item(f)).collect();
+        let body = if list.is_empty() {
+            r#"<p class="none">None.</p>"#.to_string()
+        } else {
+            format!(r#"<ol class="findings">{items}</ol>"#)
+        };
+        let head = format!(
+            "{} deviations <span class=\"n\">{}</span>",
+            match severity {
+                Severity::Security => "Security",
+                Severity::Functional => "Functional",
+                Severity::Validation => "Validation",
+                Severity::Message => "Message",
+                Severity::Shape | Severity::Protocol => "Other",
+            },
+            list.len()
+        );
+        if severity == Severity::Security {
+            let _ = writeln!(
+                out,
+                r#"<section class="security" data-target="{name}" data-count="{n}"><h4>{head}</h4>{body}</section>"#,
+                name = esc(&t.name),
+                n = list.len()
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                r#"<details class="sev sev-{sev}" data-count="{n}"><summary>{head}</summary>{body}</details>"#,
+                sev = severity.name(),
+                n = list.len()
+            );
+        }
+    }
+    let mut rows = String::new();
+    for w in &t.wire {
+        let known = if w.new == 0 {
+            format!("known: {}", w.reasons.join("; "))
+        } else if w.reasons.is_empty() {
+            format!("{} new", w.new)
+        } else {
+            format!("{} new; known: {}", w.new, w.reasons.join("; "))
+        };
+        let _ = write!(
+            rows,
+            r#"<tr data-kind="{kind}" data-sdk="{notice}"><td><code>{kind}</code></td><td class="num">{f}</td><td class="num">{sc}</td><td><span class="sdk sdk-{notice}" title="{detail}">{label}</span></td><td>{known}</td><td>{ex}</td></tr>"#,
+            kind = esc(&w.kind()),
+            f = w.findings,
+            sc = w.scenarios.len(),
+            notice = w.sdk.name(),
+            detail = esc(w.sdk.detail()),
+            label = esc(&w.sdk.label()),
+            known = esc(&known),
+            ex = esc(&w.example),
+        );
+    }
+    let _ = writeln!(
+        out,
+        r#"<details class="wire-kinds" data-count="{n}"><summary>Shape and protocol deviations <span class="n">{n}</span> kinds</summary>{body}</details>"#,
+        n = t.wire.len(),
+        body = if t.wire.is_empty() {
+            r#"<p class="none">None.</p>"#.to_string()
+        } else {
+            format!(
+                r#"{note}<table class="gtable"><thead><tr><th>deviation</th><th class="num">findings</th><th class="num">scenarios</th><th>SDKs</th><th>known</th><th>example</th></tr></thead><tbody>{rows}</tbody></table>"#,
+                note = if m.sdk_tolerance {
+                    ""
+                } else {
+                    r#"<p class="none">What the SDKs make of them is not measured (no <code>fixtures/sdk-tolerance.json</code>).</p>"#
+                }
+            )
+        }
+    );
+    let unsupported: String = t
+        .unsupported
+        .iter()
+        .map(|u| {
+            format!(
+                r#"<li data-operation="{op}"><code>{op}</code>{answer}: {n} scenario(s)</li>"#,
+                op = esc(&u.operation),
+                answer = if u.answer.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (answers {})", esc(&u.answer))
+                },
+                n = u.scenarios.len()
+            )
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        r#"<details class="unsupported" data-count="{n}"><summary>Operations not implemented <span class="n">{n}</span></summary>{body}</details>"#,
+        n = t.unsupported.len(),
+        body = if t.unsupported.is_empty() {
+            r#"<p class="none">None.</p>"#.to_string()
+        } else {
+            format!(r#"<ul class="oplist">{unsupported}</ul>"#)
+        }
+    );
+    let _ = writeln!(out, "</article>");
+}
+
+/// One behaviour finding in a target's list.
+fn finding_item(f: &FindingView) -> String {
+    format!(
+        r#"<li data-scenario="{sc}" data-step="{step}" data-known="{known}"><code>{sc}</code> {at}: {summary} <span class="tag {kclass}">{ktext}</span></li>"#,
+        sc = esc(&f.scenario),
+        step = f.step.map_or("cleanup".to_string(), |s| s.to_string()),
+        known = if f.known.is_some() { "1" } else { "0" },
+        at = esc(&f.at().replace('`', "")),
+        summary = esc(&f.summary),
+        kclass = if f.known.is_some() { "known" } else { "new" },
+        ktext = match &f.known {
+            Some(r) => format!("known: {}", esc(r)),
+            None => "new".to_string(),
+        },
+    )
+}
+
 /// The JSON the script reads: target names, per cell the checks, per target and scenario the
-/// failure details.
+/// findings.
 fn data_island(m: &Matrix) -> String {
     let targets: Vec<Value> = m
         .targets
@@ -379,33 +570,48 @@ fn data_island(m: &Matrix) -> String {
                         "status": c.status.name(),
                         "passed": c.passed,
                         "total": c.total,
-                        "checks": c.checks.iter().map(|k| json!([k.scenario, k.outcome, k.verdict])).collect::<Vec<_>>(),
+                        "unsupported": c.unsupported,
+                        "checks": c.checks.iter().map(|k| json!([k.scenario, k.status.name(), k.verdict, k.shape, k.protocol])).collect::<Vec<_>>(),
                     })
                 })
                 .collect();
             (o.name.clone(), Value::Array(per_target))
         })
         .collect();
+    let cut = |t: &str| (!t.is_empty()).then(|| super::cut_at(MAX_TEXT, t));
     let mut results = Map::new();
     for s in &m.scenarios {
         let per_target: Vec<Value> = s
             .results
             .iter()
             .map(|r| match r {
-                Some(r) if r.outcome != "passed" => json!({
+                Some(r) => json!({
+                    "status": r.status.name(),
                     "verdict": r.verdict,
-                    "outcome": r.outcome,
+                    "axes": r.axes,
                     "reason": r.reason,
+                    "outcome": r.outcome.name(),
                     "step": r.step,
                     "label": r.step_label,
+                    "outcome_reason": r.outcome_reason,
                     "action": r.unsupported_action,
-                    "check": r.check,
-                    "summary": r.summary,
-                    "expected": r.expected.as_deref().map(|t| super::cut_at(MAX_TEXT, t)),
-                    "actual": r.actual.as_deref().map(|t| super::cut_at(MAX_TEXT, t)),
-                    "diff": r.diff.as_deref().map(|t| super::cut_at(MAX_TEXT, t)),
+                    "stale": r.stale,
+                    "findings": r.findings.iter().map(|f| json!({
+                        "step": f.step,
+                        "label": f.step_label,
+                        "axis": f.axis.name(),
+                        "severity": f.severity.name(),
+                        "check": f.check,
+                        "path": f.path,
+                        "summary": f.summary,
+                        "expected": cut(&f.expected),
+                        "actual": cut(&f.actual),
+                        "diff": cut(&f.diff),
+                        "source": f.source,
+                        "known": f.known,
+                    })).collect::<Vec<_>>(),
                 }),
-                _ => Value::Null,
+                None => Value::Null,
             })
             .collect();
         results.insert(
@@ -413,12 +619,16 @@ fn data_island(m: &Matrix) -> String {
             json!({"source": s.source, "file": s.file, "results": per_target}),
         );
     }
-    let icons = json!({
-        "passed": icon(CellStatus::Pass),
-        "failed": icon(CellStatus::Fail),
-        "unsupported": icon(CellStatus::Unsupported),
-        "skipped": icon(CellStatus::Skipped),
-    });
+    let icons: Map<String, Value> = [
+        (CheckStatus::Pass, CellStatus::Pass),
+        (CheckStatus::Fail, CellStatus::Fail),
+        (CheckStatus::KnownFailure, CellStatus::Fail),
+        (CheckStatus::Unsupported, CellStatus::Unsupported),
+        (CheckStatus::Skipped, CellStatus::Skipped),
+    ]
+    .into_iter()
+    .map(|(k, c)| (k.name().to_string(), Value::from(icon(c))))
+    .collect();
     let data = json!({"targets": targets, "cells": cells, "scenarios": results, "icons": icons});
     // `</` inside a string would end the script element; `<\/` is the same JSON string.
     data.to_string()
@@ -441,6 +651,9 @@ pub fn icon(status: CellStatus) -> &'static str {
         }
         CellStatus::Unsupported => {
             r##"<svg class="ic" viewBox="0 0 16 16" aria-hidden="true"><circle cx="8" cy="8" r="6.2" fill="none" stroke="currentColor" stroke-width="1.8"/><path d="M4.6 8h6.8" stroke="currentColor" stroke-width="2.2" stroke-linecap="round"/></svg>"##
+        }
+        CellStatus::Blocked => {
+            r##"<svg class="ic" viewBox="0 0 16 16" aria-hidden="true"><rect x="1.5" y="5" width="13" height="6" rx="1" fill="none" stroke="currentColor" stroke-width="1.6"/><path d="M4 11l4-6M8 11l4-6" stroke="currentColor" stroke-width="1.6"/></svg>"##
         }
         CellStatus::Skipped => {
             r##"<svg class="ic" viewBox="0 0 16 16" aria-hidden="true"><path d="M2.5 3.5l5 4.5-5 4.5zM7.5 3.5l5 4.5-5 4.5z" fill="currentColor"/><path d="M13.8 3.5v9" stroke="currentColor" stroke-width="1.6"/></svg>"##
@@ -562,7 +775,8 @@ td.clickable:hover,td.clickable:focus{outline:2px solid var(--accent);outline-of
 .check{border:1px solid var(--line);border-radius:8px;margin:10px 0;overflow:hidden}
 .check h3{margin:0;font-size:.95rem;padding:8px 12px;display:flex;gap:8px;align-items:center;flex-wrap:wrap}
 .check h3 code{font-weight:600}
-.o-passed{color:var(--pass)}.o-failed{color:var(--fail)}.o-unsupported{color:var(--unsup-fg)}.o-skipped{color:var(--skip)}
+.o-pass{color:var(--pass)}.o-fail,.o-known_failure{color:var(--fail)}.o-unsupported{color:var(--unsup-fg)}.o-skipped{color:var(--skip)}
+.badge.wire{background:#ecebfa;color:#3a3f9e}
 .badge{font-size:.75rem;border-radius:10px;padding:1px 8px;border:1px solid transparent;font-weight:500}
 .check .body{padding:4px 12px 10px;font-size:.9rem}
 .check .body p{margin:.35rem 0}
@@ -573,6 +787,33 @@ td.clickable:hover,td.clickable:focus{outline:2px solid var(--accent);outline-of
 pre.diff .add{background:#e3f4ec;color:#00553d;display:block}
 pre.diff .del{background:#fbe6da;color:#8a3300;display:block}
 pre.diff .hunk{color:#5a4fcf;display:block}
+.s-blocked{background:repeating-linear-gradient(45deg,var(--unsup-bg),var(--unsup-bg) 5px,#fff 5px,#fff 10px)!important;color:var(--unsup-fg)}
+sup.wire{font-size:.8rem;margin-left:1px;color:#3a3f9e;font-weight:700}
+.chip.wire{color:#3a3f9e;font-weight:700;border-color:var(--line)}
+.deviations{margin:0 0 14px}
+.deviations>h2{font-size:1.15rem;margin:.2rem 0 .5rem}
+.devs{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:8px 14px;margin:0 0 10px}
+.devs h3{margin:.2rem 0 .4rem;font-size:1.02rem}
+.devs h4{margin:.3rem 0;font-size:.95rem}
+.devs details summary{cursor:pointer;font-weight:600;margin:.25rem 0}
+.devs .n{display:inline-block;min-width:1.6em;text-align:center;background:#eef1f5;border-radius:9px;padding:0 6px;font-weight:600;font-size:.85rem}
+.devs .none{color:var(--muted);margin:.2rem 0 .4rem}
+.devs ol.findings{margin:.2rem 0 .5rem;padding-left:1.6em;font-size:.9rem}
+.devs ol.findings li{margin:.15rem 0}
+section.security{border-left:4px solid #b3261e;padding-left:10px}
+section.security[data-count="0"]{border-left-color:var(--pass)}
+section.security h4{color:#8c1d18}
+.tag{font-size:.75rem;border-radius:9px;padding:0 7px;border:1px solid var(--line);white-space:nowrap}
+.tag.new{background:#fbe6da;color:#8a3300;border-color:#f0c3a8}
+.tag.known{background:#eef1f5;color:#3b4654;white-space:normal}
+.sdk{font-size:.8rem;border-radius:9px;padding:0 7px;border:1px solid var(--line)}
+.sdk-no_sdk_notices{background:var(--pass-bg);color:var(--pass-fg)}
+.sdk-noticed{background:var(--fail-bg);color:var(--fail-fg)}
+.sdk-not_measured{color:var(--muted)}
+.finding{border-top:1px dashed var(--line);padding:.3rem 0 .2rem}
+.finding .fh{margin:.2rem 0}
+.finding.sev-security .fh b{color:#8c1d18}
+.sevtag{font-size:.72rem;text-transform:uppercase;letter-spacing:.04em;color:var(--muted)}
 @media (max-width:760px){.controls .count{margin-left:0}.matrix td.area,.matrix td.cat{display:none}}
 @media print{.controls,.drawer{display:none}.matrix thead th{position:static}}
 "#;
@@ -639,25 +880,34 @@ Array.prototype.forEach.call(table.tHead.querySelectorAll("th.sortable"),functio
     th.setAttribute("aria-sort",sortDir>0?"ascending":"descending");apply();});
 });
 var drawer=byId("detail"),lastCell=null;
-var VCLASS={pass:"s-pass",fail:"s-fail",expected_failure:"s-partial",changed:"s-fail",unexpected_pass:"s-skipped",unsupported:"s-unsupported",skipped:"s-skipped"};
+var VCLASS={pass:"s-pass",fail:"s-fail",known_failure:"s-partial",unsupported:"s-unsupported",skipped:"s-skipped"};
 function diffHtml(d){return d.split("\n").map(function(l){var c=l.indexOf("@@")===0?"hunk":l.charAt(0)==="+"&&l.indexOf("+++")!==0?"add":l.charAt(0)==="-"&&l.indexOf("---")!==0?"del":"";return c?'<span class="'+c+'">'+esc(l)+'</span>':esc(l)+"\n";}).join("");}
+function findingHtml(f){
+  var at=f.step==null?"Cleanup":"Step "+esc(f.step)+(f.label?" <code>"+esc(f.label)+"</code>":"");
+  var h='<div class="finding ax-'+esc(f.axis)+' sev-'+esc(f.severity)+'" data-axis="'+esc(f.axis)+'" data-severity="'+esc(f.severity)+'"><p class="fh">'+at+' · <b>'+esc(f.axis)+"/"+esc(f.check)+'</b> <span class="sevtag">'+esc(f.severity)+'</span> at <code>'+esc(f.path)+"</code>: "+esc(f.summary)+' '+(f.known!=null?'<span class="tag known">known: '+esc(f.known)+"</span>":'<span class="tag new">new</span>')+"</p>";
+  if(f.expected)h+='<div class="lbl">expected</div><pre>'+esc(f.expected)+"</pre>";
+  if(f.actual)h+='<div class="lbl">actual</div><pre>'+esc(f.actual)+"</pre>";
+  if(f.diff)h+='<div class="lbl">diff</div><pre class="diff">'+diffHtml(f.diff)+"</pre>";
+  if(f.source)h+='<p class="src">evidence: '+esc(f.source)+"</p>";
+  return h+"</div>";
+}
 function open(td){
   var op=td.parentNode.dataset.op,ti=+td.dataset.target,t=data.targets[ti],cell=data.cells[op][ti];
   byId("detail-title").innerHTML="<code>"+esc(op)+"</code> on "+esc(t.name)+" <small>"+esc(t.version)+"</small>";
-  var h='<p>'+(cell.total?cell.passed+" of "+cell.total+" checks pass.":"No checks ran.")+' Scenarios covering this operation on '+esc(t.name)+':</p>';
+  var h='<p>'+(cell.total?cell.passed+" of "+cell.total+" behaviour checks pass.":"No behaviour checks.")+(cell.unsupported?" "+cell.unsupported+" check(s) reached an operation "+esc(t.name)+" does not implement (counted apart, not as failures).":"")+' Scenarios covering this operation on '+esc(t.name)+':</p>';
   cell.checks.forEach(function(c){
-    var name=c[0],outcome=c[1],verdict=c[2],s=data.scenarios[name]||{},r=(s.results||[])[ti];
-    h+='<section class="check"><h3><span class="o-'+esc(outcome)+'">'+(data.icons[outcome]||"")+'</span><code>'+esc(name)+'</code><span class="badge '+(VCLASS[verdict]||"")+'">'+esc(verdict.replace(/_/g," "))+'</span></h3><div class="body">';
+    var name=c[0],status=c[1],verdict=c[2],shape=c[3],protocol=c[4],s=data.scenarios[name]||{},r=(s.results||[])[ti];
+    h+='<section class="check" data-status="'+esc(status)+'"><h3><span class="o-'+esc(status)+'">'+(data.icons[status]||"")+'</span><code>'+esc(name)+'</code><span class="badge '+(VCLASS[status]||"")+'">behaviour: '+esc(status.replace(/_/g," "))+'</span>'+(shape?'<span class="badge wire" data-axis="shape">shape ×'+shape+'</span>':"")+(protocol?'<span class="badge wire" data-axis="protocol">protocol ×'+protocol+'</span>':"")+'</h3><div class="body">';
     if(r){
-      if(r.outcome==="unsupported")h+="<p>Step "+esc(r.step)+": the target does not implement <code>"+esc(r.action)+"</code>.</p>";
-      else if(r.outcome==="skipped")h+="<p>Skipped: "+esc(r.reason)+"</p>";
-      else h+="<p>Step "+esc(r.step)+(r.label?" <code>"+esc(r.label)+"</code>":"")+", check <b>"+esc(r.check)+"</b>: "+esc(r.summary)+"</p>";
-      if(r.reason&&r.outcome!=="skipped"&&r.reason!==r.summary)h+='<p class="reason">'+(verdict==="expected_failure"?"Known failure: ":verdict==="changed"?"Changed: ":"")+esc(r.reason)+"</p>";
-      if(r.expected)h+='<div class="lbl">expected</div><pre>'+esc(r.expected)+"</pre>";
-      if(r.actual)h+='<div class="lbl">actual</div><pre>'+esc(r.actual)+"</pre>";
-      if(r.diff)h+='<div class="lbl">diff</div><pre class="diff">'+diffHtml(r.diff)+"</pre>";
-    }else h+="<p>Passed.</p>";
-    if(s.source)h+='<p class="src">source: '+esc(s.source)+(s.file?" · "+esc(s.file):"")+"</p>";
+      if(r.outcome==="unsupported")h+="<p>Step "+esc(r.step)+": the target does not implement <code>"+esc(r.action)+"</code>"+(r.outcome_reason?" ("+esc(r.outcome_reason)+")":"")+".</p>";
+      else if(r.outcome==="skipped")h+="<p>Skipped: "+esc(r.outcome_reason)+"</p>";
+      else if(r.outcome==="stopped")h+="<p>Stopped at step "+esc(r.step)+(r.label?" <code>"+esc(r.label)+"</code>":"")+": "+esc(r.outcome_reason)+"</p>";
+      if(r.reason&&r.outcome!=="skipped")h+='<p class="reason">Verdict '+esc(verdict.replace(/_/g," "))+": "+esc(r.reason)+"</p>";
+      if(!r.findings.length&&r.outcome==="completed")h+="<p>Every assertion held.</p>";
+      r.findings.forEach(function(f){h+=findingHtml(f);});
+      if(r.stale&&r.stale.length)h+='<p class="reason">Known deviations that no longer occur: '+esc(r.stale.join("; "))+"</p>";
+    }else h+="<p>Not run on this target.</p>";
+    if(s.source)h+='<p class="src">scenario source: '+esc(s.source)+(s.file?" · "+esc(s.file):"")+"</p>";
     h+="</div></section>";
   });
   byId("detail-body").innerHTML=h;drawer.hidden=false;lastCell=td;byId("detail-close").focus();

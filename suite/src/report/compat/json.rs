@@ -1,6 +1,6 @@
 //! `reports/compatibility.json`: the compatibility report for machines.
 //!
-//! # Schema `cogcheck-compatibility/1`
+//! # Schema `cogcheck-compatibility/2`
 //!
 //! Stable: members are only ever added within a version; a removal or a change of meaning gets
 //! a new schema name. Every text that comes from a target's answers has been redacted (members
@@ -8,12 +8,14 @@
 //!
 //! ```text
 //! {
-//!   "schema": "cogcheck-compatibility/1",
+//!   "schema": "cogcheck-compatibility/2",
 //!   "generated": "2026-11-26T17:10:00Z",        RFC 3339, when the report was built
 //!   "cogcheck": "0.1.0",                        version of the suite
 //!   "model": "botocore 1.44.8",                 service model the answers were judged against
 //!   "checks": "...",                            the definition of a check, in words
-//!   "statuses": { "pass": "all checks pass", ... },   every cell status with its meaning
+//!   "statuses": { "pass": "every check behaves like AWS", ... },  cell statuses, meanings
+//!   "badges": { "shape": "ˢ", "protocol": "ᵖ" },
+//!   "sdk_tolerance": true,                      whether fixtures/sdk-tolerance.json was read
 //!   "quotas": {
 //!     "source": "https://docs.aws.amazon.com/cognito/latest/developerguide/quotas.html...",
 //!     "rates": { "UserAuthentication": 120, ..., "Uncategorized": null }   requests/second
@@ -24,16 +26,36 @@
 //!       "endpoint": "http://127.0.0.1:40123",   "" when it did not run
 //!       "status": "ran" | "unavailable",
 //!       "reason": null | "why it could not be installed or started",
-//!       "run": null | { "prefix", "started", "finished", "cogcheck", "model" },
+//!       "run": null | { "prefix", "started", "finished", "cogcheck", "model", "strictness" },
 //!       "summary": {
-//!         "checks_passed": 412, "checks_total": 530,        over all operations
-//!         "checks_framing_only": 40,    failed checks whose only fault is awsJson1_1 framing
-//!         "operations_passing": 80,                          cells that are "pass"
-//!         "operations_covered": 120,                         cells with at least one check
+//!         "behaviour_passed": 412, "behaviour_total": 530,   behaviour checks, implemented ops
+//!         "behaviour_known": 20,         failing behaviour checks with only known deviations
+//!         "checks_with_shape": 7, "checks_with_protocol": 96,   behaviour checks with findings
+//!         "unsupported_operations": 12,  cells that are "unsupported"
+//!         "unsupported_checks": 30,      checks that reached an unimplemented operation
+//!         "security_findings": 1, "functional_findings": 80,    behaviour findings
+//!         "operations_passing": 80,      cells that are "pass"
+//!         "operations_covered": 120,     cells with at least one behaviour check
 //!         "seed_passing": 60, "seed_total": 95,              seed actions whose cell is "pass"
-//!         "verdicts": { "pass": 200, "fail": 3, ... },       scenario verdicts
+//!         "verdicts": { "pass": 200, "fail": 3, ... },       scenario verdicts of the run
 //!         "failing_verdicts": 3                              fail + changed + unexpected_pass
-//!       }
+//!       },
+//!       "deviations": {                         behaviour findings by severity
+//!         "security": [ FINDING ], "functional": [ ... ], "validation": [ ... ], "message": []
+//!       },
+//!       "wire": [                               shape and protocol deviations, one per kind
+//!         { "axis": "protocol", "check": "request-id", "findings": 14, "new": 0,
+//!           "scenarios": ["..."], "paths": ["-"], "reasons": ["recorded reason"],
+//!           "example": "one finding's summary",
+//!           "sdk": { "notice": "no_sdk_notices" | "noticed" | "not_measured",
+//!                    "label": "no SDK notices" | "boto3: same, JS SDK: raised" | "not measured",
+//!                    "boto3": null | "same" | "different" | "raised", "js_sdk": ...,
+//!                    "detail": "" } }
+//!       ],
+//!       "unsupported": [ { "operation": "GetUserAuthFactors", "answer": "HTTP 501",
+//!                          "scenarios": ["..."] } ],
+//!       "skipped": [ { "scenario": "...", "reason": "..." } ],
+//!       "unexpected_passes": [ { "scenario": "...", "stale": "what no longer happens" } ]
 //!     }
 //!   ],
 //!   "interop": { "operations": ["AdminGetUser", ...], "seed_operations": 40 },
@@ -44,11 +66,17 @@
 //!       "scenarios": ["users::admin-get-user", ...],   covering scenarios
 //!       "cells": {
 //!         "moto": {
-//!           "status": "pass" | "partial" | "fail" | "unsupported" | "skipped"
+//!           "status": "pass" | "partial" | "fail" | "unsupported" | "blocked" | "skipped"
 //!                     | "not_covered" | "unavailable",
-//!           "passed": 2, "total": 2,            checks passing / checks
-//!           "checks": [ { "scenario": "users::admin-get-user", "outcome": "passed",
-//!                         "verdict": "pass" } ]
+//!           "passed": 2, "total": 2,            behaviour checks passing / behaviour checks
+//!           "known": 0,                         failing ones with only known deviations
+//!           "unsupported": 0,                   checks that reached an unimplemented operation
+//!           "shape": 0, "protocol": 2,          behaviour checks with shape / protocol findings
+//!           "badge": "ᵖ",                       "", "ˢ", "ᵖ" or "ˢᵖ"
+//!           "checks": [ { "scenario": "users::admin-get-user",
+//!                         "status": "pass" | "fail" | "known_failure" | "unsupported"
+//!                                   | "skipped",
+//!                         "verdict": "fail", "shape": 0, "protocol": 3 } ]
 //!         }
 //!       }
 //!     }
@@ -59,38 +87,67 @@
 //!       "source": "https://docs.aws.amazon.com/...", "file": "fixtures/scenarios/...",
 //!       "results": {
 //!         "moto": {
+//!           "status": "pass" | "fail" | "known_failure" | "unsupported" | "skipped",
 //!           "verdict": "pass" | "fail" | "expected_failure" | "changed" | "unexpected_pass"
-//!                      | "unsupported" | "skipped",
-//!           "outcome": "passed" | "failed" | "unsupported" | "skipped",
-//!           "reason": null | "recorded reason, change note, or why skipped",
-//!           "step": null | 1, "step_label": null | "AdminGetUser",
-//!           "unsupported_action": null | "AdminGetDevice",
-//!           "check": null | "body", "summary": null | "...",
-//!           "expected": null | "...", "actual": null | "...", "diff": null | "..."
+//!                      | "unsupported" | "skipped",            the run's deciding verdict
+//!           "axes": { "behaviour": "pass", "shape": "pass", "protocol": "fail" },
+//!           "reason": null | "the deciding verdict's reason or note",
+//!           "outcome": "completed" | "stopped" | "unsupported" | "skipped",
+//!           "step": null | 5, "step_label": null | "DeleteUser",   where it stopped
+//!           "outcome_reason": null | "why it stopped, the unsupported answer, why skipped",
+//!           "unsupported_action": null | "DeleteUser",
+//!           "findings": [ FINDING ],
+//!           "stale": []                         known deviations that did not occur
 //!         }
 //!       }
 //!     }
 //!   ]
 //! }
+//!
+//! FINDING = { "scenario": "auth::admin-secret-hash-required", "step": 4 | null (cleanup),
+//!             "step_label": "AdminInitiateAuth", "action": "AdminInitiateAuth",
+//!             "axis": "behaviour" | "shape" | "protocol",
+//!             "severity": "security" | "functional" | "validation" | "message" | "shape"
+//!                         | "protocol",
+//!             "check": "outcome", "path": "$", "summary": "...",
+//!             "expected": "...", "actual": "...", "diff": "...",   "" when absent
+//!             "source": "evidence: documentation URL, `model` or `awsJson1_1`",
+//!             "known": null | "the recorded reason" }      null: a new deviation
 //! ```
 //!
 //! A target missing from a scenario's `results` did not run it (it was unavailable, or its
 //! results file predates the scenario).
+//!
+//! Version 2 (this one) reads results files of schema `cogcheck-results/2` (a finding per
+//! assertion, on three axes). It replaced version 1's `checks_passed` / `checks_total` /
+//! `checks_framing_only` (a check failed on any failure, an unsupported operation included)
+//! with the behaviour tallies above, in which unsupported operations are counted apart and
+//! shape and protocol findings never fail a check; a cell's and a result's single failure
+//! (`check`, `summary`, `expected`, `actual`, `diff`) with every `finding`; and added the
+//! `blocked` status, the badges, `deviations`, `wire` with its SDK tolerance, and the
+//! per-target `unsupported`, `skipped` and `unexpected_passes` lists.
 
 use serde_json::{json, Map, Value};
 
-use super::matrix::{CellStatus, Matrix, ScenarioResultView};
+use super::matrix::{
+    CellStatus, FindingView, Matrix, ScenarioResultView, WireDeviation, PROTOCOL_BADGE, SHAPE_BADGE,
+};
+use super::tolerance::SdkNotice;
 use crate::error::{Error, Result};
+use crate::finding::Severity;
 
 /// The schema name and version.
-pub const SCHEMA: &str = "cogcheck-compatibility/1";
+pub const SCHEMA: &str = "cogcheck-compatibility/2";
 
 /// The definition of a check, as the JSON states it.
-pub const CHECKS: &str = "A check of an operation on a target is one scenario that covers the \
-operation and ran on that target; it passes when the scenario's outcome is passed. A scenario \
-that fails at any step (setup steps included) or calls an action the target does not implement \
-is a failed check; a skipped scenario is not a check. An operation is unsupported on a target \
-when the target answered 'unknown operation' to it in any step of any scenario.";
+pub const CHECKS: &str = "A check is one scenario that covers an operation and ran on a \
+target (a skipped scenario is not a check). A check that reached an operation the target does \
+not implement is counted as unsupported, never as a failure. Every other check is a behaviour \
+check: it passes when the scenario's behaviour verdict is pass or unexpected_pass, and fails \
+otherwise (expected failures included: they are real deviations from AWS), whatever step \
+failed. Shape and protocol findings never fail a behaviour check; they are counted per check \
+beside it. An operation is unsupported on a target when the target answered 'unsupported' to \
+it in any step of any scenario.";
 
 /// Renders the JSON report.
 pub fn render(m: &Matrix) -> Result<String> {
@@ -114,6 +171,15 @@ pub fn to_value(m: &Matrix) -> Value {
         .iter()
         .map(|t| {
             let s = &t.summary;
+            let deviations: Map<String, Value> = Severity::BEHAVIOUR
+                .iter()
+                .map(|sev| {
+                    (
+                        sev.name().to_string(),
+                        t.deviations_of(*sev).map(finding).collect::<Value>(),
+                    )
+                })
+                .collect();
             json!({
                 "name": t.name,
                 "version": t.version,
@@ -127,11 +193,18 @@ pub fn to_value(m: &Matrix) -> Value {
                     "finished": r.finished,
                     "cogcheck": r.cogcheck,
                     "model": r.model,
+                    "strictness": r.strictness,
                 })),
                 "summary": {
-                    "checks_passed": s.checks_passed,
-                    "checks_total": s.checks_total,
-                    "checks_framing_only": s.checks_framing_only,
+                    "behaviour_passed": s.behaviour_passed,
+                    "behaviour_total": s.behaviour_total,
+                    "behaviour_known": s.behaviour_known,
+                    "checks_with_shape": s.checks_with_shape,
+                    "checks_with_protocol": s.checks_with_protocol,
+                    "unsupported_operations": s.unsupported_operations,
+                    "unsupported_checks": s.unsupported_checks,
+                    "security_findings": s.security_findings,
+                    "functional_findings": s.functional_findings,
                     "operations_passing": s.operations_passing,
                     "operations_covered": s.operations_covered,
                     "seed_passing": s.seed_passing,
@@ -139,6 +212,18 @@ pub fn to_value(m: &Matrix) -> Value {
                     "verdicts": s.verdicts,
                     "failing_verdicts": s.failing_verdicts,
                 },
+                "deviations": deviations,
+                "wire": t.wire.iter().map(wire).collect::<Vec<_>>(),
+                "unsupported": t.unsupported.iter().map(|u| json!({
+                    "operation": u.operation,
+                    "answer": u.answer,
+                    "scenarios": u.scenarios,
+                })).collect::<Vec<_>>(),
+                "skipped": t.skipped.iter().map(|(s, r)| json!({"scenario": s, "reason": r}))
+                    .collect::<Vec<_>>(),
+                "unexpected_passes": t.unexpected_passes.iter()
+                    .map(|(s, r)| json!({"scenario": s, "stale": r}))
+                    .collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -157,10 +242,17 @@ pub fn to_value(m: &Matrix) -> Value {
                             "status": c.status.name(),
                             "passed": c.passed,
                             "total": c.total,
+                            "known": c.known,
+                            "unsupported": c.unsupported,
+                            "shape": c.shape,
+                            "protocol": c.protocol,
+                            "badge": c.badge(),
                             "checks": c.checks.iter().map(|k| json!({
                                 "scenario": k.scenario,
-                                "outcome": k.outcome,
+                                "status": k.status.name(),
                                 "verdict": k.verdict,
+                                "shape": k.shape,
+                                "protocol": k.protocol,
                             })).collect::<Vec<_>>(),
                         }),
                     )
@@ -203,6 +295,8 @@ pub fn to_value(m: &Matrix) -> Value {
         "model": m.model,
         "checks": CHECKS,
         "statuses": statuses,
+        "badges": { "shape": SHAPE_BADGE, "protocol": PROTOCOL_BADGE },
+        "sdk_tolerance": m.sdk_tolerance,
         "quotas": { "source": m.quotas_source, "rates": m.category_rates },
         "targets": targets,
         "interop": { "operations": m.interop, "seed_operations": m.interop_seed() },
@@ -211,19 +305,65 @@ pub fn to_value(m: &Matrix) -> Value {
     })
 }
 
+/// One finding.
+pub fn finding(f: &FindingView) -> Value {
+    json!({
+        "scenario": f.scenario,
+        "step": f.step,
+        "step_label": f.step_label,
+        "action": f.action,
+        "axis": f.axis.name(),
+        "severity": f.severity.name(),
+        "check": f.check,
+        "path": f.path,
+        "summary": f.summary,
+        "expected": f.expected,
+        "actual": f.actual,
+        "diff": f.diff,
+        "source": f.source,
+        "known": f.known,
+    })
+}
+
+/// One kind of shape or protocol deviation.
+pub fn wire(w: &WireDeviation) -> Value {
+    let (boto3, js_sdk) = match &w.sdk {
+        SdkNotice::Noticed { boto3, js_sdk, .. } => (Some(boto3.name()), Some(js_sdk.name())),
+        SdkNotice::NoSdkNotices { .. } => (Some("same"), Some("same")),
+        SdkNotice::NotMeasured => (None, None),
+    };
+    json!({
+        "axis": w.axis.name(),
+        "check": w.check,
+        "findings": w.findings,
+        "new": w.new,
+        "scenarios": w.scenarios,
+        "paths": w.paths,
+        "reasons": w.reasons,
+        "example": w.example,
+        "sdk": {
+            "notice": w.sdk.name(),
+            "label": w.sdk.label(),
+            "boto3": boto3,
+            "js_sdk": js_sdk,
+            "detail": w.sdk.detail(),
+        },
+    })
+}
+
 /// One scenario's result on one target.
 pub fn result(r: &ScenarioResultView) -> Value {
     json!({
+        "status": r.status.name(),
         "verdict": r.verdict,
-        "outcome": r.outcome,
+        "axes": { "behaviour": r.axes[0], "shape": r.axes[1], "protocol": r.axes[2] },
         "reason": r.reason,
+        "outcome": r.outcome.name(),
         "step": r.step,
         "step_label": r.step_label,
+        "outcome_reason": r.outcome_reason,
         "unsupported_action": r.unsupported_action,
-        "check": r.check,
-        "summary": r.summary,
-        "expected": r.expected,
-        "actual": r.actual,
-        "diff": r.diff,
+        "findings": r.findings.iter().map(finding).collect::<Vec<_>>(),
+        "stale": r.stale,
     })
 }

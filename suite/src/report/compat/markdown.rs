@@ -1,12 +1,16 @@
-//! `reports/compatibility.md`: summary per target, views by area and by quota category, the
-//! operation × target matrix, then every failing scenario with its step, expected and actual
-//! values and the diff.
+//! `reports/compatibility.md`: the behaviour-first headline per target, views by area and by
+//! quota category, the operation × target matrix, then per target its behaviour deviations
+//! (security first), its shape and protocol deviations by kind with what the SDKs make of them,
+//! and the operations it does not implement.
 
 use std::fmt::Write;
 
-use super::matrix::{percent, CellStatus, Matrix, ScenarioResultView};
+use super::matrix::{
+    percent, CellStatus, FindingView, Matrix, TargetColumn, PROTOCOL_BADGE, SHAPE_BADGE,
+};
+use crate::finding::Severity;
 
-/// Longest expected / actual / diff text shown per failure; the JSON report has them whole.
+/// Longest expected / actual / diff text shown per finding; the JSON report has them whole.
 const MAX_TEXT: usize = 2_000;
 
 /// Renders the Markdown report.
@@ -34,35 +38,42 @@ pub fn render(m: &Matrix) -> String {
     let _ = writeln!(out, "## Targets\n");
     let _ = writeln!(
         out,
-        "| target | version | configuration | run | checks passed | operations ✅ | seed actions fully passing | failing only on framing |"
+        "| target | version | configuration | run | behaviour checks passed | operations ✅ | \
+         seed actions fully passing | unsupported operations | checks with shape findings | \
+         checks with protocol findings | security deviations |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|");
     for t in &m.targets {
         match (&t.unavailable, &t.run) {
             (None, Some(run)) => {
                 let s = &t.summary;
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} | {} | {}/{} ({}) | {}/{} | {}/{} ({}) | {} |",
+                    "| {} | {} | {} | {} | {}/{} ({}) | {}/{} | {}/{} ({}) | {} ({} checks) | {} | \
+                     {} | {} |",
                     cell_text(&t.name),
                     cell_text(&t.version),
                     cell_text(&t.configuration),
                     date(&run.finished),
-                    s.checks_passed,
-                    s.checks_total,
-                    percent(s.checks_passed, s.checks_total),
+                    s.behaviour_passed,
+                    s.behaviour_total,
+                    percent(s.behaviour_passed, s.behaviour_total),
                     s.operations_passing,
                     s.operations_covered,
                     s.seed_passing,
                     s.seed_total,
                     percent(s.seed_passing, s.seed_total),
-                    s.checks_framing_only
+                    s.unsupported_operations,
+                    s.unsupported_checks,
+                    s.checks_with_shape,
+                    s.checks_with_protocol,
+                    s.security_findings,
                 );
             }
             _ => {
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} | not available (see below) | – | – | – |",
+                    "| {} | {} | {} | not available (see below) | – | – | – | – | – | – | – |",
                     cell_text(&t.name),
                     cell_text(&t.version),
                     cell_text(&t.configuration)
@@ -84,8 +95,8 @@ pub fn render(m: &Matrix) -> String {
     if ran > 0 {
         let _ = writeln!(
             out,
-            "**Interop:** {} operations ({} of the {} seed actions) pass every check on all {} \
-             target(s) that ran{}\n",
+            "**Interop:** {} operations ({} of the {} seed actions) behave like AWS in every \
+             check on all {} target(s) that ran{}\n",
             m.interop.len(),
             m.interop_seed(),
             seed_total,
@@ -111,14 +122,24 @@ pub fn render(m: &Matrix) -> String {
     }
     let _ = writeln!(
         out,
-        "\nA **check** of an operation on a target is one scenario that covers the operation \
-         (lists it in `covers`) and ran on that target; it passes when the scenario passes. A \
-         scenario that fails at any step, even a setup step before the operation, is a failed \
-         check: the operation's behaviour is unverified there. Scenarios skipped for a missing \
-         capability are not checks. Setup steps in scenarios that do not cover the operation \
-         are not checks, but an \"unknown operation\" answer to any step marks the operation ⛔. \
-         A cell shows passing checks / checks; a target's share of checks passed sums them over \
-         all operations. A seed action is *fully passing* when its cell is ✅.\n"
+        "- {SHAPE_BADGE} after the symbol: some of the cell's checks also have shape findings \
+         (the answer does not fit the service model); {PROTOCOL_BADGE}: protocol findings \
+         (awsJson1_1 framing). Neither changes the behaviour verdict."
+    );
+    let _ = writeln!(
+        out,
+        "\nA **check** is one scenario that covers an operation (lists it in `covers`) and ran \
+         on a target; a scenario covering two operations is a check of each. Skipped scenarios \
+         (a missing capability) are not checks. A check whose scenario reached an operation the \
+         target does not implement is counted as **unsupported**, apart, never as a failure. \
+         Every other check is a **behaviour check**: it passes when the target did what AWS \
+         does at every step of the scenario (setup steps included), and fails otherwise, known \
+         deviations (expected failures) included: they are real differences from AWS. Shape \
+         and protocol findings never fail a behaviour check. A cell shows passing behaviour \
+         checks / behaviour checks; a target's behaviour pass rate sums them over every \
+         operation it implements. A seed action is *fully passing* when its cell is ✅. \
+         \"Checks with shape / protocol findings\" count behaviour checks whose scenario shows \
+         at least one such finding.\n"
     );
 
     for (title, by_area) in [("By area", true), ("By quota category", false)] {
@@ -191,99 +212,188 @@ pub fn render(m: &Matrix) -> String {
     }
     let _ = writeln!(out);
 
-    let _ = writeln!(out, "## Failures\n");
+    let _ = writeln!(out, "## Deviations\n");
     for t in m.ran().map(|(_, t)| t) {
-        let _ = writeln!(out, "### {}\n", t.name);
-        let verdicts: Vec<String> = t
-            .summary
-            .verdicts
-            .iter()
-            .filter(|(_, n)| **n > 0)
-            .map(|(v, n)| format!("{n} {}", v.replace('_', " ")))
-            .collect();
-        let _ = writeln!(
-            out,
-            "{} scenarios did not pass ({}).\n",
-            t.failures.len(),
-            verdicts.join(", ")
-        );
-        for f in &t.failures {
-            failure(&mut out, f);
-        }
-        if !t.unexpected_passes.is_empty() {
-            let _ = writeln!(
-                out,
-                "Listed as known failures but passed (update `fixtures/expectations/{}.json`):\n",
-                t.name
-            );
-            for (name, reason) in &t.unexpected_passes {
-                let _ = writeln!(out, "- `{name}` (recorded: {})", inline(reason));
-            }
-            let _ = writeln!(out);
-        }
-        if !t.skipped.is_empty() {
-            let _ = writeln!(out, "Skipped on {}:\n", t.name);
-            for (name, reason) in &t.skipped {
-                let _ = writeln!(out, "- `{name}`: {}", inline(reason));
-            }
-            let _ = writeln!(out);
-        }
+        target_section(&mut out, m, t);
     }
     out
 }
 
-fn failure(out: &mut String, f: &ScenarioResultView) {
+/// One target's deviations: behaviour by severity (security first), shape and protocol by
+/// kind, unsupported operations, then what the expectations file needs and what was skipped.
+fn target_section(out: &mut String, m: &Matrix, t: &TargetColumn) {
+    let _ = writeln!(out, "### {}\n", t.name);
+    let verdicts: Vec<String> = t
+        .summary
+        .verdicts
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(v, n)| format!("{n} {}", v.replace('_', " ")))
+        .collect();
     let _ = writeln!(
         out,
-        "#### `{}` — {}\n",
-        f.scenario,
-        f.verdict.replace('_', " ")
+        "Scenario verdicts of the run: {}.\n",
+        verdicts.join(", ")
     );
-    let step = match (&f.step, &f.step_label) {
-        (Some(i), Some(label)) => format!("step {i} `{label}`"),
-        (Some(i), None) => format!("step {i}"),
-        _ => "a step".to_string(),
-    };
-    if f.outcome == "unsupported" {
+    for severity in Severity::BEHAVIOUR {
+        let list: Vec<&FindingView> = t.deviations_of(severity).collect();
         let _ = writeln!(
             out,
-            "{step}: the target does not implement `{}`.\n",
-            f.unsupported_action.as_deref().unwrap_or("?")
+            "#### {} deviations on {} ({})\n",
+            capitalised(severity.name()),
+            t.name,
+            list.len()
         );
+        if list.is_empty() {
+            let _ = writeln!(out, "None.\n");
+            continue;
+        }
+        for f in list {
+            finding(out, f);
+        }
+        let _ = writeln!(out);
+    }
+
+    let _ = writeln!(
+        out,
+        "#### Shape and protocol deviations on {} ({} kinds)\n",
+        t.name,
+        t.wire.len()
+    );
+    if t.wire.is_empty() {
+        let _ = writeln!(out, "None.\n");
     } else {
+        if !m.sdk_tolerance {
+            let _ = writeln!(
+                out,
+                "What the SDKs make of them is not measured: `fixtures/sdk-tolerance.json` is \
+                 absent.\n"
+            );
+        }
         let _ = writeln!(
             out,
-            "{step}, check `{}`: {}\n",
-            f.check.as_deref().unwrap_or("?"),
-            inline(f.summary.as_deref().unwrap_or(""))
+            "| deviation | findings | scenarios | SDKs | known | example |"
         );
+        let _ = writeln!(out, "|---|---|---|---|---|---|");
+        for w in &t.wire {
+            let known = if w.new == 0 {
+                format!("known: {}", w.reasons.join("; "))
+            } else if w.reasons.is_empty() {
+                format!("{} new", w.new)
+            } else {
+                format!("{} new; known: {}", w.new, w.reasons.join("; "))
+            };
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {} | {} | {} |",
+                w.kind(),
+                w.findings,
+                w.scenarios.len(),
+                cell_text(&w.sdk.label()),
+                cell_text(&inline(&known)),
+                cell_text(&inline(&w.example))
+            );
+        }
+        let _ = writeln!(out);
     }
-    // An expectations entry written by `--update-expectations` repeats the summary: say it once.
-    if let Some(reason) = f.reason.as_ref().filter(|r| f.summary.as_ref() != Some(*r)) {
-        let label = match f.verdict.as_str() {
-            "expected_failure" => "Known failure",
-            "changed" => "Changed",
-            _ => "Note",
-        };
-        let _ = writeln!(out, "> {label}: {}\n", inline(reason));
+
+    let _ = writeln!(
+        out,
+        "#### Operations {} does not implement ({})\n",
+        t.name,
+        t.unsupported.len()
+    );
+    if t.unsupported.is_empty() {
+        let _ = writeln!(out, "None.\n");
+    } else {
+        for u in &t.unsupported {
+            let _ = writeln!(
+                out,
+                "- `{}`{}: {} scenario(s), e.g. `{}`",
+                u.operation,
+                if u.answer.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (answers {})", inline(&u.answer))
+                },
+                u.scenarios.len(),
+                u.scenarios.first().map_or("", String::as_str)
+            );
+        }
+        let _ = writeln!(out);
     }
-    let parts: Vec<(&str, &Option<String>, &str)> = vec![
+
+    if !t.unexpected_passes.is_empty() {
+        let _ = writeln!(
+            out,
+            "#### Known deviations that no longer occur on {0}\n\nUpdate \
+             `fixtures/expectations/{0}.json`:\n",
+            t.name
+        );
+        for (name, stale) in &t.unexpected_passes {
+            let _ = writeln!(out, "- `{name}`: {}", inline(stale));
+        }
+        let _ = writeln!(out);
+    }
+    if !t.skipped.is_empty() {
+        let _ = writeln!(out, "#### Skipped on {}\n", t.name);
+        for (name, reason) in &t.skipped {
+            let _ = writeln!(out, "- `{name}`: {}", inline(reason));
+        }
+        let _ = writeln!(out);
+    }
+}
+
+/// One behaviour finding as a list item, with its evidence and, folded, expected, actual, diff.
+fn finding(out: &mut String, f: &FindingView) {
+    let status = match &f.known {
+        Some(reason) if reason != &f.summary => format!("known: {}", inline(reason)),
+        Some(_) => "known".to_string(),
+        None => "**new**".to_string(),
+    };
+    let _ = writeln!(
+        out,
+        "- `{}` {}, check `{}` at `{}`: {} — {}",
+        f.scenario,
+        f.at(),
+        f.check,
+        f.path,
+        inline(&f.summary),
+        status
+    );
+    let parts: Vec<(&str, &str, &str)> = vec![
         ("expected", &f.expected, ""),
         ("actual", &f.actual, ""),
         ("diff", &f.diff, "diff"),
     ];
-    if parts.iter().any(|(_, t, _)| t.is_some()) {
-        let _ = writeln!(out, "<details><summary>expected, actual, diff</summary>\n");
-        for (name, text, lang) in parts {
-            if let Some(text) = text {
-                let _ = writeln!(
-                    out,
-                    "{name}:\n\n{}\n",
-                    fenced(&super::cut_at(MAX_TEXT, text), lang)
-                );
-            }
+    let _ = write!(out, "  <details><summary>evidence");
+    if parts.iter().any(|(_, t, _)| !t.is_empty()) {
+        let _ = write!(out, ", expected, actual, diff");
+    }
+    let _ = writeln!(out, "</summary>\n");
+    let _ = writeln!(out, "  source: {}\n", inline(&f.source));
+    for (name, text, lang) in parts {
+        if !text.is_empty() {
+            let block = fenced(&super::cut_at(MAX_TEXT, text), lang);
+            let _ = writeln!(out, "  {name}:\n\n{}\n", indent(&block));
         }
-        let _ = writeln!(out, "</details>\n");
+    }
+    let _ = writeln!(out, "  </details>\n");
+}
+
+/// `text` with every line indented by two spaces (inside a list item).
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn capitalised(word: &str) -> String {
+    let mut c = word.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().chain(c).collect(),
+        None => String::new(),
     }
 }
 

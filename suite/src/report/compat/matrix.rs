@@ -4,11 +4,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
-use serde_json::Value;
 
+use super::tolerance::{SdkNotice, SdkTolerance};
 use super::{parse_seed_list, scrub, TargetInput, QUOTAS, SEED_ACTIONS};
 use crate::error::{Error, Result};
+use crate::expectations::Verdict;
+use crate::finding::{Axis, Finding, Outcome, Severity, StepStatus};
 use crate::model::Model;
+use crate::report::results::SCHEMA as RESULTS_SCHEMA;
 
 /// The category of operations the quotas page does not list.
 pub const UNCATEGORIZED: &str = "Uncategorized";
@@ -26,13 +29,16 @@ pub struct Matrix {
     pub quotas_source: String,
     /// Default request rate of each quota category (`None` for [`UNCATEGORIZED`]).
     pub category_rates: BTreeMap<String, Option<f64>>,
+    /// Whether an SDK tolerance file was read (otherwise every shape and protocol deviation is
+    /// "not measured").
+    pub sdk_tolerance: bool,
     /// One column per target, in the order given.
     pub targets: Vec<TargetColumn>,
     /// One row per operation of the model, sorted by name.
     pub operations: Vec<OperationRow>,
     /// Every scenario any target ran, sorted by name.
     pub scenarios: Vec<ScenarioRow>,
-    /// Operations whose cell is ✅ on every target that ran (empty when none ran).
+    /// Operations whose cell is ✅ (behaviour) on every target that ran (empty when none ran).
     pub interop: Vec<String>,
 }
 
@@ -53,36 +59,107 @@ pub struct TargetColumn {
     pub unavailable: Option<String>,
     /// Its numbers.
     pub summary: TargetSummary,
-    /// Scenarios that did not pass (failed or unsupported), sorted by name.
-    pub failures: Vec<ScenarioResultView>,
+    /// Behaviour findings of every scenario, worst severity first (security, functional,
+    /// validation, message), then by scenario and step.
+    pub deviations: Vec<FindingView>,
+    /// Shape and protocol deviations, one entry per kind (`protocol/request-id`), shape first.
+    pub wire: Vec<WireDeviation>,
+    /// Operations the target does not implement, by name.
+    pub unsupported: Vec<UnsupportedOperation>,
     /// Scenarios skipped on this target, with why.
     pub skipped: Vec<(String, String)>,
-    /// Scenarios listed as known failures that passed (the expectations file needs an update).
+    /// Scenarios with known deviations that did not occur (the expectations file needs an
+    /// update), with what no longer happens.
     pub unexpected_passes: Vec<(String, String)>,
 }
 
-/// A target's numbers.
+impl TargetColumn {
+    /// Its behaviour findings of one severity.
+    pub fn deviations_of(&self, severity: Severity) -> impl Iterator<Item = &FindingView> {
+        self.deviations
+            .iter()
+            .filter(move |f| f.severity == severity)
+    }
+}
+
+/// A target's numbers. Every count of checks is over the checks defined in the
+/// [module docs](super).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TargetSummary {
-    /// Passing checks, over all operations.
-    pub checks_passed: usize,
-    /// Checks, over all operations.
-    pub checks_total: usize,
-    /// Checks whose scenario failed only on awsJson1_1 framing (content type, request id),
-    /// with every expectation and model check met: the behaviour is right, the wire is not.
-    pub checks_framing_only: usize,
+    /// Behaviour checks that pass, over the operations the target implements.
+    pub behaviour_passed: usize,
+    /// Behaviour checks: checks of operations the target implements whose scenario reached no
+    /// unsupported operation.
+    pub behaviour_total: usize,
+    /// Of the failing behaviour checks, those whose every behaviour deviation is known
+    /// (listed in the target's expectations file): still failures against AWS.
+    pub behaviour_known: usize,
+    /// Behaviour checks whose scenario has at least one shape finding.
+    pub checks_with_shape: usize,
+    /// Behaviour checks whose scenario has at least one protocol finding.
+    pub checks_with_protocol: usize,
+    /// Operations whose cell is ⛔.
+    pub unsupported_operations: usize,
+    /// Checks not judged on behaviour because their scenario reached an operation the target
+    /// does not implement (the covered one, or another it needs).
+    pub unsupported_checks: usize,
+    /// Behaviour findings with severity `security`.
+    pub security_findings: usize,
+    /// Behaviour findings with severity `functional`.
+    pub functional_findings: usize,
     /// Operations whose cell is ✅.
     pub operations_passing: usize,
-    /// Operations with at least one check.
+    /// Operations with at least one behaviour check.
     pub operations_covered: usize,
     /// Seed actions whose cell is ✅.
     pub seed_passing: usize,
     /// Seed actions (95).
     pub seed_total: usize,
-    /// Scenario verdicts by name (`pass`, `fail`, `expected_failure`, ...).
+    /// Scenario verdicts by name (`pass`, `fail`, `expected_failure`, ...), as the run decided.
     pub verdicts: BTreeMap<String, usize>,
     /// Verdicts that fail a run: `fail`, `changed`, `unexpected_pass`.
     pub failing_verdicts: usize,
+}
+
+/// One operation the target does not implement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsupportedOperation {
+    /// The operation.
+    pub operation: String,
+    /// How the target said so (`HTTP 501`, `UnknownOperationException`).
+    pub answer: String,
+    /// The scenarios that reached it.
+    pub scenarios: Vec<String>,
+}
+
+/// One kind of shape or protocol deviation a target shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireDeviation {
+    /// Shape or protocol.
+    pub axis: Axis,
+    /// The check (`request-id`, `enum-value`).
+    pub check: String,
+    /// How many findings.
+    pub findings: usize,
+    /// Of which not known (not in the target's expectations file).
+    pub new: usize,
+    /// The scenarios that show it, sorted.
+    pub scenarios: Vec<String>,
+    /// The JSON paths it occurs at, sorted.
+    pub paths: Vec<String>,
+    /// The recorded reasons of its known findings, deduplicated.
+    pub reasons: Vec<String>,
+    /// One finding's summary, as an example.
+    pub example: String,
+    /// What the SDKs do with it.
+    pub sdk: SdkNotice,
+}
+
+impl WireDeviation {
+    /// `protocol/request-id`.
+    pub fn kind(&self) -> String {
+        format!("{}/{}", self.axis.name(), self.check)
+    }
 }
 
 /// One operation.
@@ -109,17 +186,19 @@ impl OperationRow {
     }
 }
 
-/// What a cell says.
+/// What a cell says, on the behaviour axis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum CellStatus {
-    /// Every check passes.
+    /// Every behaviour check passes.
     Pass,
-    /// Some checks pass.
+    /// Some behaviour checks pass.
     Partial,
-    /// No check passes.
+    /// No behaviour check passes.
     Fail,
     /// The target does not implement the operation.
     Unsupported,
+    /// Every check reached another operation the target does not implement.
+    Blocked,
     /// Every covering scenario was skipped on this target.
     Skipped,
     /// No scenario covers the operation.
@@ -130,24 +209,26 @@ pub enum CellStatus {
 
 impl CellStatus {
     /// Every status, in legend order.
-    pub const ALL: [CellStatus; 7] = [
+    pub const ALL: [CellStatus; 8] = [
         CellStatus::Pass,
         CellStatus::Partial,
         CellStatus::Fail,
         CellStatus::Unsupported,
+        CellStatus::Blocked,
         CellStatus::Skipped,
         CellStatus::NotCovered,
         CellStatus::Unavailable,
     ];
 
     /// The stable name used in JSON and HTML: `pass`, `partial`, `fail`, `unsupported`,
-    /// `skipped`, `not_covered`, `unavailable`.
+    /// `blocked`, `skipped`, `not_covered`, `unavailable`.
     pub fn name(self) -> &'static str {
         match self {
             CellStatus::Pass => "pass",
             CellStatus::Partial => "partial",
             CellStatus::Fail => "fail",
             CellStatus::Unsupported => "unsupported",
+            CellStatus::Blocked => "blocked",
             CellStatus::Skipped => "skipped",
             CellStatus::NotCovered => "not_covered",
             CellStatus::Unavailable => "unavailable",
@@ -161,6 +242,7 @@ impl CellStatus {
             CellStatus::Partial => "🟡",
             CellStatus::Fail => "❌",
             CellStatus::Unsupported => "⛔",
+            CellStatus::Blocked => "🚧",
             CellStatus::Skipped => "⏭",
             CellStatus::NotCovered => "·",
             CellStatus::Unavailable => "n/a",
@@ -170,10 +252,13 @@ impl CellStatus {
     /// What the symbol means, for legends.
     pub fn meaning(self) -> &'static str {
         match self {
-            CellStatus::Pass => "all checks pass",
-            CellStatus::Partial => "n of m checks pass",
-            CellStatus::Fail => "no check passes",
+            CellStatus::Pass => "every check behaves like AWS",
+            CellStatus::Partial => "n of m checks behave like AWS",
+            CellStatus::Fail => "no check behaves like AWS",
             CellStatus::Unsupported => "the target does not implement the operation",
+            CellStatus::Blocked => {
+                "every check needs another operation the target does not implement"
+            }
             CellStatus::Skipped => "every covering scenario was skipped (missing capability)",
             CellStatus::NotCovered => "no scenario covers the operation yet",
             CellStatus::Unavailable => "the target could not be installed or started",
@@ -189,28 +274,99 @@ impl CellStatus {
     }
 }
 
+/// The badge of a cell whose behaviour checks also show shape findings (`ˢ`).
+pub const SHAPE_BADGE: &str = "ˢ";
+/// The badge of a cell whose behaviour checks also show protocol findings (`ᵖ`).
+pub const PROTOCOL_BADGE: &str = "ᵖ";
+
 /// One operation on one target.
 #[derive(Debug, Clone)]
 pub struct Cell {
     /// The status.
     pub status: CellStatus,
-    /// Passing checks.
+    /// Behaviour checks that pass.
     pub passed: usize,
-    /// Checks.
+    /// Behaviour checks.
     pub total: usize,
-    /// Failed checks whose scenario failed only on awsJson1_1 framing.
-    pub framing_only: usize,
+    /// Failing behaviour checks whose every behaviour deviation is known.
+    pub known: usize,
+    /// Checks that reached an operation the target does not implement.
+    pub unsupported: usize,
+    /// Behaviour checks with shape findings.
+    pub shape: usize,
+    /// Behaviour checks with protocol findings.
+    pub protocol: usize,
     /// Every covering scenario with its outcome on this target (skipped ones included, marked).
     pub checks: Vec<Check>,
 }
 
 impl Cell {
-    /// `✅ 2/2`, `🟡 1/3`, `⛔`, `·`.
+    /// `ˢ`, `ᵖ`, `ˢᵖ` or nothing.
+    pub fn badge(&self) -> String {
+        let mut b = String::new();
+        if self.shape > 0 {
+            b.push_str(SHAPE_BADGE);
+        }
+        if self.protocol > 0 {
+            b.push_str(PROTOCOL_BADGE);
+        }
+        b
+    }
+
+    /// `✅ 2/2`, `✅ᵖ 2/2`, `🟡ˢ 1/3`, `⛔`, `·`.
     pub fn label(&self) -> String {
         if self.status.shows_counts() {
-            format!("{} {}/{}", self.status.symbol(), self.passed, self.total)
+            format!(
+                "{}{} {}/{}",
+                self.status.symbol(),
+                self.badge(),
+                self.passed,
+                self.total
+            )
         } else {
             self.status.symbol().to_string()
+        }
+    }
+
+    fn empty(status: CellStatus) -> Cell {
+        Cell {
+            status,
+            passed: 0,
+            total: 0,
+            known: 0,
+            unsupported: 0,
+            shape: 0,
+            protocol: 0,
+            checks: Vec::new(),
+        }
+    }
+}
+
+/// How one check counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckStatus {
+    /// Its behaviour is AWS's (shape and protocol findings do not change that).
+    Pass,
+    /// A behaviour deviation the expectations file does not list (or a listed one that is
+    /// gone: `unexpected_pass` is a pass, this is `fail` or `changed`).
+    Fail,
+    /// Only known behaviour deviations: still not AWS's behaviour.
+    KnownFailure,
+    /// The scenario reached an operation the target does not implement.
+    Unsupported,
+    /// Not run on this target: not a check.
+    Skipped,
+}
+
+impl CheckStatus {
+    /// `pass`, `fail`, `known_failure`, `unsupported`, `skipped`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CheckStatus::Pass => "pass",
+            CheckStatus::Fail => "fail",
+            CheckStatus::KnownFailure => "known_failure",
+            CheckStatus::Unsupported => "unsupported",
+            CheckStatus::Skipped => "skipped",
         }
     }
 }
@@ -220,10 +376,14 @@ impl Cell {
 pub struct Check {
     /// The scenario.
     pub scenario: String,
-    /// `passed`, `failed`, `unsupported`, `skipped`.
-    pub outcome: String,
-    /// Its verdict on this target.
+    /// How it counts.
+    pub status: CheckStatus,
+    /// Its deciding verdict on this target.
     pub verdict: String,
+    /// Its shape findings.
+    pub shape: usize,
+    /// Its protocol findings.
+    pub protocol: usize,
 }
 
 /// A scenario across targets.
@@ -243,34 +403,109 @@ pub struct ScenarioRow {
     pub results: Vec<Option<ScenarioResultView>>,
 }
 
+/// One finding as reports show it (every text scrubbed of tokens).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingView {
+    /// The scenario it belongs to.
+    pub scenario: String,
+    /// The step, `None` for the runner's cleanup calls.
+    pub step: Option<usize>,
+    /// That step's label (`AdminGetUser`, `helper:totp`).
+    pub step_label: Option<String>,
+    /// The action that answered.
+    pub action: Option<String>,
+    /// Behaviour, shape or protocol.
+    pub axis: Axis,
+    /// How much it matters.
+    pub severity: Severity,
+    /// Which assertion.
+    pub check: String,
+    /// The JSON path.
+    pub path: String,
+    /// One line.
+    pub summary: String,
+    /// What AWS would answer.
+    pub expected: String,
+    /// What came.
+    pub actual: String,
+    /// Unified diff of the two.
+    pub diff: String,
+    /// The evidence for the expectation.
+    pub source: String,
+    /// The recorded reason when the target's expectations file lists it; `None` when new.
+    pub known: Option<String>,
+}
+
+impl FindingView {
+    /// `step 3 \`AdminGetUser\``, `step 3`, `cleanup`.
+    pub fn at(&self) -> String {
+        match (self.step, &self.step_label) {
+            (Some(i), Some(l)) => format!("step {i} `{l}`"),
+            (Some(i), None) => format!("step {i}"),
+            (None, _) => "cleanup".into(),
+        }
+    }
+}
+
+/// How a scenario's steps ended, as reports show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutcomeKind {
+    /// Every step ran.
+    Completed,
+    /// A step could not go on.
+    Stopped,
+    /// A step's action is not implemented.
+    Unsupported,
+    /// Not run.
+    Skipped,
+}
+
+impl OutcomeKind {
+    /// `completed`, `stopped`, `unsupported`, `skipped`.
+    pub fn name(self) -> &'static str {
+        match self {
+            OutcomeKind::Completed => "completed",
+            OutcomeKind::Stopped => "stopped",
+            OutcomeKind::Unsupported => "unsupported",
+            OutcomeKind::Skipped => "skipped",
+        }
+    }
+}
+
 /// A scenario's result on one target, as reports show it (every text scrubbed of tokens).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScenarioResultView {
     /// `area::id`.
     pub scenario: String,
-    /// The verdict name.
+    /// How it counts as a check.
+    pub status: CheckStatus,
+    /// The deciding verdict's name.
     pub verdict: String,
-    /// The recorded reason (expected failure, unexpected pass), the note (changed), or why
-    /// it was skipped.
+    /// The verdict on behaviour, shape and protocol, in that order.
+    pub axes: [String; 3],
+    /// The deciding verdict's reason or note.
     pub reason: Option<String>,
-    /// `passed`, `failed`, `unsupported`, `skipped`.
-    pub outcome: String,
-    /// The failing or unsupported step.
+    /// How its steps ended.
+    pub outcome: OutcomeKind,
+    /// The step it stopped at or found unsupported.
     pub step: Option<usize>,
-    /// That step's label (`AdminGetUser`, `helper:totp`).
+    /// That step's label.
     pub step_label: Option<String>,
+    /// Why it stopped, the unsupported answer, or why it was skipped.
+    pub outcome_reason: Option<String>,
     /// The action the target does not implement (unsupported).
     pub unsupported_action: Option<String>,
-    /// The kind of check that failed.
-    pub check: Option<String>,
-    /// One line.
-    pub summary: Option<String>,
-    /// What was expected.
-    pub expected: Option<String>,
-    /// What came.
-    pub actual: Option<String>,
-    /// Unified diff of the two.
-    pub diff: Option<String>,
+    /// Every finding, in the order they were made.
+    pub findings: Vec<FindingView>,
+    /// Known deviations that did not occur.
+    pub stale: Vec<String>,
+}
+
+impl ScenarioResultView {
+    /// Its findings on one axis.
+    pub fn on(&self, axis: Axis) -> impl Iterator<Item = &FindingView> {
+        self.findings.iter().filter(move |f| f.axis == axis)
+    }
 }
 
 /// The parts of a results-file scenario the report reads.
@@ -285,10 +520,30 @@ struct ScenarioIn {
     source: String,
     #[serde(default)]
     covers: Vec<String>,
-    outcome: Value,
+    outcome: Outcome,
+    #[serde(default)]
+    findings: Vec<FindingIn>,
+    #[serde(default)]
+    stale: Vec<String>,
     #[serde(default)]
     steps: Vec<StepIn>,
-    verdict: Value,
+    verdict: Verdict,
+    axes: AxesIn,
+}
+
+#[derive(Debug, Deserialize)]
+struct FindingIn {
+    #[serde(flatten)]
+    finding: Finding,
+    #[serde(default)]
+    known: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct AxesIn {
+    behaviour: Verdict,
+    shape: Verdict,
+    protocol: Verdict,
 }
 
 #[derive(Debug, Deserialize)]
@@ -298,8 +553,7 @@ struct StepIn {
     label: String,
     #[serde(default)]
     action: Option<String>,
-    #[serde(default)]
-    status: String,
+    status: StepStatus,
 }
 
 /// `fixtures/quotas.json`.
@@ -360,33 +614,37 @@ pub fn percent(n: usize, of: usize) -> String {
     }
 }
 
-fn text(v: &Value, key: &str) -> Option<String> {
-    v.get(key).and_then(Value::as_str).map(scrub)
+/// A scenario of one target's results, parsed, with how reports show it.
+struct Parsed {
+    input: ScenarioIn,
+    view: ScenarioResultView,
+}
+
+/// One target's parsed results: its scenarios and the operations it does not implement.
+struct TargetData {
+    scenarios: Vec<Parsed>,
+    unsupported: BTreeMap<String, UnsupportedOperation>,
 }
 
 impl Matrix {
-    /// Computes the matrix of `inputs` over every operation of the model.
+    /// Computes the matrix of `inputs` over every operation of the model, tagging shape and
+    /// protocol deviations with `fixtures/sdk-tolerance.json` when it exists.
     pub fn build(inputs: &[TargetInput]) -> Result<Matrix> {
+        let tolerance = SdkTolerance::load_default()?;
+        Matrix::build_with(inputs, tolerance.as_ref())
+    }
+
+    /// Computes the matrix with the given SDK tolerance measurements (`None`: not measured).
+    pub fn build_with(inputs: &[TargetInput], tolerance: Option<&SdkTolerance>) -> Result<Matrix> {
         let model = Model::get();
         let quotas = quotas()?;
         let seed = seed_actions();
 
         // Parse every target's scenarios once.
-        let mut parsed: Vec<Option<Vec<ScenarioIn>>> = Vec::new();
+        let mut parsed: Vec<Option<TargetData>> = Vec::new();
         for input in inputs {
             parsed.push(match input {
-                TargetInput::Ran(r) => {
-                    let mut list = Vec::new();
-                    for (i, s) in r.scenarios.iter().enumerate() {
-                        let s: ScenarioIn =
-                            serde_json::from_value(s.clone()).map_err(|e| Error::Config {
-                                path: format!("results of {}", r.target.name).into(),
-                                message: format!("at $.scenarios[{i}]: {e}"),
-                            })?;
-                        list.push(s);
-                    }
-                    Some(list)
-                }
+                TargetInput::Ran(r) => Some(parse_target(r)?),
                 TargetInput::Unavailable { .. } => None,
             });
         }
@@ -408,25 +666,25 @@ impl Matrix {
             .iter()
             .zip(&names)
             .zip(&parsed)
-            .map(|((input, name), list)| column(input, name, list.as_deref()))
+            .map(|((input, name), data)| column(input, name, data.as_ref(), tolerance))
             .collect();
 
         // Scenario rows.
         let mut scenario_map: BTreeMap<String, ScenarioRow> = BTreeMap::new();
-        for (t, list) in parsed.iter().enumerate() {
-            for s in list.iter().flatten() {
+        for (t, data) in parsed.iter().enumerate() {
+            for s in data.iter().flat_map(|d| &d.scenarios) {
                 let row = scenario_map
-                    .entry(s.name.clone())
+                    .entry(s.input.name.clone())
                     .or_insert_with(|| ScenarioRow {
-                        name: s.name.clone(),
-                        area: s.area.clone(),
-                        covers: s.covers.clone(),
-                        source: s.source.clone(),
-                        file: s.file.clone(),
+                        name: s.input.name.clone(),
+                        area: s.input.area.clone(),
+                        covers: s.input.covers.clone(),
+                        source: s.input.source.clone(),
+                        file: s.input.file.clone(),
                         results: vec![None; inputs.len()],
                     });
                 if let Some(slot) = row.results.get_mut(t) {
-                    *slot = Some(view(s));
+                    *slot = Some(s.view.clone());
                 }
             }
         }
@@ -446,15 +704,9 @@ impl Matrix {
             areas.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
             let cells = parsed
                 .iter()
-                .map(|list| match list {
-                    None => Cell {
-                        status: CellStatus::Unavailable,
-                        passed: 0,
-                        total: 0,
-                        framing_only: 0,
-                        checks: Vec::new(),
-                    },
-                    Some(list) => cell(op, list),
+                .map(|data| match data {
+                    None => Cell::empty(CellStatus::Unavailable),
+                    Some(data) => cell(op, data),
                 })
                 .collect();
             operations.push(OperationRow {
@@ -480,9 +732,15 @@ impl Matrix {
             s.seed_total = operations.iter().filter(|o| o.seed).count();
             for row in &operations {
                 let Some(c) = row.cells.get(t) else { continue };
-                s.checks_passed += c.passed;
-                s.checks_total += c.total;
-                s.checks_framing_only += c.framing_only;
+                s.behaviour_passed += c.passed;
+                s.behaviour_total += c.total;
+                s.behaviour_known += c.known;
+                s.checks_with_shape += c.shape;
+                s.checks_with_protocol += c.protocol;
+                s.unsupported_checks += c.unsupported;
+                if c.status == CellStatus::Unsupported {
+                    s.unsupported_operations += 1;
+                }
                 if c.total > 0 {
                     s.operations_covered += 1;
                 }
@@ -523,6 +781,7 @@ impl Matrix {
                 .unwrap_or_else(|| format!("botocore {}", model.source.version)),
             quotas_source: quotas.source,
             category_rates: quotas.rates,
+            sdk_tolerance: tolerance.is_some(),
             targets,
             operations,
             scenarios: scenario_map.into_values().collect(),
@@ -547,7 +806,8 @@ impl Matrix {
     }
 
     /// Per group (area or category) and target: (operations ✅, operations in the group,
-    /// passing checks, checks). `by_area` groups by primary area, else by quota category.
+    /// passing behaviour checks, behaviour checks). `by_area` groups by primary area, else by
+    /// quota category.
     pub fn groups(&self, by_area: bool) -> Vec<(String, Vec<GroupCounts>)> {
         let mut groups: BTreeMap<String, Vec<GroupCounts>> = BTreeMap::new();
         for row in &self.operations {
@@ -579,52 +839,172 @@ pub struct GroupCounts {
     pub operations: usize,
     /// Of which ✅.
     pub operations_passing: usize,
-    /// Passing checks.
+    /// Passing behaviour checks.
     pub checks_passed: usize,
-    /// Checks.
+    /// Behaviour checks.
     pub checks_total: usize,
 }
 
-fn column(input: &TargetInput, name: &str, list: Option<&[ScenarioIn]>) -> TargetColumn {
-    match input {
-        TargetInput::Unavailable {
-            version,
-            configuration,
-            reason,
-            ..
-        } => TargetColumn {
-            name: name.to_string(),
-            version: version.clone(),
-            configuration: scrub(configuration),
-            endpoint: String::new(),
-            run: None,
-            unavailable: Some(scrub(reason)),
-            summary: TargetSummary::default(),
-            failures: Vec::new(),
-            skipped: Vec::new(),
-            unexpected_passes: Vec::new(),
-        },
-        TargetInput::Ran(r) => {
+/// Parses one target's results, refusing anything but the results schema this report reads.
+fn parse_target(r: &crate::report::results::Results) -> Result<TargetData> {
+    let path = || -> std::path::PathBuf { format!("results of {}", r.target.name).into() };
+    if r.schema != RESULTS_SCHEMA {
+        return Err(Error::Config {
+            path: path(),
+            message: format!(
+                "schema {:?}, the compatibility report reads {RESULTS_SCHEMA:?} (run the target \
+                 again to regenerate its results file)",
+                r.schema
+            ),
+        });
+    }
+    let mut scenarios = Vec::new();
+    let mut unsupported: BTreeMap<String, UnsupportedOperation> = BTreeMap::new();
+    for (i, s) in r.scenarios.iter().enumerate() {
+        let input: ScenarioIn = serde_json::from_value(s.clone()).map_err(|e| Error::Config {
+            path: path(),
+            message: format!("at $.scenarios[{i}]: {e}"),
+        })?;
+        let answer = match &input.outcome {
+            Outcome::Unsupported { action, answer, .. } => Some((action.as_str(), answer)),
+            Outcome::Completed | Outcome::Stopped { .. } | Outcome::Skipped { .. } => None,
+        };
+        for st in &input.steps {
+            let (StepStatus::Unsupported, Some(action)) = (st.status, &st.action) else {
+                continue;
+            };
+            let entry = unsupported
+                .entry(action.clone())
+                .or_insert_with(|| UnsupportedOperation {
+                    operation: action.clone(),
+                    answer: String::new(),
+                    scenarios: Vec::new(),
+                });
+            if entry.answer.is_empty() {
+                if let Some((_, a)) = answer.filter(|(a, _)| a == action) {
+                    entry.answer = scrub(a);
+                }
+            }
+            if !entry.scenarios.contains(&input.name) {
+                entry.scenarios.push(input.name.clone());
+            }
+        }
+        if let Some((action, a)) = answer {
+            // An outcome names the step's action even when the step list is partial.
+            let entry =
+                unsupported
+                    .entry(action.to_string())
+                    .or_insert_with(|| UnsupportedOperation {
+                        operation: action.to_string(),
+                        answer: scrub(a),
+                        scenarios: Vec::new(),
+                    });
+            if !entry.scenarios.contains(&input.name) {
+                entry.scenarios.push(input.name.clone());
+            }
+        }
+        let view = view(&input);
+        scenarios.push(Parsed { input, view });
+    }
+    for u in unsupported.values_mut() {
+        u.scenarios.sort();
+    }
+    Ok(TargetData {
+        scenarios,
+        unsupported,
+    })
+}
+
+fn column(
+    input: &TargetInput,
+    name: &str,
+    data: Option<&TargetData>,
+    tolerance: Option<&SdkTolerance>,
+) -> TargetColumn {
+    match (input, data) {
+        (TargetInput::Ran(r), Some(data)) => {
             let mut summary = TargetSummary::default();
-            let mut failures = Vec::new();
+            let mut deviations = Vec::new();
+            let mut wire: BTreeMap<(Axis, String), WireDeviation> = BTreeMap::new();
             let mut skipped = Vec::new();
             let mut unexpected_passes = Vec::new();
-            for s in list.unwrap_or_default() {
-                let v = view(s);
+            for s in &data.scenarios {
+                let v = &s.view;
                 *summary.verdicts.entry(v.verdict.clone()).or_default() += 1;
                 if matches!(v.verdict.as_str(), "fail" | "changed" | "unexpected_pass") {
                     summary.failing_verdicts += 1;
                 }
-                match v.outcome.as_str() {
-                    "failed" | "unsupported" => failures.push(v),
-                    "skipped" => skipped.push((v.scenario.clone(), v.reason.unwrap_or_default())),
-                    _ if v.verdict == "unexpected_pass" => {
-                        unexpected_passes.push((v.scenario.clone(), v.reason.unwrap_or_default()))
+                if v.outcome == OutcomeKind::Skipped {
+                    skipped.push((
+                        v.scenario.clone(),
+                        v.outcome_reason.clone().unwrap_or_default(),
+                    ));
+                }
+                if !v.stale.is_empty() {
+                    unexpected_passes.push((v.scenario.clone(), v.stale.join("; ")));
+                }
+                for f in &v.findings {
+                    match f.axis {
+                        Axis::Behaviour => {
+                            match f.severity {
+                                Severity::Security => summary.security_findings += 1,
+                                Severity::Functional => summary.functional_findings += 1,
+                                Severity::Validation
+                                | Severity::Message
+                                | Severity::Shape
+                                | Severity::Protocol => {}
+                            }
+                            deviations.push(f.clone());
+                        }
+                        Axis::Shape | Axis::Protocol => {
+                            let w = wire.entry((f.axis, f.check.clone())).or_insert_with(|| {
+                                WireDeviation {
+                                    axis: f.axis,
+                                    check: f.check.clone(),
+                                    findings: 0,
+                                    new: 0,
+                                    scenarios: Vec::new(),
+                                    paths: Vec::new(),
+                                    reasons: Vec::new(),
+                                    example: f.summary.clone(),
+                                    sdk: tolerance.map_or(SdkNotice::NotMeasured, |t| {
+                                        t.notice(f.axis, &f.check)
+                                    }),
+                                }
+                            });
+                            w.findings += 1;
+                            match &f.known {
+                                Some(reason) if !w.reasons.contains(reason) => {
+                                    w.reasons.push(reason.clone())
+                                }
+                                Some(_) => {}
+                                None => w.new += 1,
+                            }
+                            if !w.scenarios.contains(&f.scenario) {
+                                w.scenarios.push(f.scenario.clone());
+                            }
+                            if !w.paths.contains(&f.path) {
+                                w.paths.push(f.path.clone());
+                            }
+                        }
                     }
-                    _ => {}
                 }
             }
-            failures.sort_by(|a, b| a.scenario.cmp(&b.scenario));
+            deviations.sort_by(|a, b| {
+                (a.severity, &a.scenario, a.step.unwrap_or(usize::MAX)).cmp(&(
+                    b.severity,
+                    &b.scenario,
+                    b.step.unwrap_or(usize::MAX),
+                ))
+            });
+            let wire = wire
+                .into_values()
+                .map(|mut w| {
+                    w.scenarios.sort();
+                    w.paths.sort();
+                    w
+                })
+                .collect();
             TargetColumn {
                 name: name.to_string(),
                 version: scrub(&r.target.version),
@@ -633,121 +1013,192 @@ fn column(input: &TargetInput, name: &str, list: Option<&[ScenarioIn]>) -> Targe
                 run: Some(r.run.clone()),
                 unavailable: None,
                 summary,
-                failures,
+                deviations,
+                wire,
+                unsupported: data.unsupported.values().cloned().collect(),
                 skipped,
                 unexpected_passes,
             }
         }
+        (TargetInput::Ran(r), None) => TargetColumn {
+            // Not reached: every target that ran is parsed.
+            name: name.to_string(),
+            version: scrub(&r.target.version),
+            configuration: scrub(&r.target.configuration),
+            endpoint: scrub(&r.target.endpoint),
+            run: Some(r.run.clone()),
+            unavailable: Some("its results could not be read".into()),
+            summary: TargetSummary::default(),
+            deviations: Vec::new(),
+            wire: Vec::new(),
+            unsupported: Vec::new(),
+            skipped: Vec::new(),
+            unexpected_passes: Vec::new(),
+        },
+        (
+            TargetInput::Unavailable {
+                version,
+                configuration,
+                reason,
+                ..
+            },
+            _,
+        ) => TargetColumn {
+            name: name.to_string(),
+            version: version.clone(),
+            configuration: scrub(configuration),
+            endpoint: String::new(),
+            run: None,
+            unavailable: Some(scrub(reason)),
+            summary: TargetSummary::default(),
+            deviations: Vec::new(),
+            wire: Vec::new(),
+            unsupported: Vec::new(),
+            skipped: Vec::new(),
+            unexpected_passes: Vec::new(),
+        },
     }
 }
 
-/// The tag of a results-file object (`outcome`, `verdict`), or `unknown`.
-fn name_of(v: &Value, key: &str) -> String {
-    v.get(key)
-        .and_then(Value::as_str)
-        .unwrap_or("unknown")
-        .to_string()
+/// How a scenario counts as a check: the outcome first (an unsupported operation is not a
+/// behaviour failure), then the behaviour verdict alone.
+fn check_status(outcome: &Outcome, behaviour: &Verdict) -> CheckStatus {
+    match outcome {
+        Outcome::Skipped { .. } => return CheckStatus::Skipped,
+        Outcome::Unsupported { .. } => return CheckStatus::Unsupported,
+        Outcome::Completed | Outcome::Stopped { .. } => {}
+    }
+    match behaviour {
+        Verdict::Pass | Verdict::UnexpectedPass { .. } => CheckStatus::Pass,
+        Verdict::Fail { .. } | Verdict::Changed { .. } => CheckStatus::Fail,
+        Verdict::ExpectedFailure { .. } => CheckStatus::KnownFailure,
+        Verdict::Unsupported { .. } => CheckStatus::Unsupported,
+        Verdict::Skipped { .. } => CheckStatus::Skipped,
+    }
 }
 
 /// A scenario's result as reports show it.
 fn view(s: &ScenarioIn) -> ScenarioResultView {
-    let outcome = name_of(&s.outcome, "outcome");
-    let verdict = name_of(&s.verdict, "verdict");
-    let reason = text(&s.verdict, "reason")
-        .or_else(|| text(&s.verdict, "note"))
-        .or_else(|| text(&s.outcome, "reason"));
-    let step = s
-        .outcome
-        .get("step")
-        .and_then(Value::as_u64)
-        .map(|n| n as usize);
-    let step_label = step.and_then(|i| {
+    let label = |i: usize| {
         s.steps
             .iter()
             .find(|st| st.index == i)
             .map(|st| scrub(&st.label))
-    });
-    let nonempty = |o: Option<String>| o.filter(|t| !t.is_empty());
+    };
+    let (outcome, step, outcome_reason, unsupported_action) = match &s.outcome {
+        Outcome::Completed => (OutcomeKind::Completed, None, None, None),
+        Outcome::Stopped { step, reason } => {
+            (OutcomeKind::Stopped, Some(*step), Some(scrub(reason)), None)
+        }
+        Outcome::Unsupported {
+            action,
+            step,
+            answer,
+        } => (
+            OutcomeKind::Unsupported,
+            Some(*step),
+            Some(scrub(answer)),
+            Some(action.clone()),
+        ),
+        Outcome::Skipped { reason } => (OutcomeKind::Skipped, None, Some(scrub(reason)), None),
+    };
+    let findings = s
+        .findings
+        .iter()
+        .map(|f| {
+            let g = &f.finding;
+            FindingView {
+                scenario: s.name.clone(),
+                step: g.step,
+                step_label: g.step.and_then(label),
+                action: g.action.clone(),
+                axis: g.axis,
+                severity: g.severity,
+                check: g.check.clone(),
+                path: scrub(&g.path),
+                summary: scrub(&g.summary),
+                expected: scrub(&g.expected),
+                actual: scrub(&g.actual),
+                diff: scrub(&g.diff),
+                source: scrub(&g.source),
+                known: f.known.as_deref().map(scrub),
+            }
+        })
+        .collect();
     ScenarioResultView {
         scenario: s.name.clone(),
-        verdict,
-        reason,
-        unsupported_action: if outcome == "unsupported" {
-            text(&s.outcome, "action")
-        } else {
-            None
-        },
+        status: check_status(&s.outcome, &s.axes.behaviour),
+        verdict: s.verdict.name().to_string(),
+        axes: [
+            s.axes.behaviour.name().to_string(),
+            s.axes.shape.name().to_string(),
+            s.axes.protocol.name().to_string(),
+        ],
+        reason: s.verdict.text().map(scrub),
         outcome,
         step,
-        step_label,
-        check: text(&s.outcome, "check"),
-        summary: nonempty(text(&s.outcome, "summary")),
-        expected: nonempty(text(&s.outcome, "expected")),
-        actual: nonempty(text(&s.outcome, "actual")),
-        diff: nonempty(text(&s.outcome, "diff")),
+        step_label: step.and_then(label),
+        outcome_reason,
+        unsupported_action,
+        findings,
+        stale: s.stale.iter().map(|t| scrub(t)).collect(),
     }
 }
 
 /// One operation on one target's scenarios.
-fn cell(op: &str, list: &[ScenarioIn]) -> Cell {
-    let unsupported = list.iter().any(|s| {
-        s.steps
-            .iter()
-            .any(|st| st.status == "unsupported" && st.action.as_deref() == Some(op))
-            || (s.outcome.get("outcome").and_then(Value::as_str) == Some("unsupported")
-                && s.outcome.get("action").and_then(Value::as_str) == Some(op))
-    });
-    let mut checks = Vec::new();
-    let (mut passed, mut total, mut framing_only) = (0, 0, 0);
-    for s in list.iter().filter(|s| s.covers.iter().any(|c| c == op)) {
-        let outcome = s
-            .outcome
-            .get("outcome")
-            .and_then(Value::as_str)
-            .unwrap_or("unknown")
-            .to_string();
-        let verdict = s
-            .verdict
-            .get("verdict")
-            .and_then(Value::as_str)
-            .unwrap_or("unknown")
-            .to_string();
-        if outcome != "skipped" {
-            total += 1;
-            if outcome == "passed" {
-                passed += 1;
+fn cell(op: &str, data: &TargetData) -> Cell {
+    let unsupported_op = data.unsupported.contains_key(op);
+    let mut c = Cell::empty(CellStatus::NotCovered);
+    for s in data
+        .scenarios
+        .iter()
+        .filter(|s| s.input.covers.iter().any(|x| x == op))
+    {
+        let v = &s.view;
+        let check = Check {
+            scenario: v.scenario.clone(),
+            status: v.status,
+            verdict: v.verdict.clone(),
+            shape: v.on(Axis::Shape).count(),
+            protocol: v.on(Axis::Protocol).count(),
+        };
+        let judged = match (unsupported_op, v.status) {
+            (_, CheckStatus::Skipped) => false,
+            (true, _) | (false, CheckStatus::Unsupported) => {
+                c.unsupported += 1;
+                false
             }
-            // The runner reports a protocol violation only when nothing else failed.
-            if outcome == "failed"
-                && s.outcome.get("check").and_then(Value::as_str) == Some("protocol")
-            {
-                framing_only += 1;
+            (false, CheckStatus::Pass) => {
+                c.passed += 1;
+                true
             }
+            (false, CheckStatus::KnownFailure) => {
+                c.known += 1;
+                true
+            }
+            (false, CheckStatus::Fail) => true,
+        };
+        if judged {
+            c.total += 1;
+            c.shape += usize::from(check.shape > 0);
+            c.protocol += usize::from(check.protocol > 0);
         }
-        checks.push(Check {
-            scenario: s.name.clone(),
-            outcome,
-            verdict,
-        });
+        c.checks.push(check);
     }
-    let status = if unsupported {
+    c.status = if unsupported_op {
         CellStatus::Unsupported
-    } else if checks.is_empty() {
+    } else if c.checks.is_empty() {
         CellStatus::NotCovered
-    } else if total == 0 {
+    } else if c.total == 0 && c.unsupported > 0 {
+        CellStatus::Blocked
+    } else if c.total == 0 {
         CellStatus::Skipped
-    } else if passed == total {
+    } else if c.passed == c.total {
         CellStatus::Pass
-    } else if passed == 0 {
+    } else if c.passed == 0 {
         CellStatus::Fail
     } else {
         CellStatus::Partial
     };
-    Cell {
-        status,
-        passed,
-        total,
-        framing_only,
-        checks,
-    }
+    c
 }

@@ -8,29 +8,46 @@
 //!
 //! # Checks
 //!
-//! A *check* of an operation on a target is one scenario that *covers* the operation (lists it
-//! in `covers`) and was run on that target. It passes when the scenario's outcome is `passed`
-//! (verdict `pass`, or `unexpected_pass`, which means the target now behaves like AWS). It does
-//! not pass when the scenario failed at any step, including a setup step before the covered
-//! operation was reached (the operation's behaviour is then unverified on that target), or
-//! when the target did not implement some action the scenario calls. A scenario *skipped* on
-//! a target (the target lacks a capability it requires, e.g. `codes`) is not a check there.
-//! Steps that call the operation in scenarios which do not cover it (setup steps) are not
-//! checks: their expectations are usually only "succeeds", and they are counted where they
-//! matter, in the scenario that covers the action they set up. They do count for ⛔: an
-//! operation is marked unsupported on a target whenever the target answered "unknown
-//! operation" to it in any step of any scenario.
+//! A *check* is one scenario that *covers* an operation (lists it in `covers`) and ran on a
+//! target: a scenario covering two operations is two checks, one in each operation's cell. A
+//! scenario *skipped* on a target (the target lacks a capability it requires, e.g. `codes`) is
+//! not a check there. Steps that call an operation in scenarios which do not cover it (setup
+//! steps) are not checks of it: they count in the scenario that covers the action they set up.
 //!
-//! A cell is ✅ when all its checks pass, 🟡 `n/m` when some do, ❌ when none do, ⛔ when the
-//! target does not implement the operation, ⏭ when every covering scenario was skipped on that
-//! target, and · when no scenario covers the operation. A target's *share of checks passed* is
-//! the sum of passing checks over the sum of checks, over all operations; its *seed actions
-//! fully passing* counts the operations of the 95-action seed list whose cell is ✅.
+//! Every check counts on exactly one of two tallies:
+//!
+//! - **unsupported**: the scenario reached an operation the target does not implement (it
+//!   answered 404, 501 or "unknown operation"): the covered one, or another it needs. Such a
+//!   check says nothing about behaviour and is counted apart, never as a failure. An operation
+//!   is ⛔ on a target whenever the target answered "unsupported" to it in any step of any
+//!   scenario; every check of a ⛔ operation is unsupported.
+//! - **behaviour**: every other check. It *passes* when the scenario's behaviour verdict
+//!   (`axes.behaviour` of the results file) is `pass`, or `unexpected_pass` (the target now
+//!   behaves like AWS). It fails on `fail` and `changed`, and on `expected_failure` too: a known
+//!   deviation is still a deviation from AWS. A failure at any step counts, setup steps
+//!   included (the operation's behaviour is then unverified on that target). Shape and
+//!   protocol findings never fail a behaviour check: a check whose only findings are shape or
+//!   protocol ones passes, and its cell carries a badge (ˢ shape, ᵖ protocol).
+//!
+//! A cell is ✅ when all its behaviour checks pass, 🟡 `n/m` when some do, ❌ when none do, ⛔
+//! when the target does not implement the operation, 🚧 when every check reached another
+//! operation the target does not implement, ⏭ when every covering scenario was skipped on that
+//! target, and · when no scenario covers the operation.
+//!
+//! A target's headline is behaviour first: its *behaviour pass rate* is passing behaviour
+//! checks over behaviour checks, summed over every operation it implements; its *seed actions
+//! fully passing* counts the operations of the 95-action seed list whose cell is ✅. Beside it:
+//! the operations it does not implement (and the checks that reached them), and how many
+//! behaviour checks have shape findings and protocol findings. Behaviour deviations are listed
+//! per target by severity, security first; shape and protocol deviations per kind
+//! (`protocol/request-id`), each tagged with what the SDKs do about it
+//! ([`tolerance`]: "no SDK notices", what boto3 and the JavaScript SDK do, or "not measured").
 
 pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod matrix;
+pub mod tolerance;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -174,13 +191,16 @@ pub fn run_report(options: ReportOptions) -> Result<bool> {
         match &t.unavailable {
             Some(reason) => eprintln!("cogcheck: {:<14} not available: {reason}", t.name),
             None => eprintln!(
-                "cogcheck: {:<14} {}/{} checks pass ({}), {}/{} seed actions fully pass",
+                "cogcheck: {:<14} behaviour {}/{} checks pass ({}), {}/{} seed actions fully \
+                 pass, {} operations unsupported, {} security deviations",
                 t.name,
-                t.summary.checks_passed,
-                t.summary.checks_total,
-                matrix::percent(t.summary.checks_passed, t.summary.checks_total),
+                t.summary.behaviour_passed,
+                t.summary.behaviour_total,
+                matrix::percent(t.summary.behaviour_passed, t.summary.behaviour_total),
                 t.summary.seed_passing,
-                t.summary.seed_total
+                t.summary.seed_total,
+                t.summary.unsupported_operations,
+                t.summary.security_findings
             ),
         }
     }
