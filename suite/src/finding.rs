@@ -145,6 +145,20 @@ impl Evidence {
         matches!(self, Evidence::Inferred { .. })
     }
 
+    /// One line for reports: the page or test with its quote, `model`, the recording, or
+    /// `inferred: <note>`.
+    pub fn describe(&self) -> String {
+        match self {
+            Evidence::Doc { url, quote } => format!("{url} — “{quote}”"),
+            Evidence::AwsTest { url, test, quote } => {
+                format!("AWS-verified test {test} ({url}) — “{quote}”")
+            }
+            Evidence::Model => "model".into(),
+            Evidence::Recording { cassette, seq } => format!("recording:{cassette}#{seq}"),
+            Evidence::Inferred { note } => format!("inferred (not counted): {note}"),
+        }
+    }
+
     /// What is wrong with it, if anything: a page named without a quote, a test without a name.
     pub fn problem(&self) -> Option<String> {
         let blank = |s: &str| s.trim().is_empty();
@@ -233,6 +247,13 @@ impl Finding {
     /// own and never counts against a target.
     pub fn is_inferred(&self) -> bool {
         self.evidence.as_ref().is_some_and(Evidence::is_inferred)
+    }
+
+    /// The evidence in one line: the step's own, else the source.
+    pub fn evidence_line(&self) -> String {
+        self.evidence
+            .as_ref()
+            .map_or_else(|| self.source.clone(), Evidence::describe)
     }
 
     /// `step 3 [behaviour/error-type] summary`, for terminal output.

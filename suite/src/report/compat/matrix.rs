@@ -430,7 +430,8 @@ pub struct FindingView {
     pub actual: String,
     /// Unified diff of the two.
     pub diff: String,
-    /// The evidence for the expectation.
+    /// The evidence for the expectation: the step's own (a quoted page, an AWS-verified
+    /// test, the model, a recording, or `inferred`), else the scenario's source.
     pub source: String,
     /// The recorded reason when the target's expectations file lists it; `None` when new.
     pub known: Option<String>,
@@ -1120,7 +1121,7 @@ fn view(s: &ScenarioIn) -> ScenarioResultView {
                 expected: scrub(&g.expected),
                 actual: scrub(&g.actual),
                 diff: scrub(&g.diff),
-                source: scrub(&g.source),
+                source: scrub(&g.evidence_line()),
                 known: f.known.as_deref().map(scrub),
             }
         })
