@@ -113,13 +113,23 @@ fn run_trial(scenario: &Scenario) -> Result<Completion, Failed> {
             detail()
         )
         .into()),
-        Verdict::ExpectedFailure { reason } => {
-            Ok(Completion::ignored_with(format!("expected failure: {reason}")))
-        }
+        Verdict::ExpectedFailure { reason } => Ok(Completion::ignored_with(format!(
+            "expected failure: {}",
+            one_line(reason)
+        ))),
         Verdict::Unsupported { action, reason } => Ok(Completion::ignored_with(format!(
             "unsupported: {action}: {reason}"
         ))),
         Verdict::Skipped { reason } => Ok(Completion::ignored_with(format!("skipped: {reason}"))),
+    }
+}
+
+/// A reason short enough for one line of test output; the results JSON keeps it whole.
+fn one_line(reason: &str) -> String {
+    const MAX: usize = 240;
+    match reason.char_indices().nth(MAX) {
+        None => reason.to_string(),
+        Some((at, _)) => format!("{}… (see the results JSON)", &reason[..at]),
     }
 }
 
