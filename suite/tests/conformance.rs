@@ -124,12 +124,12 @@ fn run_trial(scenario: &Scenario) -> Result<Completion, Failed> {
     }
 }
 
-/// A reason short enough for one line of test output; the results JSON keeps it whole.
+/// A reason short enough for one line of test output; the expectations file keeps it whole.
 fn one_line(reason: &str) -> String {
     const MAX: usize = 240;
     match reason.char_indices().nth(MAX) {
         None => reason.to_string(),
-        Some((at, _)) => format!("{}… (see the results JSON)", &reason[..at]),
+        Some((at, _)) => format!("{}… (all reasons: fixtures/expectations)", &reason[..at]),
     }
 }
 
