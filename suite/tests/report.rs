@@ -1233,19 +1233,39 @@ fn seed_list_copy_matches_the_seed_file() {
         missing.is_empty(),
         "seed actions not in the model: {missing:?}"
     );
-    let seed_file = repo().join("../shared/seed/cognito-user-pools-actions.md");
-    match std::fs::read_to_string(&seed_file) {
-        Ok(text) => assert_eq!(
-            compat::seed_actions_from_table(&text),
-            embedded,
-            "fixtures/seed-actions.txt differs from {}",
-            seed_file.display()
-        ),
-        Err(e) => eprintln!(
-            "{}: {e}; checked the embedded copy only",
-            seed_file.display()
-        ),
+}
+
+/// The repository is self-contained: no test, script or CI step reads a path outside it (a
+/// user's clone has nothing beside it).
+#[test]
+fn nothing_reads_outside_the_repository() {
+    let outside = format!("{}/{}", "..", "shared");
+    let root = repo();
+    let files = std::process::Command::new("git")
+        .args(["ls-files"])
+        .current_dir(&root)
+        .output()
+        .expect("git lists the tracked files");
+    let mut offenders = Vec::new();
+    for file in String::from_utf8_lossy(&files.stdout).lines() {
+        let code = [".rs", ".py", ".mjs", ".js", ".sh", ".toml", ".json"]
+            .iter()
+            .any(|x| file.ends_with(x))
+            || file == ".ci/run";
+        if !code || file.starts_with("reports/") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(root.join(file)) else {
+            continue;
+        };
+        if text.contains(&outside) {
+            offenders.push(file.to_string());
+        }
     }
+    assert!(
+        offenders.is_empty(),
+        "read outside the repository: {offenders:?}"
+    );
 }
 
 #[test]
