@@ -425,11 +425,11 @@ impl Expectations {
                     .map(|w| w.reason.clone())
             })
             .collect();
-        // Steps after a stop never ran: their entries cannot have occurred.
+        // Steps after a stop never ran, nor did the unsupported step itself: their entries
+        // cannot have occurred.
         let ran = |k: &Known| match (&result.outcome, k.step) {
-            (Outcome::Stopped { step, .. } | Outcome::Unsupported { step, .. }, Some(s)) => {
-                s <= *step
-            }
+            (Outcome::Stopped { step, .. }, Some(s)) => s <= *step,
+            (Outcome::Unsupported { step, .. }, Some(s)) => s < *step,
             _ => true,
         };
         let stale: Vec<&Known> = entries
