@@ -3,14 +3,18 @@
 //! The data flows in one direction, one module per arrow:
 //!
 //! ```text
-//! scenario file -> steps -> client -> target -> response -> checks -> result -> verdict -> report
-//!  (scenario)              (client)  (target)   (wire)     (model)     (run)   (expectations) (report)
+//! scenario file -> steps -> client -> target -> response -> checks  -> findings -> verdicts    -> report
+//!  (scenario)      (run)   (client)  (target)   (wire)    (checks)    (finding)  (expectations)  (report)
 //! ```
 //!
+//! - [`run`]: schedules scenarios and runs each step; every answer goes through [`checks`],
+//!   which turns it into [`finding::Finding`]s on three axes (behaviour, shape, protocol);
+//!   [`expectations`] turns a scenario's findings into verdicts per axis; reporters only read
+//!   results.
 //! - [`model`]: the Cognito service model (operations, shapes, errors, sensitive members) and
 //!   validation of any JSON value against a shape.
 //! - [`wire`]: the AWS JSON 1.1 protocol: `X-Amz-Target`, content type, error parsing, and the
-//!   protocol findings every response yields.
+//!   framing deviations every response yields.
 //! - [`client`]: an HTTP/HTTPS client that signs with SigV4 where the model says an operation is
 //!   signed.
 //! - [`target`]: named endpoints; local emulators are installed, started and stopped here.
