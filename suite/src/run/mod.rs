@@ -3,10 +3,10 @@
 //! By stage, one file each:
 //! - here, scheduling: scenarios run concurrently, bounded by `jobs`, except `exclusive` ones,
 //!   which wait until nothing else is in flight; each ends as an [`Event`] with its judgement;
-//! - [`step`]: one step: resolve templates, call the action (or the helper), judge the answer
+//! - `step`: one step: resolve templates, call the action (or the helper), judge the answer
 //!   on all three axes ([`crate::checks`]), save captures; a scenario goes on after any finding
 //!   and stops only when it cannot (no answer, or a value later steps need was not captured);
-//! - [`cleanup`]: whatever happens (a finding, a stop, a panic inside a step) every user pool the
+//! - `cleanup`: whatever happens (a finding, a stop, a panic inside a step) every user pool the
 //!   scenario created is deleted afterwards, and those calls are judged too.
 
 mod cleanup;
