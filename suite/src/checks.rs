@@ -20,7 +20,7 @@ use crate::scenario::template::Scope;
 use crate::scenario::Expect;
 use crate::wire::{Framing, Response};
 /// Errors any AWS API may return although the operation does not list them, from the AWS
-/// "Common Errors" reference (https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/CommonErrors.html).
+/// "Common Errors" reference (<https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/CommonErrors.html>).
 pub const COMMON_ERRORS: &[&str] = &[
     "AccessDeniedException",
     "IncompleteSignature",

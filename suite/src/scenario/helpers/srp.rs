@@ -282,7 +282,7 @@ impl SrpClient {
     /// # Errors
     ///
     /// [`HelperError::Hex`] for an `SRP_B` or `SALT` that no AWS client reads as a number (see
-    /// [`parse_hex`]; `SECRET_BLOCK` is read as leniently as the JS client does and never refused);
+    /// `parse_hex`; `SECRET_BLOCK` is read as leniently as the JS client does and never refused);
     /// [`HelperError::Srp`] if `B mod N = 0` or `u = 0` (RFC 5054 section 2.5.4: the client
     /// must abort; the AWS clients do too).
     pub fn password_verifier(
