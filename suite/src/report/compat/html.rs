@@ -467,13 +467,7 @@ fn deviations(out: &mut String, m: &Matrix, t: &TargetColumn) {
     }
     let mut rows = String::new();
     for w in &t.wire {
-        let known = if w.new == 0 {
-            format!("known: {}", w.reasons.join("; "))
-        } else if w.reasons.is_empty() {
-            format!("{} new", w.new)
-        } else {
-            format!("{} new; known: {}", w.new, w.reasons.join("; "))
-        };
+        let known = w.known_text();
         let _ = write!(
             rows,
             r#"<tr data-kind="{kind}" data-sdk="{notice}"><td><code>{kind}</code></td><td class="num">{f}</td><td class="num">{sc}</td><td><span class="sdk sdk-{notice}" title="{detail}">{label}</span></td><td>{known}</td><td>{ex}</td></tr>"#,

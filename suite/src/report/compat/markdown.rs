@@ -276,13 +276,7 @@ fn target_section(out: &mut String, m: &Matrix, t: &TargetColumn) {
         );
         let _ = writeln!(out, "|---|---|---|---|---|---|");
         for w in &t.wire {
-            let known = if w.new == 0 {
-                format!("known: {}", w.reasons.join("; "))
-            } else if w.reasons.is_empty() {
-                format!("{} new", w.new)
-            } else {
-                format!("{} new; known: {}", w.new, w.reasons.join("; "))
-            };
+            let known = w.known_text();
             let _ = writeln!(
                 out,
                 "| `{}` | {} | {} | {} | {} | {} |",

@@ -160,6 +160,18 @@ impl WireDeviation {
     pub fn kind(&self) -> String {
         format!("{}/{}", self.axis.name(), self.check)
     }
+
+    /// How many are new and the reasons of the known ones, in one line: both reports say it
+    /// the same way.
+    pub fn known_text(&self) -> String {
+        if self.new == 0 {
+            format!("known: {}", self.reasons.join("; "))
+        } else if self.reasons.is_empty() {
+            format!("{} new", self.new)
+        } else {
+            format!("{} new; known: {}", self.new, self.reasons.join("; "))
+        }
+    }
 }
 
 /// One operation.
