@@ -11,12 +11,11 @@
 mod util;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::Command;
 
 use cogcheck_proxy::{Config, Proxy, RunningProxy};
 use serde_json::{json, Value};
-use util::{aws_env, moto};
+use util::{aws_env, moto, npm_ci, retry_dir};
 
 /// The fault of every case, on ListUserPools (which declares TooManyRequestsException,
 /// NotAuthorizedException and InternalErrorException).
@@ -96,10 +95,6 @@ async fn proxy_with_admin(upstream: &str) -> RunningProxy {
     Proxy::start(config).await.expect("the proxy starts")
 }
 
-fn retry_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/retry")
-}
-
 /// Runs a driver; returns case -> (outcome, attempts).
 async fn drive(
     mut cmd: Command,
@@ -138,18 +133,6 @@ async fn drive(
             )
         })
         .collect()
-}
-
-fn npm_ci() {
-    if retry_dir().join("node_modules").is_dir() {
-        return;
-    }
-    let status = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(retry_dir())
-        .status()
-        .expect("npm runs");
-    assert!(status.success(), "npm ci in tests/retry failed");
 }
 
 /// `python3`, or `$COGCHECK_PYTHON` (a virtualenv with pinned boto3, say).

@@ -40,7 +40,7 @@ use cogcheck::wire::parse_response;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Map, Value};
-use util::aws_env;
+use util::{aws_env, npm_ci, retry_dir};
 
 const JSON_1_1: &str = "application/x-amz-json-1.1";
 const REQUEST_ID: &str = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
@@ -393,24 +393,8 @@ async fn serve(cases: &[Case]) -> (String, Counts) {
     (format!("http://{addr}"), counts)
 }
 
-fn retry_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/retry")
-}
-
 fn fixture() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/sdk-tolerance.json")
-}
-
-fn npm_ci() {
-    if retry_dir().join("node_modules").is_dir() {
-        return;
-    }
-    let status = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(retry_dir())
-        .status()
-        .expect("npm runs (Node and npm are needed for the JS SDK driver)");
-    assert!(status.success(), "npm ci in tests/retry failed");
 }
 
 /// What one driver printed: its versions, and (case id, mode, variant) -> result.

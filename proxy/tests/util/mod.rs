@@ -58,6 +58,24 @@ pub fn cassette_lines(path: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// `tests/retry`: the boto3 and JS SDK v3 drivers and the JS SDK's package lock.
+pub fn retry_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/retry")
+}
+
+/// Installs the JS SDK for the drivers in `tests/retry` (once: `node_modules` stays).
+pub fn npm_ci() {
+    if retry_dir().join("node_modules").is_dir() {
+        return;
+    }
+    let status = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(retry_dir())
+        .status()
+        .expect("npm runs (Node and npm are needed for the JS SDK driver)");
+    assert!(status.success(), "npm ci in tests/retry failed");
+}
+
 /// The environment every AWS client here runs with.
 pub fn aws_env(cmd: &mut Command) -> &mut Command {
     cmd.env("AWS_ACCESS_KEY_ID", "testing")
