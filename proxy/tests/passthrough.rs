@@ -73,8 +73,8 @@ async fn answers_through_the_proxy_match_direct_answers() {
 }
 
 /// The yardstick: every conformance scenario gets the same verdict through the proxy
-/// as directly. A verdict is its kind plus, for a failure, the step and check that failed
-/// (messages hold per-run values such as pool ids and salts).
+/// as directly: the same verdict and the same findings by step, axis, check and path
+/// (their messages hold per-run values such as pool ids and salts).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_scenarios_get_the_same_verdicts_through_the_proxy() {
     let session = tokio::task::spawn_blocking(|| {

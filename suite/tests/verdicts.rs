@@ -123,15 +123,8 @@ async fn altering_proxy(upstream: String, alter: Arc<Alter>) -> SocketAddr {
 }
 
 fn client(endpoint: &str) -> cogcheck::client::Client {
-    cogcheck::client::Client::new(cogcheck::client::ClientConfig {
-        endpoint: endpoint.into(),
-        region: "us-east-1".into(),
-        access_key_id: "testing".into(),
-        secret_access_key: "testing".into(),
-        session_token: None,
-        timeout: std::time::Duration::from_secs(30),
-    })
-    .unwrap()
+    cogcheck::client::Client::new(cogcheck::client::ClientConfig::local(endpoint))
+        .expect("a client for the test's own proxy")
 }
 
 fn scenarios() -> Vec<Scenario> {
