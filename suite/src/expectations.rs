@@ -299,7 +299,7 @@ impl Judgement {
             .findings
             .iter()
             .zip(&self.known)
-            .filter(move |(f, k)| f.axis == axis && k.is_none() && !f.is_inferred())
+            .filter(move |(f, k)| f.axis == axis && is_new(f, k))
             .map(|(f, _)| f)
     }
 
@@ -440,12 +440,11 @@ impl Expectations {
             .collect();
         let has_entries = !entries.is_empty();
         let axis_verdict = |axis: Axis| -> Verdict {
-            // An inferred expectation is reported, never held against the target.
             let new: Vec<&Finding> = result
                 .findings
                 .iter()
                 .zip(&known)
-                .filter(|(f, k)| f.axis == axis && k.is_none() && !f.is_inferred())
+                .filter(|(f, k)| f.axis == axis && is_new(f, k))
                 .map(|(f, _)| f)
                 .collect();
             if let Some(first) = new.first() {
@@ -637,7 +636,7 @@ impl Expectations {
             }
             // A flaky entry stays when it did not occur: one lucky run proves nothing.
             for k in old.iter().filter(|k| k.flaky) {
-                if !entries.iter().any(|e| e == k) && !entries.iter().any(|e| same_key(e, k)) {
+                if !entries.iter().any(|e| same_key(e, k)) {
                     entries.push(k.clone());
                 }
             }
@@ -661,6 +660,12 @@ impl Expectations {
             source,
         })
     }
+}
+
+/// A finding that counts against the target as a new deviation: no entry knows it, and its
+/// expectation is not merely inferred (an inferred one is reported, never held against it).
+fn is_new(f: &Finding, known: &Option<String>) -> bool {
+    known.is_none() && !f.is_inferred()
 }
 
 fn same_key(a: &Known, b: &Known) -> bool {
