@@ -542,7 +542,7 @@ async fn delivered_codes_follow_the_recording_on_a_target_that_checks_them() {
         refused.is_empty(),
         "accepted confirmations refused on cognito-local ({:?}):\n{}",
         outcome.summary,
-        show(&records, 10)
+        show(&refused.into_iter().cloned().collect::<Vec<_>>(), 10)
     );
     assert!(outcome.summary.actions.contains_key("ConfirmSignUp"));
 }

@@ -2523,6 +2523,19 @@ opt_in_env = "COGCHECK_TEST_OPT_IN_NEVER_SET_4711"
         let captures = regex.captures(&text).expect("no error").expect("a match");
         assert_eq!(&captures["username"], "alice");
         assert_eq!(&captures["code"], "198295");
+        // A box without a numeric code (an invitation's temporary password) must not take the
+        // code of the box after it: bob would be sent alice's code.
+        let bob = "╭──╮\n│ Confirmation Code Delivery │\n│ Username: bob │\n\
+                   │ Code: Tmp!pass1 │\n╰──╯\n";
+        let text = strip_ansi(&format!("{bob}{log}"));
+        let found: Vec<(String, String)> = regex
+            .captures_iter(&text)
+            .map(|c| {
+                let c = c.expect("no error");
+                (c["username"].to_string(), c["code"].to_string())
+            })
+            .collect();
+        assert_eq!(found, vec![("alice".to_string(), "198295".to_string())]);
     }
 
     #[test]

@@ -254,7 +254,7 @@ async fn delivered_code(
             CodePurpose::Attribute => None,
         },
         CodeSource::Log { .. } | CodeSource::Endpoint { .. } => {
-            for attempt in 0..50 {
+            for attempt in 0..100 {
                 if attempt > 0 {
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 }
