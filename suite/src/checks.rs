@@ -225,11 +225,16 @@ pub fn behaviour(
         }
         (Expect::Error { types, .. }, Answer::Success(actual)) => {
             let redacted = crate::secrets::redact(ctx.output_shape, actual);
+            let wanted = if types.iter().any(|t| t == crate::scenario::ANY_ERROR) {
+                "an error".to_string()
+            } else {
+                types.join(" or ")
+            };
             out.push(make(
                 "outcome",
                 "$",
-                format!("{label}: expected {}, got success", types.join(" or ")),
-                types.join(" or "),
+                format!("{label}: expected {wanted}, got success"),
+                wanted,
                 pretty(&redacted),
             ));
         }
@@ -246,7 +251,8 @@ pub fn behaviour(
             },
         ) => {
             let actual = describe_error(error_type, message.as_deref(), *status);
-            if !types.contains(error_type) {
+            let any = types.iter().any(|t| t == crate::scenario::ANY_ERROR);
+            if !any && !types.contains(error_type) {
                 out.push(make(
                     "error-type",
                     "$.__type",
@@ -530,6 +536,50 @@ mod tests {
             shape_and_protocol(m, "DescribeUserPool", &resp(200, body), Some(0)).len(),
             1
         );
+    }
+
+    #[test]
+    fn any_error_accepts_every_type_but_not_a_success() {
+        let expect = Expect::Error {
+            types: vec![crate::scenario::ANY_ERROR.to_string()],
+            message: None,
+            status: Some("4xx".into()),
+        };
+        let ctx = StepContext {
+            step: 3,
+            label: "SignUp",
+            action: Some("SignUp"),
+            severity: None,
+            source: "model",
+            output_shape: None,
+            evidence: None,
+        };
+        let captures = std::collections::BTreeMap::new();
+        let passwords = std::sync::Mutex::new(std::collections::BTreeMap::new());
+        let scope = Scope {
+            captures: &captures,
+            run_prefix: "cogcheck-000000",
+            scenario_number: 0,
+            passwords: &passwords,
+            region: "us-east-1",
+        };
+        let refused = Answer::Error {
+            error_type: "InvalidParameterException".into(),
+            message: Some("Username should be an email.".into()),
+            status: Some(400),
+        };
+        assert!(behaviour(&ctx, &expect, &refused, &scope).is_empty());
+        let accepted = Answer::Success(serde_json::json!({"UserConfirmed": false}));
+        let found = behaviour(&ctx, &expect, &accepted, &scope);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].expected, "an error");
+        // A 5xx still breaks the status the step asks for.
+        let crashed = Answer::Error {
+            error_type: "InternalErrorException".into(),
+            message: None,
+            status: Some(500),
+        };
+        assert_eq!(behaviour(&ctx, &expect, &crashed, &scope).len(), 1);
     }
 
     #[test]

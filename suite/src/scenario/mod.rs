@@ -133,6 +133,11 @@ pub enum StepKind {
     },
 }
 
+/// The expected error type that accepts any error: for a step whose documentation says the
+/// call "returns an exception" without naming its type. Whether that error is one the
+/// operation declares is still checked, on the protocol axis, like every answer.
+pub const ANY_ERROR: &str = "*";
+
 /// What a step's answer must be.
 #[derive(Debug, Clone)]
 pub enum Expect {
@@ -514,10 +519,18 @@ fn check(raw: RawScenario, area: String, file: &Path) -> Result<Scenario, Vec<(S
                     OneOrMany::One(t) => vec![t],
                     OneOrMany::Many(ts) => ts,
                 };
+                // `*` stands alone: the documentation promises an error without naming it.
+                if types.iter().any(|t| t == ANY_ERROR) && types.len() > 1 {
+                    errors.push((
+                        format!("{at}.expect.error"),
+                        format!("`{ANY_ERROR}` (any error) cannot be listed with named types"),
+                    ));
+                }
                 if let StepKind::Call { action, .. } = &kind {
                     if let Ok(op) = model.operation(action) {
                         for (i, t) in types.iter().enumerate() {
-                            if !op.errors.contains(t)
+                            if t != ANY_ERROR
+                                && !op.errors.contains(t)
                                 && !crate::checks::COMMON_ERRORS.contains(&t.as_str())
                             {
                                 errors.push((
@@ -701,6 +714,21 @@ mod tests {
     fn bad_json_names_line_and_column() {
         let e = first_error("{\"id\": \"ok\",\n \"summary\": }");
         assert!(e.reason.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn any_error_stands_alone() {
+        let any = GOOD.replace(
+            "\"error\": \"ResourceNotFoundException\"",
+            "\"error\": \"*\"",
+        );
+        assert!(load_text("a", "ok", &any).is_ok());
+        let mixed = GOOD.replace(
+            "\"error\": \"ResourceNotFoundException\"",
+            "\"error\": [\"*\", \"ResourceNotFoundException\"]",
+        );
+        let e = first_error(&mixed);
+        assert_eq!(e.path, "$.steps[2].expect.error", "{e}");
     }
 
     #[test]
