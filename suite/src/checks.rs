@@ -19,30 +19,6 @@ use crate::scenario::matcher::Mismatch;
 use crate::scenario::template::Scope;
 use crate::scenario::Expect;
 use crate::wire::{Framing, Response};
-/// Errors any AWS API may return although the operation does not list them, from the AWS
-/// "Common Errors" reference (<https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/CommonErrors.html>).
-pub const COMMON_ERRORS: &[&str] = &[
-    "AccessDeniedException",
-    "IncompleteSignature",
-    "InternalFailure",
-    "InvalidAction",
-    "InvalidClientTokenId",
-    "InvalidParameterCombination",
-    "InvalidParameterValue",
-    "InvalidQueryParameter",
-    "MalformedQueryString",
-    "MissingAction",
-    "MissingAuthenticationToken",
-    "MissingParameter",
-    "NotAuthorized",
-    "OptInRequired",
-    "RequestExpired",
-    "ServiceUnavailable",
-    "ThrottlingException",
-    "ValidationError",
-    "ValidationException",
-    "UnrecognizedClientException",
-];
 
 /// Error types that mean "this endpoint does not implement the action" rather than a wrong
 /// answer: what AWS itself, moto, LocalStack-style and Node emulators send for an unknown target.
@@ -369,9 +345,7 @@ pub fn shape_and_protocol(
             }
         }
         Some(e) => {
-            let declared = op.errors.iter().any(|x| x == &e.error_type)
-                || COMMON_ERRORS.contains(&e.error_type.as_str());
-            if !declared {
+            if !op.may_return(&e.error_type) {
                 out.push(finding(
                     Axis::Shape,
                     "undeclared-error",

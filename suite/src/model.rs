@@ -80,6 +80,31 @@ pub struct Metadata {
     pub signing_name: String,
 }
 
+/// Errors any AWS API may return although the operation does not list them, from the AWS
+/// "Common Errors" reference (<https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/CommonErrors.html>).
+pub const COMMON_ERRORS: &[&str] = &[
+    "AccessDeniedException",
+    "IncompleteSignature",
+    "InternalFailure",
+    "InvalidAction",
+    "InvalidClientTokenId",
+    "InvalidParameterCombination",
+    "InvalidParameterValue",
+    "InvalidQueryParameter",
+    "MalformedQueryString",
+    "MissingAction",
+    "MissingAuthenticationToken",
+    "MissingParameter",
+    "NotAuthorized",
+    "OptInRequired",
+    "RequestExpired",
+    "ServiceUnavailable",
+    "ThrottlingException",
+    "ValidationError",
+    "ValidationException",
+    "UnrecognizedClientException",
+];
+
 /// One operation.
 #[derive(Debug, Deserialize)]
 pub struct Operation {
@@ -94,6 +119,14 @@ pub struct Operation {
     pub errors: Vec<String>,
     /// True for operations the AWS SDKs send without SigV4 (`authtype: none`).
     pub unsigned: bool,
+}
+
+impl Operation {
+    /// Whether an answer of this operation may carry `error_type`: an error it declares, or
+    /// one of the [`COMMON_ERRORS`] of every AWS API.
+    pub fn may_return(&self, error_type: &str) -> bool {
+        self.errors.iter().any(|e| e == error_type) || COMMON_ERRORS.contains(&error_type)
+    }
 }
 
 /// One shape. Only the facts a validator and a redactor need are kept.

@@ -529,10 +529,7 @@ fn check(raw: RawScenario, area: String, file: &Path) -> Result<Scenario, Vec<(S
                 if let StepKind::Call { action, .. } = &kind {
                     if let Ok(op) = model.operation(action) {
                         for (i, t) in types.iter().enumerate() {
-                            if t != ANY_ERROR
-                                && !op.errors.contains(t)
-                                && !crate::checks::COMMON_ERRORS.contains(&t.as_str())
-                            {
+                            if t != ANY_ERROR && !op.may_return(t) {
                                 errors.push((
                                     format!("{at}.expect.error[{i}]"),
                                     format!("`{t}` is not an error {action} declares in the model"),
