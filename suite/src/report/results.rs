@@ -11,7 +11,8 @@
 //!     "finished": "2026-11-26T17:01:10Z",
 //!     "cogcheck": "0.1.0",                  version of the suite
 //!     "model": "botocore 1.44.8",           the service model the answers were judged against
-//!     "strictness": "behaviour"             which axes decided `verdict`: behaviour | strict
+//!     "strictness": "behaviour",            which axes decided `verdict`: behaviour | strict
+//!     "shard": "2/3"                        only for `cogcheck run --shard K/N`
 //!   },
 //!   "target": {
 //!     "name": "moto", "version": "5.2.5", "endpoint": "http://127.0.0.1:40123",
@@ -69,6 +70,7 @@ use crate::error::{Error, Result};
 use crate::expectations::{Judgement, Strictness, Verdict};
 use crate::finding::Axis;
 use crate::finding::ScenarioResult;
+use crate::scenario::select::Shard;
 
 /// The schema name and version of the results JSON.
 pub const SCHEMA: &str = "cogcheck-results/2";
@@ -89,6 +91,10 @@ pub struct RunInfo {
     /// Which axes decided the verdicts.
     #[serde(default)]
     pub strictness: Strictness,
+    /// The slice of the scenarios this run took (`cogcheck run --shard K/N`); absent for a run
+    /// of every scenario and for files written before sharding existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
 }
 
 /// The target a run went against.

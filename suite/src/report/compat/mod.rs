@@ -364,6 +364,7 @@ fn run_targets(options: &ReportOptions) -> Result<Vec<TargetInput>> {
             cogcheck: env!("CARGO_PKG_VERSION").into(),
             model: format!("botocore {}", crate::model::Model::get().source.version),
             strictness: Strictness::Behaviour,
+            shard: None,
         };
         let results_only: Vec<_> = verdicts.iter().map(|(r, _)| r.clone()).collect();
         let now_implemented = session.expectations.now_implemented(&results_only);
