@@ -78,20 +78,24 @@ enum Command {
         strict: bool,
     },
     /// Build the compatibility report: run every scenario against each local target
-    /// (installing and starting each), then write reports/compatibility.{md,html,json}.
+    /// (installing and starting each), then write reports/compatibility.{md,html,json} and
+    /// print the path of the HTML page to open.
     ///
     /// By default the targets that install in a minute or two (moto, ministack,
     /// cognito-local), plus fakecloud when it is already installed; `--targets all` includes
-    /// fakecloud and builds it if needed (about 35 minutes the first time).
+    /// fakecloud and builds it if needed (about 35 minutes the first time). Targets not run
+    /// keep their column from their results file in <out-dir>/results/, with its run date.
     Report {
         /// Comma-separated target names, or `all`.
         #[arg(long, value_delimiter = ',')]
         targets: Vec<String>,
-        /// Read these results files (reports/results/*.json) instead of running; columns come
-        /// in the default targets' order (moto, ministack, cognito-local), then by name.
+        /// Read these results files (reports/results/*.json) instead of running; the files of
+        /// one target (the shards of `run --shard K/N`) make one column. Columns come in the
+        /// default targets' order (moto, ministack, cognito-local), then by name.
         #[arg(long, num_args = 1..)]
         from: Vec<PathBuf>,
-        /// Where to write the report (default: reports/ of this checkout).
+        /// Where to write the report (default: reports/ of this checkout); a run merges with
+        /// the results files already in <out-dir>/results/.
         #[arg(long)]
         out_dir: Option<PathBuf>,
         /// Allow installs that take long.
