@@ -1663,3 +1663,96 @@ fn now_implemented_across_shards_is_what_every_shard_saw() {
         vec!["ListTagsForResource".to_string()]
     );
 }
+
+/// The README's main command never loses published data: a report run keeps the column of
+/// every target it did not run (or could not start) from `<out>/results/`, with that file's
+/// run date, leaves a results file of an older schema alone, and ends with the one page to
+/// open. The run here starts nothing: fakecloud is asked for with an empty cache, so it cannot
+/// be installed (its install is a long compile, never implicit).
+#[test]
+fn a_report_run_keeps_the_columns_it_did_not_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let published = out.join("results");
+    let mut moto = beta();
+    moto.target.name = "moto".into();
+    moto.run.finished = "2026-10-01T12:00:00Z".into();
+    moto.save(&published.join("moto.json")).unwrap();
+    let old = published.join("old.json");
+    let old_text =
+        r#"{"schema": "cogcheck-results/1", "run": {"finished": "2026-09-01T00:00:00Z"}}"#;
+    std::fs::write(&old, old_text).unwrap();
+    let before = std::fs::read(published.join("moto.json")).unwrap();
+
+    let report = |out: &Path| {
+        let o = Command::new(env!("CARGO_BIN_EXE_cogcheck"))
+            .args([
+                "report",
+                "--targets",
+                "fakecloud",
+                "--no-progress",
+                "--out-dir",
+            ])
+            .arg(out)
+            .env("COGCHECK_CACHE", tmp.path().join("empty-cache"))
+            .env_remove("COGCHECK_ENDPOINT")
+            .env_remove("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER")
+            .output()
+            .expect("cogcheck runs");
+        let stdout = String::from_utf8_lossy(&o.stdout).to_string();
+        let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+        let json: Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("compatibility.json")).unwrap_or_default(),
+        )
+        .unwrap_or(Value::Null);
+        (o.status.code(), stdout, stderr, json)
+    };
+
+    let (code, stdout, stderr, json) = report(&out);
+    assert_eq!(code, Some(1), "fakecloud did not run: {stderr}");
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        [out.join("compatibility.html").display().to_string()],
+        "stdout is the one page to open; stderr: {stderr}"
+    );
+    let column = |json: &Value, name: &str| {
+        json["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} column in {json}"))
+    };
+    let m = column(&json, "moto");
+    assert_eq!(m["status"], "ran");
+    assert_eq!(m["run"]["finished"], "2026-10-01T12:00:00Z");
+    assert!(
+        stderr.contains("moto: not run now") && stderr.contains("2026-10-01"),
+        "{stderr}"
+    );
+    assert_eq!(column(&json, "fakecloud")["status"], "unavailable");
+    assert_eq!(json["targets"].as_array().unwrap().len(), 2);
+    assert!(
+        stderr.contains("cogcheck-results/1") && stderr.contains("2026-09-01"),
+        "the old file is named with its date: {stderr}"
+    );
+    let md = std::fs::read_to_string(out.join("compatibility.md")).unwrap();
+    assert!(
+        md.contains("2026-10-01"),
+        "the kept column shows its run date"
+    );
+    assert_eq!(std::fs::read(published.join("moto.json")).unwrap(), before);
+    assert_eq!(std::fs::read_to_string(&old).unwrap(), old_text);
+
+    // A target that cannot start now but has published results keeps them.
+    let mut fakecloud = beta();
+    fakecloud.target.name = "fakecloud".into();
+    fakecloud.run.finished = "2026-11-02T08:00:00Z".into();
+    fakecloud.save(&published.join("fakecloud.json")).unwrap();
+    let (_, stdout, stderr, json) = report(&out);
+    let f = column(&json, "fakecloud");
+    assert_eq!(f["status"], "ran", "{stderr}");
+    assert_eq!(f["run"]["finished"], "2026-11-02T08:00:00Z");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+}

@@ -232,17 +232,24 @@ impl Results {
             path: path.to_path_buf(),
             source,
         })?;
-        let r: Results = serde_json::from_str(&text).map_err(|e| Error::Config {
+        let bad = |message: String| Error::Config {
             path: path.to_path_buf(),
-            message: format!("not a results file: {e}"),
-        })?;
-        if r.schema != SCHEMA {
-            return Err(Error::Config {
-                path: path.to_path_buf(),
-                message: format!("schema {:?}, this cogcheck reads {SCHEMA:?}", r.schema),
-            });
+            message,
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| bad(format!("not a results file: {e}")))?;
+        // The schema first: an older file fails on its first missing member otherwise, which
+        // says nothing about what to do. Its run date says how old it is.
+        if value["schema"] != SCHEMA {
+            return Err(bad(format!(
+                "schema {}, this cogcheck reads {SCHEMA:?} (the file's run finished {})",
+                value["schema"],
+                value["run"]["finished"]
+                    .as_str()
+                    .unwrap_or("at an unknown time")
+            )));
         }
-        Ok(r)
+        serde_json::from_value(value).map_err(|e| bad(format!("not a results file: {e}")))
     }
 }
 
