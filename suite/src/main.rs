@@ -15,6 +15,7 @@ use cogcheck::expectations::{Expectations, Strictness};
 use cogcheck::report::{compat, junit, progress::Progress, results, summary};
 use cogcheck::run::Runner;
 use cogcheck::scenario;
+use cogcheck::scenario::select::Shard;
 use cogcheck::session::{Session, SessionOptions};
 use cogcheck::target::{Cache, Targets};
 
@@ -46,6 +47,11 @@ enum Command {
         /// Run only scenarios whose name (`area::id`) contains this text.
         #[arg(long)]
         filter: Option<String>,
+        /// Run only slice K of N (for example 2/3) of the (filtered) scenarios, to split one
+        /// target's run across CI machines; `cogcheck report --from` merges the slices' results
+        /// files into one column. Each scenario falls in exactly one slice.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<Shard>,
         /// Scenarios run at once.
         #[arg(long, default_value_t = 4)]
         jobs: usize,
@@ -53,8 +59,8 @@ enum Command {
         #[arg(long)]
         junit: Option<PathBuf>,
         /// Where to write the results JSON (default: reports/results/<target>.json; with
-        /// --filter, target/cogcheck/<target>.filtered.json, so a partial run never replaces
-        /// the published results).
+        /// --filter or --shard, target/cogcheck/<target>[.filtered][.shard-K-of-N].json, so a
+        /// partial run never replaces the published results).
         #[arg(long)]
         results: Option<PathBuf>,
         /// Rewrite fixtures/expectations/<target>.json from this run, keeping written reasons.
@@ -72,20 +78,24 @@ enum Command {
         strict: bool,
     },
     /// Build the compatibility report: run every scenario against each local target
-    /// (installing and starting each), then write reports/compatibility.{md,html,json}.
+    /// (installing and starting each), then write reports/compatibility.{md,html,json} and
+    /// print the path of the HTML page to open.
     ///
     /// By default the targets that install in a minute or two (moto, ministack,
     /// cognito-local), plus fakecloud when it is already installed; `--targets all` includes
-    /// fakecloud and builds it if needed (about 35 minutes the first time).
+    /// fakecloud and builds it if needed (about 35 minutes the first time). Targets not run
+    /// keep their column from their results file in <out-dir>/results/, with its run date.
     Report {
         /// Comma-separated target names, or `all`.
         #[arg(long, value_delimiter = ',')]
         targets: Vec<String>,
-        /// Read these results files (reports/results/*.json) instead of running; columns come
-        /// in the default targets' order (moto, ministack, cognito-local), then by name.
+        /// Read these results files (reports/results/*.json) instead of running; the files of
+        /// one target (the shards of `run --shard K/N`) make one column. Columns come in the
+        /// default targets' order (moto, ministack, cognito-local), then by name.
         #[arg(long, num_args = 1..)]
         from: Vec<PathBuf>,
-        /// Where to write the report (default: reports/ of this checkout).
+        /// Where to write the report (default: reports/ of this checkout); a run merges with
+        /// the results files already in <out-dir>/results/.
         #[arg(long)]
         out_dir: Option<PathBuf>,
         /// Allow installs that take long.
@@ -116,6 +126,9 @@ enum Command {
         /// Only names containing this text.
         #[arg(long)]
         filter: Option<String>,
+        /// Only slice K of N, as `run --shard K/N` takes it.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<Shard>,
     },
     /// Delete user pools left behind by interrupted runs (names starting with a prefix).
     Sweep {
@@ -150,6 +163,7 @@ fn dispatch(command: Command) -> Result<bool> {
             target,
             endpoint,
             filter,
+            shard,
             jobs,
             junit: junit_path,
             results: results_path,
@@ -163,7 +177,7 @@ fn dispatch(command: Command) -> Result<bool> {
             } else {
                 Strictness::from_env()
             };
-            let scenarios = load_scenarios(filter.as_deref())?;
+            let scenarios = load_scenarios(filter.as_deref(), shard)?;
             let mut session = Session::open(SessionOptions {
                 target,
                 endpoint,
@@ -171,8 +185,9 @@ fn dispatch(command: Command) -> Result<bool> {
                 allow_slow_install,
             })?;
             eprintln!(
-                "cogcheck: {} scenarios against {} {} at {}",
+                "cogcheck: {} scenarios{} against {} {} at {}",
                 scenarios.len(),
+                shard.map(|s| format!(" (shard {s})")).unwrap_or_default(),
                 session.info.name,
                 session.info.version,
                 session.info.endpoint
@@ -211,6 +226,7 @@ fn dispatch(command: Command) -> Result<bool> {
                 cogcheck: env!("CARGO_PKG_VERSION").into(),
                 model: format!("botocore {}", cogcheck::model::Model::get().source.version),
                 strictness,
+                shard,
             };
             let only: Vec<_> = verdicts.iter().map(|(r, _)| r.clone()).collect();
             let now_implemented = session.expectations.now_implemented(&only);
@@ -220,12 +236,21 @@ fn dispatch(command: Command) -> Result<bool> {
                 &verdicts,
                 now_implemented.clone(),
             );
-            // A filtered run is not the target's result: keep it out of the published
-            // reports/results, which `report --from` reads as the whole picture.
-            let path = results_path.unwrap_or_else(|| match &filter {
-                None => default_results_path(&session.info.name),
-                Some(_) => cogcheck::repo_path("target/cogcheck")
-                    .join(format!("{}.filtered.json", session.info.name)),
+            // A filtered or sharded run is not the target's result: keep it out of the
+            // published reports/results, which `report` reads as the whole picture.
+            let partial = filter.is_some() || shard.is_some();
+            let path = results_path.unwrap_or_else(|| {
+                if !partial {
+                    return default_results_path(&session.info.name);
+                }
+                let mut name = session.info.name.clone();
+                if filter.is_some() {
+                    name.push_str(".filtered");
+                }
+                if let Some(s) = shard {
+                    name.push_str(&format!(".shard-{}-of-{}", s.index, s.count));
+                }
+                cogcheck::repo_path("target/cogcheck").join(format!("{name}.json"))
             });
             out.save(&path)?;
             if let Some(j) = junit_path {
@@ -243,7 +268,7 @@ fn dispatch(command: Command) -> Result<bool> {
             }
             if update_expectations {
                 let file = Expectations::default_path(&session.info.name);
-                let updated = session.expectations.updated_from(&only, filter.is_none());
+                let updated = session.expectations.updated_from(&only, !partial);
                 updated.save(&file)?;
                 println!(
                     "updated {} ({} known failures)",
@@ -320,8 +345,8 @@ fn dispatch(command: Command) -> Result<bool> {
             println!("\ncache: {}", cache.root.display());
             Ok(true)
         }
-        Command::Scenarios { filter } => {
-            let scenarios = load_scenarios(filter.as_deref())?;
+        Command::Scenarios { filter, shard } => {
+            let scenarios = load_scenarios(filter.as_deref(), shard)?;
             for s in &scenarios {
                 println!("{:<60} {}", s.name(), s.covers.join(", "));
             }
@@ -364,7 +389,7 @@ fn default_results_path(target: &str) -> PathBuf {
     cogcheck::repo_path("reports/results").join(format!("{target}.json"))
 }
 
-fn load_scenarios(filter: Option<&str>) -> Result<Vec<scenario::Scenario>> {
+fn load_scenarios(filter: Option<&str>, shard: Option<Shard>) -> Result<Vec<scenario::Scenario>> {
     let dir = scenario::default_dir();
     let scenarios = scenario::load_dir(&dir).map_err(|errs| {
         anyhow::anyhow!(
@@ -377,8 +402,5 @@ fn load_scenarios(filter: Option<&str>) -> Result<Vec<scenario::Scenario>> {
                 .join("\n")
         )
     })?;
-    Ok(scenarios
-        .into_iter()
-        .filter(|s| filter.is_none_or(|f| s.name().contains(f)))
-        .collect())
+    Ok(scenario::select::select(scenarios, filter, shard))
 }

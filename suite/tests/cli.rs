@@ -44,3 +44,99 @@ fn a_filtered_run_leaves_the_published_results_alone() {
     );
     assert!(stdout.contains("moto.filtered.json"), "{stdout}");
 }
+
+/// `run --shard K/N` against moto, then `report --from` over the shards: each scenario ran in
+/// exactly one shard, and the merged column counts what one unsharded run counts.
+#[test]
+fn shards_of_a_moto_run_merge_into_one_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    let filter = "tags-and-logging::";
+    let run = |shard: Option<&str>, results: &std::path::Path| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_cogcheck"));
+        c.args([
+            "run",
+            "--target",
+            "moto",
+            "--filter",
+            filter,
+            "--no-progress",
+        ])
+        .arg("--results")
+        .arg(results);
+        if let Some(s) = shard {
+            c.args(["--shard", s]);
+        }
+        let out = c.output().expect("cogcheck runs");
+        // Exit 1 is a verdict (a failing scenario), not a broken run.
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(results).expect("results written")).unwrap();
+        v
+    };
+    let names = |v: &serde_json::Value| -> Vec<String> {
+        v["scenarios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let whole = run(None, &tmp.path().join("whole.json"));
+    let shards: Vec<_> = (1..=2)
+        .map(|k| {
+            let path = tmp.path().join(format!("shard{k}.json"));
+            let v = run(Some(&format!("{k}/2")), &path);
+            assert_eq!(v["run"]["shard"], format!("{k}/2"));
+            path
+        })
+        .collect();
+    let mut together: Vec<String> = shards
+        .iter()
+        .flat_map(|p| names(&serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()))
+        .collect();
+    together.sort();
+    assert_eq!(
+        together,
+        names(&whole),
+        "the shards partition the filtered run"
+    );
+
+    let report = |from: &[std::path::PathBuf], out: &std::path::Path| -> serde_json::Value {
+        let o = Command::new(env!("CARGO_BIN_EXE_cogcheck"))
+            .args(["report", "--out-dir"])
+            .arg(out)
+            .arg("--from")
+            .args(from)
+            .output()
+            .expect("cogcheck runs");
+        assert!(
+            matches!(o.status.code(), Some(0 | 1)),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        serde_json::from_slice(&std::fs::read(out.join("compatibility.json")).unwrap()).unwrap()
+    };
+    let one = report(&[tmp.path().join("whole.json")], &tmp.path().join("one"));
+    let merged = report(&shards, &tmp.path().join("merged"));
+    assert_eq!(merged["targets"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        one["targets"][0]["summary"], merged["targets"][0]["summary"],
+        "same counts as one run"
+    );
+    assert_eq!(one["operations"], merged["operations"]);
+
+    // One shard alone is not the target's column.
+    let o = Command::new(env!("CARGO_BIN_EXE_cogcheck"))
+        .args(["report", "--out-dir"])
+        .arg(tmp.path().join("half"))
+        .arg("--from")
+        .arg(&shards[0])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("2/2 missing"));
+}

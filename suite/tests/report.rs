@@ -1473,3 +1473,286 @@ fn reports_from_files_keep_the_run_order_of_columns() {
         .collect();
     assert_eq!(names, ["moto", "ministack", "cognito-local", "fakecloud"]);
 }
+
+/// `r` with the verdict counts a run writes (the synthetic sets leave them empty).
+fn with_counts(mut r: Results) -> Results {
+    let name = |v: &Value| v["verdict"].as_str().unwrap_or_default().to_string();
+    let mut summary = BTreeMap::new();
+    let mut axes: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    for s in &r.scenarios {
+        *summary.entry(name(&s["verdict"])).or_default() += 1;
+        for axis in ["behaviour", "shape", "protocol"] {
+            *axes
+                .entry(axis.into())
+                .or_default()
+                .entry(name(&s["axes"][axis]))
+                .or_default() += 1;
+        }
+    }
+    r.summary = summary;
+    r.axes = axes;
+    r
+}
+
+/// `full` cut into `count` shards as `cogcheck run --shard K/count` cuts a run, each with its
+/// own prefix, endpoint and times, saved as `<dir>/<target>.shard-K.json`.
+fn shard_files(full: &Results, count: usize, dir: &Path) -> Vec<PathBuf> {
+    use cogcheck::scenario::select::Shard;
+    let mut sorted = full.scenarios.clone();
+    sorted.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    (1..=count)
+        .map(|index| {
+            let shard = Shard { index, count };
+            let mut part = full.clone();
+            part.scenarios = sorted
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| shard.takes(*i))
+                .map(|(_, s)| s.clone())
+                .collect();
+            part = with_counts(part);
+            part.run.shard = Some(shard);
+            part.run.prefix = format!("cogcheck-shard{index}");
+            part.run.started = format!("2026-11-26T17:0{index}:00Z");
+            part.run.finished = format!("2026-11-26T17:0{index}:30Z");
+            part.target.endpoint = format!("http://127.0.0.1:{index}");
+            let path = dir.join(format!("{}.shard-{index}.json", full.target.name));
+            part.save(&path).unwrap();
+            path
+        })
+        .collect()
+}
+
+/// The report's JSON from these results files, written into a temporary folder.
+fn report_from(from: Vec<PathBuf>) -> Result<Value, String> {
+    let out = tempfile::tempdir().unwrap();
+    compat::run_report(compat::ReportOptions {
+        from,
+        out_dir: out.path().to_path_buf(),
+        progress: false,
+        ..Default::default()
+    })
+    .map_err(|e| e.to_string())?;
+    Ok(serde_json::from_str(
+        &std::fs::read_to_string(out.path().join("compatibility.json")).unwrap(),
+    )
+    .unwrap())
+}
+
+/// Shards of one target run on several machines make the column one run of every scenario
+/// makes: the same counts, cells, deviations and operations, whatever the file order.
+#[test]
+fn merged_shards_report_what_one_run_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = with_counts(alpha());
+    let whole = dir.path().join("alpha.json");
+    full.save(&whole).unwrap();
+    let one = report_from(vec![whole]).unwrap();
+    for count in [2, 3] {
+        let sub = dir.path().join(count.to_string());
+        let mut files = shard_files(&full, count, &sub);
+        files.reverse();
+        let merged = report_from(files.clone()).unwrap();
+        assert_eq!(merged["targets"].as_array().unwrap().len(), 1, "one column");
+        let (mut a, mut b) = (one["targets"][0].clone(), merged["targets"][0].clone());
+        assert_eq!(b["run"]["started"], "2026-11-26T17:01:00Z");
+        assert_eq!(b["run"]["finished"], format!("2026-11-26T17:0{count}:30Z"));
+        for t in [&mut a, &mut b] {
+            let o = t.as_object_mut().unwrap();
+            o.remove("run");
+            o.remove("endpoint");
+        }
+        assert_eq!(a, b, "{count} shards");
+        assert_eq!(one["operations"], merged["operations"], "{count} shards");
+
+        let parts = files
+            .iter()
+            .map(|p| (p.clone(), Results::load(p).unwrap()))
+            .collect();
+        let r = Results::merge(parts).unwrap();
+        assert_eq!(r.summary, full.summary);
+        assert_eq!(r.axes, full.axes);
+        assert_eq!(r.scenarios.len(), full.scenarios.len());
+        assert_eq!(r.run.shard, None, "the merged column is the whole target");
+    }
+}
+
+/// Shards that ran the same scenario, a split with a shard missing, shards of different
+/// splits, and parts of different versions are refused, naming what is wrong.
+#[test]
+fn shards_that_overlap_or_miss_a_slice_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = with_counts(alpha());
+    let files = shard_files(&full, 3, dir.path());
+
+    let missing = report_from(files[..2].to_vec()).unwrap_err();
+    assert!(missing.contains("3/3 missing"), "{missing}");
+
+    // A full run beside its shards: every scenario is in two files.
+    let whole = dir.path().join("alpha.json");
+    full.save(&whole).unwrap();
+    let overlap = report_from(vec![whole.clone(), files[0].clone()]).unwrap_err();
+    assert!(overlap.contains("must not overlap"), "{overlap}");
+    let first = Results::load(&files[0]).unwrap();
+    let name = first.scenarios[0]["name"].as_str().unwrap();
+    assert!(overlap.contains(name), "names the scenario: {overlap}");
+
+    // The same shard twice.
+    let copy = dir.path().join("copy.json");
+    std::fs::copy(&files[0], &copy).unwrap();
+    let mut again = files.clone();
+    again.push(copy);
+    let twice = report_from(again).unwrap_err();
+    assert!(twice.contains("must not overlap"), "{twice}");
+
+    // Slices of a 2-way split beside slices of a 3-way one, disjoint or not.
+    let two = shard_files(&full, 2, &dir.path().join("two"));
+    let mixed = report_from(vec![two[0].clone(), files[1].clone()]).unwrap_err();
+    assert!(
+        mixed.contains("different splits") || mixed.contains("must not overlap"),
+        "{mixed}"
+    );
+
+    let mut other = Results::load(&files[2]).unwrap();
+    other.target.version = "2.0.0".into();
+    other.save(&files[2]).unwrap();
+    let version = report_from(files.clone()).unwrap_err();
+    assert!(version.contains("version"), "{version}");
+
+    // Two targets' files are two columns, not a merge.
+    let mut gamma = beta();
+    gamma.target.name = "gamma".into();
+    let g = dir.path().join("gamma.json");
+    gamma.save(&g).unwrap();
+    let two_columns = report_from(vec![whole, g]).unwrap();
+    assert_eq!(two_columns["targets"].as_array().unwrap().len(), 2);
+}
+
+/// An operation one shard found answered is not "now implemented" when another shard's
+/// scenario found it unsupported: the merge judges what the whole run saw.
+#[test]
+fn now_implemented_across_shards_is_what_every_shard_saw() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = with_counts(alpha());
+    let refused = full
+        .scenarios
+        .iter()
+        .find_map(|s| {
+            (s["outcome"]["outcome"] == "unsupported")
+                .then(|| s["outcome"]["action"].as_str().unwrap().to_string())
+        })
+        .expect("alpha has an unsupported outcome");
+    let files = shard_files(&full, 2, dir.path());
+    let mut parts: Vec<(PathBuf, Results)> = files
+        .iter()
+        .map(|p| (p.clone(), Results::load(p).unwrap()))
+        .collect();
+    let refusing = parts
+        .iter()
+        .position(|(_, r)| {
+            r.scenarios
+                .iter()
+                .any(|s| s["outcome"]["action"].as_str() == Some(&refused))
+        })
+        .unwrap();
+    let other = 1 - refusing;
+    parts[other].1.now_implemented = vec![refused.clone(), "ListTagsForResource".into()];
+    let merged = Results::merge(parts).unwrap();
+    assert_eq!(
+        merged.now_implemented,
+        vec!["ListTagsForResource".to_string()]
+    );
+}
+
+/// The README's main command never loses published data: a report run keeps the column of
+/// every target it did not run (or could not start) from `<out>/results/`, with that file's
+/// run date, leaves a results file of an older schema alone, and ends with the one page to
+/// open. The run here starts nothing: fakecloud is asked for with an empty cache, so it cannot
+/// be installed (its install is a long compile, never implicit).
+#[test]
+fn a_report_run_keeps_the_columns_it_did_not_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let published = out.join("results");
+    let mut moto = beta();
+    moto.target.name = "moto".into();
+    moto.run.finished = "2026-10-01T12:00:00Z".into();
+    moto.save(&published.join("moto.json")).unwrap();
+    let old = published.join("old.json");
+    let old_text =
+        r#"{"schema": "cogcheck-results/1", "run": {"finished": "2026-09-01T00:00:00Z"}}"#;
+    std::fs::write(&old, old_text).unwrap();
+    let before = std::fs::read(published.join("moto.json")).unwrap();
+
+    let report = |out: &Path| {
+        let o = Command::new(env!("CARGO_BIN_EXE_cogcheck"))
+            .args([
+                "report",
+                "--targets",
+                "fakecloud",
+                "--no-progress",
+                "--out-dir",
+            ])
+            .arg(out)
+            .env("COGCHECK_CACHE", tmp.path().join("empty-cache"))
+            .env_remove("COGCHECK_ENDPOINT")
+            .env_remove("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER")
+            .output()
+            .expect("cogcheck runs");
+        let stdout = String::from_utf8_lossy(&o.stdout).to_string();
+        let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+        let json: Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("compatibility.json")).unwrap_or_default(),
+        )
+        .unwrap_or(Value::Null);
+        (o.status.code(), stdout, stderr, json)
+    };
+
+    let (code, stdout, stderr, json) = report(&out);
+    assert_eq!(code, Some(1), "fakecloud did not run: {stderr}");
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        [out.join("compatibility.html").display().to_string()],
+        "stdout is the one page to open; stderr: {stderr}"
+    );
+    let column = |json: &Value, name: &str| {
+        json["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} column in {json}"))
+    };
+    let m = column(&json, "moto");
+    assert_eq!(m["status"], "ran");
+    assert_eq!(m["run"]["finished"], "2026-10-01T12:00:00Z");
+    assert!(
+        stderr.contains("moto: not run now") && stderr.contains("2026-10-01"),
+        "{stderr}"
+    );
+    assert_eq!(column(&json, "fakecloud")["status"], "unavailable");
+    assert_eq!(json["targets"].as_array().unwrap().len(), 2);
+    assert!(
+        stderr.contains("cogcheck-results/1") && stderr.contains("2026-09-01"),
+        "the old file is named with its date: {stderr}"
+    );
+    let md = std::fs::read_to_string(out.join("compatibility.md")).unwrap();
+    assert!(
+        md.contains("2026-10-01"),
+        "the kept column shows its run date"
+    );
+    assert_eq!(std::fs::read(published.join("moto.json")).unwrap(), before);
+    assert_eq!(std::fs::read_to_string(&old).unwrap(), old_text);
+
+    // A target that cannot start now but has published results keeps them.
+    let mut fakecloud = beta();
+    fakecloud.target.name = "fakecloud".into();
+    fakecloud.run.finished = "2026-11-02T08:00:00Z".into();
+    fakecloud.save(&published.join("fakecloud.json")).unwrap();
+    let (_, stdout, stderr, json) = report(&out);
+    let f = column(&json, "fakecloud");
+    assert_eq!(f["status"], "ran", "{stderr}");
+    assert_eq!(f["run"]["finished"], "2026-11-02T08:00:00Z");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+}

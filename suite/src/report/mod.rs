@@ -3,7 +3,7 @@
 //!
 //! - [`progress`]: the progress bar while a run goes on.
 //! - [`summary`]: the table printed when it ends.
-//! - [`results`]: the results JSON (`cogcheck-results/1`), the input of every other report.
+//! - [`results`]: the results JSON (`cogcheck-results/2`), the input of every other report.
 //! - [`junit`]: JUnit XML for CI systems.
 
 pub mod compat;

@@ -9,6 +9,7 @@
 pub mod helper_step;
 pub mod helpers;
 pub mod matcher;
+pub mod select;
 pub mod template;
 
 use std::collections::{BTreeMap, BTreeSet};

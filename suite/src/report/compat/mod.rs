@@ -80,13 +80,15 @@ pub const SLOW_DEFAULT_TARGET: &str = "fakecloud";
 /// What `cogcheck report` does.
 #[derive(Debug, Clone)]
 pub struct ReportOptions {
-    /// Targets to run, in column order. Empty means the default set ([`DEFAULT_TARGETS`], plus
+    /// Targets to run. Empty means the default set ([`DEFAULT_TARGETS`], plus
     /// [`SLOW_DEFAULT_TARGET`] when installed); `all` means every local target of
     /// `fixtures/targets.toml`, allowing slow installs.
     pub targets: Vec<String>,
-    /// Results files to read instead of running anything (one column each, in this order).
+    /// Results files to read instead of running anything: one column per target, the files of
+    /// one target (its shards) merged.
     pub from: Vec<PathBuf>,
-    /// Where the reports go (`reports/`); fresh results go to `<out_dir>/results/<target>.json`.
+    /// Where the reports go (`reports/`); fresh results go to `<out_dir>/results/<target>.json`,
+    /// and the other results files there keep their columns.
     pub out_dir: PathBuf,
     /// Allow installs that take long (fakecloud compiles for about 35 minutes).
     pub allow_slow_install: bool,
@@ -156,34 +158,35 @@ pub struct Written {
 /// Runs the suite against each target (or reads results files), then writes the three reports
 /// into `options.out_dir`. Blocking: it builds its own async runtime.
 ///
-/// A target that cannot be installed or started is reported on stderr and gets a column saying
-/// why; it never stops the other targets. Returns `Ok(true)` when every target ran and no
-/// verdict fails (`fail`, `changed`, `unexpected_pass`), `Ok(false)` otherwise, and an error for
-/// bad input: an unknown target name, a malformed scenario or results file, or a report that
-/// cannot be written.
+/// A run never loses published data: the report is built from the results files in
+/// `<out_dir>/results/`, the ones this run wrote and the ones of every target it did not run
+/// (or could not start), which keep their column with their own run date. A results file this
+/// cogcheck cannot read (an older schema) is left alone and named on stderr. The columns then
+/// come from the files exactly as `--from` builds them ([`load_columns`]).
+///
+/// A target that cannot be installed or started is reported on stderr and, without a
+/// published results file, gets a column saying why; it never stops the other targets.
+/// Returns `Ok(true)` when every target ran and no verdict fails (`fail`, `changed`,
+/// `unexpected_pass`), `Ok(false)` otherwise, and an error for bad input: an unknown target
+/// name, a malformed scenario or results file, or a report that cannot be written. It ends by
+/// printing the one file to open, the HTML report, on stdout.
 pub fn run_report(options: ReportOptions) -> Result<bool> {
     let inputs = if options.from.is_empty() {
-        run_targets(&options)?
+        let (fresh, unavailable) = run_targets(&options)?;
+        let ran: Vec<&str> = fresh.iter().map(|(name, _)| name.as_str()).collect();
+        let kept = kept_results(&options.out_dir.join("results"), &ran);
+        let mut paths: Vec<PathBuf> = fresh.iter().map(|(_, p)| p.clone()).collect();
+        paths.extend(kept.iter().map(|(_, p)| p.clone()));
+        let mut inputs = load_columns(&paths)?;
+        for input in unavailable {
+            if !kept.iter().any(|(name, _)| name == input.name()) {
+                inputs.push(input);
+            }
+        }
+        sort_columns(&mut inputs);
+        inputs
     } else {
-        let mut loaded = options
-            .from
-            .iter()
-            .map(|path| Results::load(path).map(|r| TargetInput::Ran(Box::new(r))))
-            .collect::<Result<Vec<_>>>()?;
-        // Columns in the order a run would give them (the default targets first), not in the
-        // order a shell glob lists the files, so regenerating a report does not reshuffle it.
-        loaded.sort_by_key(|input| {
-            let name = match input {
-                TargetInput::Ran(r) => r.target.name.clone(),
-                TargetInput::Unavailable { name, .. } => name.clone(),
-            };
-            let rank = DEFAULT_TARGETS
-                .iter()
-                .position(|d| *d == name)
-                .unwrap_or(DEFAULT_TARGETS.len());
-            (rank, name)
-        });
-        loaded
+        load_columns(&options.from)?
     };
     let matrix = Matrix::build(&inputs)?;
     let written = write_reports(&matrix, &options.out_dir)?;
@@ -192,7 +195,7 @@ pub fn run_report(options: ReportOptions) -> Result<bool> {
             Some(reason) => eprintln!("cogcheck: {:<14} not available: {reason}", t.name),
             None => eprintln!(
                 "cogcheck: {:<14} behaviour {}/{} checks pass ({}), {}/{} seed actions fully \
-                 pass, {} operations unsupported, {} security deviations",
+                 pass, {} operations unsupported, {} security deviations (run {})",
                 t.name,
                 t.summary.behaviour_passed,
                 t.summary.behaviour_total,
@@ -200,19 +203,100 @@ pub fn run_report(options: ReportOptions) -> Result<bool> {
                 t.summary.seed_passing,
                 t.summary.seed_total,
                 t.summary.unsupported_operations,
-                t.summary.security_findings
+                t.summary.security_findings,
+                t.run
+                    .as_ref()
+                    .map_or("", |r| r.finished.get(..10).unwrap_or(&r.finished)),
             ),
         }
     }
-    println!("{}", written.markdown.display());
+    eprintln!(
+        "cogcheck: wrote {} and {} beside the report; open:",
+        written.markdown.display(),
+        written.json.display()
+    );
     println!("{}", written.html.display());
-    println!("{}", written.json.display());
     let all_ran = inputs.iter().all(|i| matches!(i, TargetInput::Ran(_)));
     let no_failure = matrix
         .targets
         .iter()
         .all(|t| t.summary.failing_verdicts == 0);
     Ok(all_ran && no_failure)
+}
+
+/// Reads results files into the report's columns: one per target, the files of one target
+/// (the shards of `cogcheck run --shard K/N`) merged into one by [`Results::merge`], which
+/// refuses shards that overlap or miss a slice. Columns come in [`sort_columns`] order.
+pub fn load_columns(paths: &[PathBuf]) -> Result<Vec<TargetInput>> {
+    let mut by_target: std::collections::BTreeMap<String, Vec<(PathBuf, Results)>> =
+        std::collections::BTreeMap::new();
+    for path in paths {
+        let r = Results::load(path)?;
+        by_target
+            .entry(r.target.name.clone())
+            .or_default()
+            .push((path.clone(), r));
+    }
+    let mut columns = Vec::new();
+    for (name, parts) in by_target {
+        if parts.len() > 1 {
+            eprintln!(
+                "cogcheck: {name}: one column from {} results files",
+                parts.len()
+            );
+        }
+        columns.push(TargetInput::Ran(Box::new(Results::merge(parts)?)));
+    }
+    sort_columns(&mut columns);
+    Ok(columns)
+}
+
+/// Columns in the order a run of the default set gives them (the default targets first, then
+/// by name), not in the order a shell glob lists files or `--targets` names them, so
+/// regenerating a report does not reshuffle it.
+pub fn sort_columns(columns: &mut [TargetInput]) {
+    columns.sort_by_key(|input| {
+        let name = input.name().to_string();
+        let rank = DEFAULT_TARGETS
+            .iter()
+            .position(|d| *d == name)
+            .unwrap_or(DEFAULT_TARGETS.len());
+        (rank, name)
+    });
+}
+
+/// The published results files in `dir` of targets not in `ran`, with their target's name:
+/// the columns a report run keeps. A file that cannot be read as results (an older schema) is
+/// named on stderr and left out, never touched.
+fn kept_results(dir: &Path, ran: &[&str]) -> Vec<(String, PathBuf)> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    let mut kept = Vec::new();
+    for path in files {
+        match Results::load(&path) {
+            Ok(r) if ran.contains(&r.target.name.as_str()) => {}
+            Ok(r) => {
+                eprintln!(
+                    "cogcheck: {}: not run now; its column keeps the results of {} ({})",
+                    r.target.name,
+                    r.run.finished.get(..10).unwrap_or(&r.run.finished),
+                    path.display()
+                );
+                kept.push((r.target.name, path));
+            }
+            Err(e) => eprintln!(
+                "cogcheck: not in this report, left as it is: {e} (run its target to refresh it)"
+            ),
+        }
+    }
+    kept
 }
 
 /// Writes the three files of `matrix` into `out_dir` (created if missing).
@@ -279,8 +363,10 @@ pub fn resolve_targets(
     Ok(names)
 }
 
-/// Runs every scenario against each target in turn, saving each target's results file.
-fn run_targets(options: &ReportOptions) -> Result<Vec<TargetInput>> {
+/// Runs every scenario against each target in turn, saving each target's results file. Returns
+/// the targets that ran with their results file, and a column for each that could not.
+#[allow(clippy::type_complexity)]
+fn run_targets(options: &ReportOptions) -> Result<(Vec<(String, PathBuf)>, Vec<TargetInput>)> {
     if let Some(endpoint) = crate::target::endpoint_override() {
         return Err(Error::Config {
             path: PathBuf::from("COGCHECK_ENDPOINT"),
@@ -311,7 +397,8 @@ fn run_targets(options: &ReportOptions) -> Result<Vec<TargetInput>> {
         source,
     })?;
     let draw = options.progress && std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let mut inputs = Vec::new();
+    let mut fresh = Vec::new();
+    let mut unavailable = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let spec = targets.get(name)?;
         eprintln!(
@@ -329,7 +416,7 @@ fn run_targets(options: &ReportOptions) -> Result<Vec<TargetInput>> {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("cogcheck: {name}: not available: {e}");
-                inputs.push(TargetInput::Unavailable {
+                unavailable.push(TargetInput::Unavailable {
                     name: name.clone(),
                     version: spec.version.clone(),
                     configuration: spec.configuration.clone(),
@@ -364,6 +451,7 @@ fn run_targets(options: &ReportOptions) -> Result<Vec<TargetInput>> {
             cogcheck: env!("CARGO_PKG_VERSION").into(),
             model: format!("botocore {}", crate::model::Model::get().source.version),
             strictness: Strictness::Behaviour,
+            shard: None,
         };
         let results_only: Vec<_> = verdicts.iter().map(|(r, _)| r.clone()).collect();
         let now_implemented = session.expectations.now_implemented(&results_only);
@@ -371,9 +459,9 @@ fn run_targets(options: &ReportOptions) -> Result<Vec<TargetInput>> {
         let path = options.out_dir.join("results").join(format!("{name}.json"));
         out.save(&path)?;
         eprintln!("cogcheck: {name}: results in {}", path.display());
-        inputs.push(TargetInput::Ran(Box::new(out)));
+        fresh.push((name.clone(), path));
     }
-    Ok(inputs)
+    Ok((fresh, unavailable))
 }
 
 /// Parses a seed list: one action a line, `#` comments and blank lines ignored.
