@@ -238,6 +238,9 @@ pub struct Mapping {
     client_pool_shadow: HashMap<String, String>,
     pool_names: HashMap<String, String>,
     passwords: HashMap<(String, String), String>,
+    /// The user each primary refresh token was issued to: REFRESH_TOKEN_AUTH sends a
+    /// SECRET_HASH over the username but no USERNAME, so the hash for the shadow needs it.
+    refresh_users: HashMap<String, String>,
     totp: Vec<usize>,
     srp: HashMap<String, SrpState>,
 }
@@ -315,6 +318,7 @@ impl Mapping {
             client_pool_shadow: HashMap::new(),
             pool_names: HashMap::new(),
             passwords: HashMap::new(),
+            refresh_users: HashMap::new(),
             totp: Vec::new(),
             srp: HashMap::new(),
         }
@@ -515,6 +519,18 @@ impl Mapping {
                 }
             }
         }
+        if let Some(refresh) = primary
+            .pointer("/AuthenticationResult/RefreshToken")
+            .and_then(Value::as_str)
+        {
+            let user = ["/AuthParameters/USERNAME", "/ChallengeResponses/USERNAME"]
+                .iter()
+                .find_map(|p| request_primary.pointer(p).and_then(Value::as_str));
+            if let Some(user) = user {
+                self.refresh_users
+                    .insert(refresh.to_string(), user.to_string());
+            }
+        }
         // Pools and clients, for SECRET_HASH, SRP and the reports.
         if let (Some(name), Some(id)) = (
             request_primary.get("PoolName").and_then(Value::as_str),
@@ -711,8 +727,17 @@ impl Mapping {
                 };
                 obj.get(k).and_then(Value::as_str).map(str::to_string)
             };
-            let (Some(user_a), Some(hash_a)) = (get(original, user_key), get(original, hash_key))
-            else {
+            // A refresh names no user: the one its token was issued to stands in.
+            let refresh_user = || {
+                let token = original
+                    .pointer("/AuthParameters/REFRESH_TOKEN")?
+                    .as_str()?;
+                self.refresh_users.get(token).cloned()
+            };
+            let in_auth_parameters = container == Some("AuthParameters");
+            let user_a =
+                get(original, user_key).or_else(|| in_auth_parameters.then(refresh_user).flatten());
+            let (Some(user_a), Some(hash_a)) = (user_a, get(original, hash_key)) else {
                 continue;
             };
             let right_on_primary = match self.secrets_primary.get(client_a) {
@@ -720,8 +745,10 @@ impl Mapping {
                 // From a cassette the hash is a placeholder: trust the recorded outcome.
                 None => generate && outcome.error_type.as_deref() != Some("NotAuthorizedException"),
             };
-            let (Some(user_b), Some(secret_b)) =
-                (get(body, user_key), self.secrets_shadow.get(&client_b))
+            let user_b = get(body, user_key).or_else(|| {
+                in_auth_parameters.then(|| self.to_shadow(&user_a).unwrap_or(&user_a).to_string())
+            });
+            let (Some(user_b), Some(secret_b)) = (user_b, self.secrets_shadow.get(&client_b))
             else {
                 continue;
             };
@@ -1129,6 +1156,35 @@ mod tests {
         let mut body = json!({"ClientId": "ca", "Username": "alice", "SecretHash": "bad"});
         m.rewrite("SignUp", &mut body, &mut String::new(), &ok(), false);
         assert_ne!(body["SecretHash"], secret_hash("alice", "cb", "sb"));
+    }
+
+    #[test]
+    fn a_refresh_hash_is_recomputed_for_the_user_the_token_was_issued_to() {
+        let mut m = Mapping::new();
+        let none = http::HeaderMap::new();
+        m.learn(
+            &json!({}),
+            &json!({"UserPoolClient": {"ClientId": "ca", "ClientSecret": "sa", "UserPoolId": "us-east-1_AAA"}}),
+            &json!({"UserPoolClient": {"ClientId": "cb", "ClientSecret": "sb", "UserPoolId": "us-east-1_BBB"}}),
+            (&none, &none),
+        );
+        m.learn(
+            &json!({"ClientId": "ca", "ChallengeResponses": {"USERNAME": "bob", "NEW_PASSWORD": "P"}}),
+            &json!({"AuthenticationResult": {"RefreshToken": "refresh-a"}}),
+            &json!({"AuthenticationResult": {"RefreshToken": "refresh-b"}}),
+            (&none, &none),
+        );
+        let mut body = json!({
+            "ClientId": "ca",
+            "AuthFlow": "REFRESH_TOKEN_AUTH",
+            "AuthParameters": {"REFRESH_TOKEN": "refresh-a", "SECRET_HASH": secret_hash("bob", "ca", "sa")}
+        });
+        m.rewrite("InitiateAuth", &mut body, &mut String::new(), &ok(), false);
+        assert_eq!(body["AuthParameters"]["REFRESH_TOKEN"], "refresh-b");
+        assert_eq!(
+            body["AuthParameters"]["SECRET_HASH"],
+            secret_hash("bob", "cb", "sb")
+        );
     }
 
     fn pool_with_client(m: &mut Mapping, a: &str, b: &str) {
