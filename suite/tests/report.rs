@@ -1756,3 +1756,67 @@ fn a_report_run_keeps_the_columns_it_did_not_run() {
     assert_eq!(f["run"]["finished"], "2026-11-02T08:00:00Z");
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
 }
+
+/// An expectation no AWS source states (`inferred`) that a target does not meet is listed on
+/// its own in all three formats and never counts: the check still passes and no security
+/// deviation is reported.
+#[test]
+fn inferred_expectations_are_listed_apart_and_never_counted() {
+    let mut inferred = finding(
+        Some(6),
+        "InitiateAuth",
+        "behaviour",
+        "security",
+        "body",
+        "$.claims.cognito:username",
+        "helper:decode_jwt: cognito:username is the e-mail, not the UUID",
+        None,
+    );
+    inferred["evidence"] = json!({"kind": "inferred", "note": "no page states it"});
+    let r = results(
+        "epsilon",
+        vec![scenario(
+            "sign-up::email-as-username",
+            &["SignUp"],
+            completed(),
+            vec![
+                step(0, "CreateUserPool", "passed"),
+                step(6, "InitiateAuth", "deviated"),
+            ],
+            vec![inferred],
+            ["pass", "pass", "pass"],
+        )],
+    );
+    let (_dir, written, _, n) = write_and_compare(&[TargetInput::Ran(Box::new(r))], None);
+    let e = n.targets["epsilon"].clone().expect("epsilon ran");
+    assert_eq!((e.behaviour_passed, e.behaviour_total), (1, 1));
+    assert!(
+        n.security["epsilon"].is_empty(),
+        "an inferred finding is no deviation"
+    );
+
+    let md = std::fs::read_to_string(&written.markdown).unwrap();
+    let items = items_after(
+        &md,
+        "#### Inferred expectations not met on epsilon (1, not counted)",
+    );
+    assert_eq!(items.len(), 1, "{md}");
+    assert!(
+        items[0].contains("cognito:username is the e-mail"),
+        "{}",
+        items[0]
+    );
+    assert!(items[0].contains("inferred, not counted"), "{}", items[0]);
+    assert!(
+        md.contains("source: inferred (not counted): no page states it"),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(&written.html).unwrap();
+    assert!(html.contains(r#"class="sev sev-inferred" data-count="1""#));
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(&written.json).unwrap()).unwrap();
+    let t = &json["targets"][0];
+    assert_eq!(t["inferred"].as_array().map(Vec::len), Some(1));
+    assert_eq!(t["summary"]["security_findings"], 0);
+    assert_eq!(t["deviations"]["security"], json!([]));
+}

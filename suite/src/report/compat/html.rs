@@ -14,8 +14,8 @@ use std::fmt::Write;
 use serde_json::{json, Map, Value};
 
 use super::matrix::{
-    percent, Cell, CellStatus, CheckStatus, FindingView, Matrix, TargetColumn, PROTOCOL_BADGE,
-    SHAPE_BADGE,
+    percent, Cell, CellStatus, CheckStatus, FindingView, Matrix, Standing, TargetColumn,
+    PROTOCOL_BADGE, SHAPE_BADGE,
 };
 use crate::finding::Severity;
 
@@ -465,6 +465,15 @@ fn deviations(out: &mut String, m: &Matrix, t: &TargetColumn) {
             );
         }
     }
+    if !t.inferred.is_empty() {
+        let items: String = t.inferred.iter().map(finding_item).collect();
+        let _ = writeln!(
+            out,
+            r#"<details class="sev sev-inferred" data-count="{n}"><summary>Inferred expectations not met <span class="n">{n}</span> (not counted)</summary><p class="def">No AWS page, test or recording states these; they are shown, never held against {name}.</p><ol class="findings">{items}</ol></details>"#,
+            n = t.inferred.len(),
+            name = esc(&t.name)
+        );
+    }
     let mut rows = String::new();
     for w in &t.wire {
         let known = w.known_text();
@@ -536,10 +545,15 @@ fn finding_item(f: &FindingView) -> String {
         known = if f.known.is_some() { "1" } else { "0" },
         at = esc(&f.at().replace('`', "")),
         summary = esc(&f.summary),
-        kclass = if f.known.is_some() { "known" } else { "new" },
-        ktext = match &f.known {
-            Some(r) => format!("known: {}", esc(r)),
-            None => "new".to_string(),
+        kclass = match f.standing() {
+            Standing::Inferred => "inferred",
+            Standing::Known(_) => "known",
+            Standing::New => "new",
+        },
+        ktext = match f.standing() {
+            Standing::Inferred => "inferred, not counted".to_string(),
+            Standing::Known(r) => format!("known: {}", esc(&r)),
+            Standing::New => "new".to_string(),
         },
     )
 }

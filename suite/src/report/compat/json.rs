@@ -43,6 +43,7 @@
 //!       "deviations": {                         behaviour findings by severity
 //!         "security": [ FINDING ], "functional": [ ... ], "validation": [ ... ], "message": []
 //!       },
+//!       "inferred": [ FINDING ],                expectations no AWS source states; not counted
 //!       "wire": [                               shape and protocol deviations, one per kind
 //!         { "axis": "protocol", "check": "request-id", "findings": 14, "new": 0,
 //!           "scenarios": ["..."], "paths": ["-"], "reasons": ["recorded reason"],
@@ -213,6 +214,7 @@ pub fn to_value(m: &Matrix) -> Value {
                     "failing_verdicts": s.failing_verdicts,
                 },
                 "deviations": deviations,
+                "inferred": t.inferred.iter().map(finding).collect::<Vec<_>>(),
                 "wire": t.wire.iter().map(wire).collect::<Vec<_>>(),
                 "unsupported": t.unsupported.iter().map(|u| json!({
                     "operation": u.operation,

@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use super::matrix::{
-    percent, CellStatus, FindingView, Matrix, TargetColumn, PROTOCOL_BADGE, SHAPE_BADGE,
+    percent, CellStatus, FindingView, Matrix, Standing, TargetColumn, PROTOCOL_BADGE, SHAPE_BADGE,
 };
 use crate::finding::Severity;
 
@@ -254,6 +254,20 @@ fn target_section(out: &mut String, m: &Matrix, t: &TargetColumn) {
         let _ = writeln!(out);
     }
 
+    if !t.inferred.is_empty() {
+        let _ = writeln!(
+            out,
+            "#### Inferred expectations not met on {} ({}, not counted)\n\nNo AWS page, \
+             test or recording states these; they are shown, never held against {0}.\n",
+            t.name,
+            t.inferred.len()
+        );
+        for f in &t.inferred {
+            finding(out, f);
+        }
+        let _ = writeln!(out);
+    }
+
     let _ = writeln!(
         out,
         "#### Shape and protocol deviations on {} ({} kinds)\n",
@@ -340,10 +354,11 @@ fn target_section(out: &mut String, m: &Matrix, t: &TargetColumn) {
 
 /// One behaviour finding as a list item, with its evidence and, folded, expected, actual, diff.
 fn finding(out: &mut String, f: &FindingView) {
-    let status = match &f.known {
-        Some(reason) if reason != &f.summary => format!("known: {}", inline(reason)),
-        Some(_) => "known".to_string(),
-        None => "**new**".to_string(),
+    let status = match f.standing() {
+        Standing::Inferred => "inferred, not counted".to_string(),
+        Standing::Known(reason) if reason != f.summary => format!("known: {}", inline(&reason)),
+        Standing::Known(_) => "known".to_string(),
+        Standing::New => "**new**".to_string(),
     };
     let _ = writeln!(
         out,

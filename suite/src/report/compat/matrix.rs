@@ -60,8 +60,11 @@ pub struct TargetColumn {
     /// Its numbers.
     pub summary: TargetSummary,
     /// Behaviour findings of every scenario, worst severity first (security, functional,
-    /// validation, message), then by scenario and step.
+    /// validation, message), then by scenario and step. Inferred expectations are not here.
     pub deviations: Vec<FindingView>,
+    /// Behaviour findings against expectations no AWS source states (`inferred`): shown on
+    /// their own and never counted against the target.
+    pub inferred: Vec<FindingView>,
     /// Shape and protocol deviations, one entry per kind (`protocol/request-id`), shape first.
     pub wire: Vec<WireDeviation>,
     /// Operations the target does not implement, by name.
@@ -447,9 +450,31 @@ pub struct FindingView {
     pub source: String,
     /// The recorded reason when the target's expectations file lists it; `None` when new.
     pub known: Option<String>,
+    /// The expectation is `inferred`: no AWS source states it, so it never counts.
+    pub inferred: bool,
+}
+
+/// Where a finding stands against the target's expectations file, as every report says it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Standing {
+    /// Its expectation is inferred: shown, never counted.
+    Inferred,
+    /// Listed, with the recorded reason.
+    Known(String),
+    /// Not listed.
+    New,
 }
 
 impl FindingView {
+    /// Inferred, known (with its reason) or new.
+    pub fn standing(&self) -> Standing {
+        match (&self.known, self.inferred) {
+            (_, true) => Standing::Inferred,
+            (Some(reason), false) => Standing::Known(reason.clone()),
+            (None, false) => Standing::New,
+        }
+    }
+
     /// `step 3 \`AdminGetUser\``, `step 3`, `cleanup`.
     pub fn at(&self) -> String {
         match (self.step, &self.step_label) {
@@ -938,6 +963,7 @@ fn column(
         (TargetInput::Ran(r), Some(data)) => {
             let mut summary = TargetSummary::default();
             let mut deviations = Vec::new();
+            let mut inferred = Vec::new();
             let mut wire: BTreeMap<(Axis, String), WireDeviation> = BTreeMap::new();
             let mut skipped = Vec::new();
             let mut unexpected_passes = Vec::new();
@@ -958,6 +984,7 @@ fn column(
                 }
                 for f in &v.findings {
                     match f.axis {
+                        Axis::Behaviour if f.inferred => inferred.push(f.clone()),
                         Axis::Behaviour => {
                             match f.severity {
                                 Severity::Security => summary.security_findings += 1,
@@ -1027,6 +1054,7 @@ fn column(
                 unavailable: None,
                 summary,
                 deviations,
+                inferred,
                 wire,
                 unsupported: data.unsupported.values().cloned().collect(),
                 skipped,
@@ -1043,6 +1071,7 @@ fn column(
             unavailable: Some("its results could not be read".into()),
             summary: TargetSummary::default(),
             deviations: Vec::new(),
+            inferred: Vec::new(),
             wire: Vec::new(),
             unsupported: Vec::new(),
             skipped: Vec::new(),
@@ -1065,6 +1094,7 @@ fn column(
             unavailable: Some(scrub(reason)),
             summary: TargetSummary::default(),
             deviations: Vec::new(),
+            inferred: Vec::new(),
             wire: Vec::new(),
             unsupported: Vec::new(),
             skipped: Vec::new(),
@@ -1135,6 +1165,7 @@ fn view(s: &ScenarioIn) -> ScenarioResultView {
                 diff: scrub(&g.diff),
                 source: scrub(&g.evidence_line()),
                 known: f.known.as_deref().map(scrub),
+                inferred: g.is_inferred(),
             }
         })
         .collect();
