@@ -1,0 +1,104 @@
+//! The environment: endpoint override, region, credentials, the opt-in for real AWS.
+
+use std::fmt;
+
+use crate::error::{Error, Result};
+
+/// The endpoint the suite should use instead of starting a target: `COGCHECK_ENDPOINT`, else
+/// `AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER` (the AWS SDKs' service-specific override), else
+/// `None` (start a local target). Empty values count as unset.
+pub fn endpoint_override() -> Option<String> {
+    endpoint_override_from(env_lookup)
+}
+
+pub(super) fn endpoint_override_from(get: impl Fn(&str) -> Option<String>) -> Option<String> {
+    get("COGCHECK_ENDPOINT").or_else(|| get("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER"))
+}
+
+/// The region by AWS conventions: `AWS_REGION`, else `AWS_DEFAULT_REGION`, else `us-east-1`
+/// (every emulator accepts it).
+pub fn region_from_env() -> String {
+    region_from(env_lookup)
+}
+
+pub(super) fn region_from(get: impl Fn(&str) -> Option<String>) -> String {
+    get("AWS_REGION")
+        .or_else(|| get("AWS_DEFAULT_REGION"))
+        .unwrap_or_else(|| "us-east-1".to_string())
+}
+
+/// AWS credentials. `Debug` never prints the secret or the session token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The access key id (`AWS_ACCESS_KEY_ID`).
+    pub access_key_id: String,
+    /// The secret access key (`AWS_SECRET_ACCESS_KEY`).
+    pub secret_access_key: String,
+    /// The session token of temporary credentials (`AWS_SESSION_TOKEN`).
+    pub session_token: Option<String>,
+}
+
+impl Credentials {
+    /// The harmless credentials emulators are driven with: `testing` / `testing`.
+    pub fn emulator_default() -> Credentials {
+        Credentials {
+            access_key_id: "testing".to_string(),
+            secret_access_key: "testing".to_string(),
+            session_token: None,
+        }
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+/// Credentials by AWS conventions (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+/// `AWS_SESSION_TOKEN`); when the key id or the secret is missing, the emulator default
+/// `testing` / `testing` (a half-set pair is never mixed with a default).
+pub fn credentials_from_env() -> Credentials {
+    credentials_from(env_lookup).unwrap_or_else(Credentials::emulator_default)
+}
+
+pub(super) fn credentials_from(get: impl Fn(&str) -> Option<String>) -> Option<Credentials> {
+    Some(Credentials {
+        access_key_id: get("AWS_ACCESS_KEY_ID")?,
+        secret_access_key: get("AWS_SECRET_ACCESS_KEY")?,
+        session_token: get("AWS_SESSION_TOKEN"),
+    })
+}
+
+/// The variable that must be `1` before the suite talks to real Amazon Cognito.
+pub const AWS_OPT_IN_ENV: &str = "COGCHECK_ALLOW_AWS";
+
+/// Refuses to go on unless `COGCHECK_ALLOW_AWS=1`: for an endpoint that is real Amazon Cognito
+/// however it was named (the `aws` target checks its own `opt_in_env` when it starts).
+pub fn check_aws_opt_in() -> Result<()> {
+    check_opt_in("aws", AWS_OPT_IN_ENV)
+}
+
+pub(super) fn check_opt_in(target: &str, variable: &str) -> Result<()> {
+    if env_lookup(variable).as_deref() == Some("1") {
+        return Ok(());
+    }
+    Err(Error::Target {
+        target: target.to_string(),
+        message: format!(
+            "talks to real Amazon Cognito (it may cost money and needs an AWS account): set {variable}=1 to allow it"
+        ),
+    })
+}
+
+/// An environment variable, with empty values treated as unset (as the AWS SDKs do).
+pub(super) fn env_lookup(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
