@@ -79,7 +79,12 @@ fn route(state: &AdminState, req: &http::Request<Bytes>) -> http::Response<Proxy
     if req.method() != http::Method::GET {
         return answer(
             http::StatusCode::METHOD_NOT_ALLOWED,
-            json!({"error": "the admin API answers GET only, except POST and DELETE on /faults"}),
+            json!({"error": format!(
+                "no admin endpoint {} {}: the admin API answers GET only, except POST and \
+                 DELETE on /faults",
+                req.method(),
+                req.uri().path()
+            )}),
         );
     }
     match req.uri().path() {
