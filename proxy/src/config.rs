@@ -74,7 +74,8 @@ OUTPUT:
 
 SIGNALS:
     SIGTERM or SIGINT: stop accepting, finish the exchanges in flight (up to
-    --shutdown-grace), write and fsync the cassette, exit 0. An answer reaches a client only
+    --shutdown-grace), write and fsync the cassette, exit 0 (6 when the grace period ran
+    out and exchanges were abandoned unanswered). An answer reaches a client only
     after its exchange is written to the cassette, so nothing answered is lost on a crash.
 
 ENVIRONMENT:
@@ -87,6 +88,8 @@ EXIT STATUS:
     2  bad command line or configuration (flags, certificates, credentials)
     3  a cassette (or another file) could not be read, parsed or written
     4  a listening port could not be opened
+    6  stopped by a signal, but the shutdown grace period ran out and exchanges in flight
+       were abandoned (their number is on standard error)
     1  anything else";
 
 /// The command line of `cogcheck-proxy`.
