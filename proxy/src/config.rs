@@ -202,6 +202,13 @@ pub struct Args {
           value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub shadow_mapping_mb: u32,
 
+    /// Requests the shadow may fall behind. Beyond that, requests are not sent to the shadow
+    /// (counted as `dropped` in the admin API's /stats and the summary): clients of the
+    /// --upstream never wait for the shadow.
+    #[arg(long, value_name = "N", default_value_t = crate::shadow::live::QUEUE as u32,
+          requires = "shadow", value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+    pub shadow_queue: u32,
+
     /// Inject faults by the rules in FILE (TOML or JSON; see proxy/README.md, "Faults").
     /// Rules are checked before the proxy starts; the admin API changes them at run time.
     #[arg(long, value_name = "FILE")]
@@ -572,6 +579,7 @@ impl Args {
                     upstream,
                     noise: self.noise,
                     mapping_budget: (self.shadow_mapping_mb as usize) << 20,
+                    queue: self.shadow_queue as usize,
                     report: crate::shadow::ReportPaths {
                         jsonl: self.diff_out,
                         markdown: self.diff_summary,
