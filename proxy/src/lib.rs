@@ -75,6 +75,7 @@ pub use config::{
     Args, CassettePlan, Config, Credentials, Mode, TlsSource, Upstream, UpstreamTrust,
 };
 pub use error::{Error, Result};
+pub use fault::replay::MatchSecret;
 pub use fault::FaultConfig;
 pub use record::{
     Cassette, Header, RecordedError, RecordedExchange, RecordedRequest, RecordedResponse, FORMAT,
