@@ -58,7 +58,7 @@ pub struct NameRule {
 impl NameRule {
     fn matches(&self, name: &str) -> bool {
         let n = name.to_ascii_lowercase();
-        self.exact.iter().any(|e| *e == n) || self.words.iter().any(|w| n.contains(w.as_str()))
+        self.exact.contains(&n) || self.words.iter().any(|w| n.contains(w.as_str()))
     }
 }
 
