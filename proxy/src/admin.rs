@@ -9,7 +9,9 @@
 //!
 //! | `GET`, `POST`, `DELETE` `/faults...` | fault rules and their counters (`fault/control.rs`) |
 //!
-//! `/stats` also carries each fault rule's counters under `faults`.
+//! `/stats` also carries each fault rule's counters under `faults`, and in compare mode the
+//! shadow's queue under `shadow`: `queued` (waiting for the shadow) and `dropped` (never sent
+//! to it because the queue was full).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -79,7 +81,12 @@ fn route(state: &AdminState, req: &http::Request<Bytes>) -> http::Response<Proxy
     if req.method() != http::Method::GET {
         return answer(
             http::StatusCode::METHOD_NOT_ALLOWED,
-            json!({"error": "the admin API answers GET only, except POST and DELETE on /faults"}),
+            json!({"error": format!(
+                "no admin endpoint {} {}: the admin API answers GET only, except POST and \
+                 DELETE on /faults",
+                req.method(),
+                req.uri().path()
+            )}),
         );
     }
     match req.uri().path() {
@@ -87,6 +94,9 @@ fn route(state: &AdminState, req: &http::Request<Bytes>) -> http::Response<Proxy
         "/stats" => {
             let mut stats = state.stack.stats.snapshot();
             stats["faults"] = state.stack.faults.counters();
+            if let Some(shadow) = &state.stack.shadow {
+                stats["shadow"] = json!({"queued": shadow.queued(), "dropped": shadow.dropped()});
+            }
             answer(http::StatusCode::OK, stats)
         }
         "/cassette" => answer(http::StatusCode::OK, cassette(state)),

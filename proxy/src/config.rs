@@ -74,7 +74,8 @@ OUTPUT:
 
 SIGNALS:
     SIGTERM or SIGINT: stop accepting, finish the exchanges in flight (up to
-    --shutdown-grace), write and fsync the cassette, exit 0. An answer reaches a client only
+    --shutdown-grace), write and fsync the cassette, exit 0 (6 when the grace period ran
+    out and exchanges were abandoned unanswered). An answer reaches a client only
     after its exchange is written to the cassette, so nothing answered is lost on a crash.
 
 ENVIRONMENT:
@@ -87,6 +88,8 @@ EXIT STATUS:
     2  bad command line or configuration (flags, certificates, credentials)
     3  a cassette (or another file) could not be read, parsed or written
     4  a listening port could not be opened
+    6  stopped by a signal, but the shutdown grace period ran out and exchanges in flight
+       were abandoned (their number is on standard error)
     1  anything else";
 
 /// The command line of `cogcheck-proxy`.
@@ -198,6 +201,13 @@ pub struct Args {
     #[arg(long, value_name = "MIB", default_value_t = 64, requires = "shadow",
           value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub shadow_mapping_mb: u32,
+
+    /// Requests the shadow may fall behind. Beyond that, requests are not sent to the shadow
+    /// (counted as `dropped` in the admin API's /stats and the summary): clients of the
+    /// --upstream never wait for the shadow.
+    #[arg(long, value_name = "N", default_value_t = crate::shadow::live::QUEUE as u32,
+          requires = "shadow", value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+    pub shadow_queue: u32,
 
     /// Inject faults by the rules in FILE (TOML or JSON; see proxy/README.md, "Faults").
     /// Rules are checked before the proxy starts; the admin API changes them at run time.
@@ -569,6 +579,7 @@ impl Args {
                     upstream,
                     noise: self.noise,
                     mapping_budget: (self.shadow_mapping_mb as usize) << 20,
+                    queue: self.shadow_queue as usize,
                     report: crate::shadow::ReportPaths {
                         jsonl: self.diff_out,
                         markdown: self.diff_summary,

@@ -75,6 +75,7 @@ pub use config::{
     Args, CassettePlan, Config, Credentials, Mode, TlsSource, Upstream, UpstreamTrust,
 };
 pub use error::{Error, Result};
+pub use fault::replay::MatchSecret;
 pub use fault::FaultConfig;
 pub use record::{
     Cassette, Header, RecordedError, RecordedExchange, RecordedRequest, RecordedResponse, FORMAT,
@@ -91,7 +92,7 @@ pub struct RunningProxy {
     ca_cert: Option<PathBuf>,
     stack: Arc<stack::Stack>,
     shutdown: watch::Sender<bool>,
-    serving: tokio::task::JoinHandle<()>,
+    serving: tokio::task::JoinHandle<u64>,
     admin: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -236,10 +237,12 @@ impl RunningProxy {
     }
 
     /// Stops accepting, lets in-flight exchanges finish (up to the grace period), lets the
-    /// shadow catch up and writes its reports, writes and fsyncs the cassette.
-    pub async fn shutdown(self) -> Result<()> {
+    /// shadow catch up and writes its reports, writes and fsyncs the cassette. Says how many
+    /// exchanges were abandoned because the grace period ran out.
+    pub async fn shutdown(self) -> Result<Stopped> {
         let _ = self.shutdown.send(true);
-        let _ = self.serving.await;
+        // A panicked serving task stopped nothing cleanly; its exchanges' fate is unknown.
+        let abandoned = self.serving.await.unwrap_or(u64::MAX);
         if let Some(admin) = self.admin {
             admin.abort();
         }
@@ -251,6 +254,14 @@ impl RunningProxy {
             Some(r) => r.close().await,
             None => Ok(()),
         };
-        shadowed.and(recorded)
+        shadowed.and(recorded).map(|()| Stopped { abandoned })
     }
+}
+
+/// How a shutdown went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stopped {
+    /// Exchanges still unanswered when the grace period ran out (`u64::MAX`: unknown, the
+    /// listener task failed).
+    pub abandoned: u64,
 }

@@ -8,9 +8,12 @@
 //! head must each arrive within [`HEAD_TIMEOUT`].
 //!
 //! Shutdown is graceful: the accept loop stops, every open connection finishes the exchange it
-//! is serving and is closed, for at most the grace period.
+//! is serving and is closed, for at most the grace period. Exchanges still unanswered when the
+//! grace period runs out are abandoned; [`serve`] returns how many, so that the proxy can say
+//! so and exit non-zero instead of claiming a clean stop.
 
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,14 +29,33 @@ use crate::stack::Stack;
 /// How long a client may take to send its TLS handshake or its request head.
 pub const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Accepts and serves until `shutdown` turns true, then drains for at most `grace`.
+/// Counts exchanges between the request's arrival and the stack's answer. A guard, so that a
+/// request whose connection is dropped mid-way is uncounted too.
+struct InFlight(Arc<AtomicU64>);
+
+impl InFlight {
+    fn enter(count: &Arc<AtomicU64>) -> InFlight {
+        count.fetch_add(1, Ordering::SeqCst);
+        InFlight(count.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Accepts and serves until `shutdown` turns true, then drains for at most `grace`. Returns
+/// the number of exchanges abandoned: still unanswered when the grace period ran out.
 pub async fn serve(
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
     stack: Arc<Stack>,
     mut shutdown: watch::Receiver<bool>,
     grace: Duration,
-) {
+) -> u64 {
+    let in_flight = Arc::new(AtomicU64::new(0));
     let graceful = GracefulShutdown::new();
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -66,12 +88,18 @@ pub async fn serve(
                     builder.clone(),
                     stack.clone(),
                     graceful.watcher(),
+                    in_flight.clone(),
                 ));
             }
         }
     }
     drop(listener);
-    let _ = tokio::time::timeout(grace, graceful.shutdown()).await;
+    match tokio::time::timeout(grace, graceful.shutdown()).await {
+        Ok(()) => 0,
+        // Idle keep-alive connections close at once; what keeps a connection open past the
+        // grace period is an exchange in flight, and those are what a client loses.
+        Err(_) => in_flight.load(Ordering::SeqCst),
+    }
 }
 
 async fn connection(
@@ -80,6 +108,7 @@ async fn connection(
     builder: Arc<auto::Builder<TokioExecutor>>,
     stack: Arc<Stack>,
     watcher: Watcher,
+    in_flight: Arc<AtomicU64>,
 ) {
     // Each request can ask for its connection to be reset or closed (fault injection); the
     // socket is wrapped so that dropping it can send a RST (see `fault/conn.rs`).
@@ -88,7 +117,12 @@ async fn connection(
     let service = hyper::service::service_fn(move |mut req: http::Request<_>| {
         let stack = stack.clone();
         req.extensions_mut().insert(request_control.clone());
-        async move { Ok::<_, Infallible>(stack.handle(req).await) }
+        let guard = InFlight::enter(&in_flight);
+        async move {
+            let answer = stack.handle(req).await;
+            drop(guard);
+            Ok::<_, Infallible>(answer)
+        }
     });
     let Some(acceptor) = tls else {
         let conn =

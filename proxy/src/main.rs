@@ -23,13 +23,18 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(0) => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::from(ABANDONED),
         Err(e) => {
             eprintln!("cogcheck-proxy: {e:#}");
             ExitCode::from(exit_code(&e))
         }
     }
 }
+
+/// The exit code of a shutdown whose grace period ran out with exchanges unanswered
+/// (`--help`, EXIT STATUS): a supervisor must not take that for a clean stop.
+const ABANDONED: u8 = 6;
 
 /// The documented exit codes (`--help`, EXIT STATUS).
 fn exit_code(e: &anyhow::Error) -> u8 {
@@ -41,7 +46,8 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     }
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
+/// Runs until a signal; the number of exchanges abandoned at shutdown.
+async fn run(args: Args) -> anyhow::Result<u64> {
     let config = args.into_config(|k| std::env::var(k).ok())?;
     let upstream = config.upstream.as_ref().map(|u| u.display());
     let plan = config.cassette.clone();
@@ -69,9 +75,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     wait_for_signal().await?;
     eprintln!("cogcheck-proxy: shutting down: finishing exchanges in flight");
-    proxy.shutdown().await?;
-    eprintln!("cogcheck-proxy: stopped cleanly");
-    Ok(())
+    let stopped = proxy.shutdown().await?;
+    match stopped.abandoned {
+        0 => eprintln!("cogcheck-proxy: stopped cleanly"),
+        u64::MAX => eprintln!(
+            "cogcheck-proxy: stopped uncleanly: the listener failed; exchanges in flight may \
+             have been abandoned"
+        ),
+        n => eprintln!(
+            "cogcheck-proxy: stopped uncleanly: the shutdown grace period ran out with {n} \
+             exchange{} in flight; {} abandoned without an answer",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "it was" } else { "they were" },
+        ),
+    }
+    Ok(stopped.abandoned)
 }
 
 async fn wait_for_signal() -> anyhow::Result<()> {

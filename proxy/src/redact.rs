@@ -1,22 +1,25 @@
 //! Redaction: secrets become stable placeholders before anything touches disk.
 //!
-//! What is a secret, in order:
+//! What is a secret is decided by one reviewed list, fixtures/secrets.toml (read through
+//! `cogcheck::secrets::list`), together with the service model. In order:
 //!
 //! 1. **Modeled members.** The request body is walked with the operation's input shape and a
 //!    success body with its output shape ([`Model::redact_sensitive`]); every value the model
 //!    marks `sensitive` (passwords, tokens, client secrets, sessions, secret hashes, but also
-//!    usernames, client ids and attribute values, which the model marks sensitive too) is
-//!    replaced. Inside a sensitive map the keys stay (`AuthParameters.USERNAME`).
-//! 2. **Credential headers.** `Authorization`, `X-Amz-Security-Token`, `Cookie`, `Set-Cookie`
-//!    and `Proxy-Authorization`.
+//!    usernames, client ids and attribute values, which the model marks sensitive too), and
+//!    every shape and member fixtures/secrets.toml adds (confirmation codes, device keys and
+//!    verifiers, challenge parameters but for the few that name challenges) is replaced.
+//!    Inside a sensitive map the keys stay (`AuthParameters.USERNAME`).
+//! 2. **Headers**, by the list's `[headers]`: credentials (`Authorization`,
+//!    `X-Amz-Security-Token`, cookies) and emulator headers that carry codes
+//!    (`x-moto-forgot-password-confirmation-code`), and any header named like a secret.
 //! 3. **JWTs anywhere.** Any string in any body (error messages, members an emulator adds,
 //!    members the model does not know yet, OAuth responses) is scanned for JWS/JWE compact
 //!    tokens (`eyJ...` followed by two or four dot-separated base64url segments), and each is
 //!    replaced. A token is a bearer credential wherever it appears, and scanning is cheap.
 //! 4. **Names, where there is no model.** Bodies of unknown actions and non-API requests (the
-//!    OAuth endpoints) have no shape to walk; there, members or form fields whose names
-//!    contain `password`, `secret`, `token`, `session`, `credential`, `verifier` or are exactly
-//!    `code` are replaced.
+//!    OAuth endpoints) have no shape to walk; there, members or form fields named as the
+//!    list's `[names]` say (`password`, `code`, `client_secret`, ...) are replaced.
 //!
 //! Each distinct secret becomes `<secret:N>`, numbered in order of first appearance. The same
 //! secret gets the same placeholder everywhere in a run, so an access token issued in one
@@ -34,15 +37,6 @@ use serde_json::Value;
 
 /// Placeholders start with this.
 pub const PLACEHOLDER_PREFIX: &str = "<secret:";
-
-/// Headers whose values are always secrets.
-pub const SECRET_HEADERS: [&str; 5] = [
-    "authorization",
-    "x-amz-security-token",
-    "cookie",
-    "set-cookie",
-    "proxy-authorization",
-];
 
 /// Replaces secrets with stable placeholders. One per recorder: its numbering is the
 /// cassette's.
@@ -139,7 +133,7 @@ impl Redactor {
         headers
             .iter()
             .map(|(k, v)| {
-                let value = if SECRET_HEADERS.contains(&k.as_str()) {
+                let value = if cogcheck::secrets::list().header_is_secret(k.as_str()) {
                     self.placeholder(v.as_bytes())
                 } else {
                     let text = String::from_utf8_lossy(v.as_bytes());
@@ -173,20 +167,10 @@ pub fn max_placeholder(text: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// True for member and field names that hold secrets where no model says so.
+/// True for member and field names that hold secrets where no model says so
+/// (fixtures/secrets.toml, `[names]`).
 pub fn secret_name(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    n == "code"
-        || [
-            "password",
-            "secret",
-            "token",
-            "session",
-            "credential",
-            "verifier",
-        ]
-        .iter()
-        .any(|w| n.contains(w))
+    cogcheck::secrets::list().name_is_secret(name)
 }
 
 /// Deep structures are cut off rather than recursed into without bound.
@@ -385,7 +369,12 @@ mod tests {
         h.insert("authorization", "AWS4-HMAC-SHA256 x".parse().unwrap());
         h.insert("x-amz-security-token", "tok".parse().unwrap());
         h.insert("x-amz-target", "t".parse().unwrap());
+        h.insert(
+            "x-moto-forgot-password-confirmation-code",
+            "123456".parse().unwrap(),
+        );
         let pairs = r.redact_headers(&h);
+        assert_eq!(pairs.len(), 4);
         assert!(pairs
             .iter()
             .all(|(k, v)| k == "x-amz-target" || is_placeholder(v)));

@@ -189,7 +189,7 @@ impl Stack {
         // shadow compare: the upstream's own answer (before faults change it) goes to the
         // comparer's queue; the client does not wait for the second upstream
         if let (Some(shadow), None) = (&self.shadow, &error) {
-            shadow.submit(&class, &parts, &body, &resp, time).await;
+            shadow.submit(&class, &parts, &body, &resp, time);
         }
         let resp = self.faults.mangle(&plan, resp);
 

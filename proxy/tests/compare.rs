@@ -93,6 +93,7 @@ async fn shadowing_proxy(primary: &str, shadow: &str, reports: &Reports) -> Runn
         noise: None,
         report: reports.paths.clone(),
         mapping_budget: cogcheck_proxy::shadow::mapping::DEFAULT_BUDGET,
+        queue: cogcheck_proxy::shadow::live::QUEUE,
     });
     Proxy::start(config).await.expect("the proxy starts")
 }

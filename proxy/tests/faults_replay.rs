@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use cogcheck_proxy::{Config, FaultConfig, Proxy};
+use cogcheck_proxy::{Config, FaultConfig, MatchSecret, Proxy};
 use faults_util::{decisions, proxy_with, rules_file, Http};
 use serde_json::{json, Value};
 use util::{moto, unique};
@@ -221,10 +221,18 @@ async fn a_replay_gives_each_request_its_logged_fault_whatever_the_order() {
         .values()
         .all(|s| s.status == 200 || s.error.as_deref() == Some("InternalErrorException")));
     let logged = by_match(&first_log);
+    // User names are secrets: the log holds keyed digests, the key is kept beside it.
+    let secret = MatchSecret::read_for(&first_log)
+        .expect("a readable key file")
+        .expect("the key is kept beside the log");
+    let log_text = std::fs::read_to_string(&first_log).unwrap();
+    for u in &users {
+        assert!(!log_text.contains(u.as_str()), "{u} in the decisions log");
+    }
     // The key names the user, not the pool; occurrences count per key.
     let line = &logged[&(
         "flaky-get".to_string(),
-        format!("AdminGetUser|Username={}", user(3)),
+        format!("AdminGetUser|Username={}", secret.digest(&user(3))),
         2,
     )];
     assert_eq!(line["format"], "cogcheck-fault-decisions/1");
@@ -298,7 +306,11 @@ async fn a_replay_gives_each_request_its_logged_fault_whatever_the_order() {
     }
     for d in fired_slow {
         let key = d["match"].as_str().unwrap_or_default();
-        let name = key.split("Username=").nth(1).unwrap_or_default();
+        let digest = key.split("Username=").nth(1).unwrap_or_default();
+        let name = all_users
+            .iter()
+            .find(|u| secret.digest(u) == digest)
+            .expect("a digest of a known user");
         let action = d["action"].as_str().unwrap_or_default();
         let call = ACTIONS
             .into_iter()
@@ -329,7 +341,7 @@ async fn a_replay_gives_each_request_its_logged_fault_whatever_the_order() {
             k.clone()
         })
         .collect();
-    let get = |u: &str| format!("AdminGetUser|Username={u}");
+    let get = |u: &str| format!("AdminGetUser|Username={}", secret.digest(u));
     let expected: BTreeSet<(String, String, u64)> = [
         ("flaky-get", get(&newcomer), 1),
         ("newcomers", get(&newcomer), 1),

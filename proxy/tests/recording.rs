@@ -253,3 +253,251 @@ async fn new_episodes_replays_what_matches_and_records_the_rest() {
     assert_eq!(lines[2]["seq"], 2);
     assert_eq!(lines[2]["request"]["body"]["MaxResults"], 7);
 }
+
+/// Sends an action with `call_raw` (unsigned, as the SDKs send the user-facing actions) and
+/// returns the status, the headers and the JSON body.
+async fn raw(
+    c: &cogcheck::client::Client,
+    action: &str,
+    input: Value,
+) -> (u16, http::HeaderMap, Value) {
+    let r = c
+        .call_raw(action, input.to_string().into(), false)
+        .await
+        .expect("an answer");
+    let body = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+    (r.status, r.headers, body)
+}
+
+/// Issue 15: what the model does not mark sensitive but Cognito treats as secret (SRP
+/// challenge parameters, sessions, confirmation codes, moto's code header, user names inside
+/// challenge parameters) reaches neither the cassette nor the fault decisions log, and the
+/// placeholders still line up (same secret, same placeholder).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn challenge_parameters_codes_and_user_names_stay_out_of_cassette_and_fault_log() {
+    let moto = moto().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("secrets.jsonl");
+    let log = dir.path().join("decisions.jsonl");
+    let rules = dir.path().join("rules.json");
+    // A rule that selects every request and never fires: each one gets a logged match key.
+    std::fs::write(
+        &rules,
+        json!({"rules": [{"id": "watch", "actions": "*", "probability": 0.0,
+                          "fault": {"kind": "error", "error": "InternalErrorException"}}]})
+        .to_string(),
+    )
+    .unwrap();
+    let mut config = cogcheck_proxy::Config::new(&moto.endpoint).unwrap();
+    config.cassette = CassettePlan::Record(path.clone());
+    config.faults = cogcheck_proxy::FaultConfig {
+        rules: Some(rules),
+        log: Some(log.clone()),
+        ..Default::default()
+    };
+    let p = cogcheck_proxy::Proxy::start(config).await.unwrap();
+    let c = client(&p.endpoint());
+    let user = format!("dave-canary-{:08x}", rand::random::<u32>());
+    let password = "Canary-Pa55word-9c1d!";
+    let email = format!("{user}@example.com");
+
+    let (_, pool) = call(&c, "CreateUserPool", json!({"PoolName": unique("secrets")})).await;
+    let pool_id = pool["UserPool"]["Id"].as_str().unwrap().to_string();
+    let (status, app) = call(
+        &c,
+        "CreateUserPoolClient",
+        json!({"UserPoolId": pool_id, "ClientName": "app",
+               "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH",
+                                     "ALLOW_REFRESH_TOKEN_AUTH"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{app}");
+    let client_id = app["UserPoolClient"]["ClientId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Values that must not reach any file; codes the test makes up are canaries too.
+    let mut secrets: Vec<String> = vec![user.clone(), password.to_string(), email.clone()];
+    let signup_code = "Canary-Code-31337".to_string();
+    let verify_code = "Canary-Verify-4242".to_string();
+    secrets.extend([signup_code.clone(), verify_code.clone()]);
+
+    let (status, body, _) = {
+        let (s, h, b) = raw(
+            &c,
+            "SignUp",
+            json!({"ClientId": client_id, "Username": user, "Password": password,
+                   "UserAttributes": [{"Name": "email", "Value": email}]}),
+        )
+        .await;
+        (s, b, h)
+    };
+    assert_eq!(status, 200, "{body}");
+    // The code is wrong or ignored (moto); either way it is sent and recorded.
+    raw(
+        &c,
+        "ConfirmSignUp",
+        json!({"ClientId": client_id, "Username": user, "ConfirmationCode": signup_code}),
+    )
+    .await;
+    call(
+        &c,
+        "AdminConfirmSignUp",
+        json!({"UserPoolId": pool_id, "Username": user}),
+    )
+    .await;
+
+    // Forgot password: moto hands the code out in a response header.
+    let (status, headers, body) = raw(
+        &c,
+        "ForgotPassword",
+        json!({"ClientId": client_id, "Username": user}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let code = headers
+        .get("x-moto-forgot-password-confirmation-code")
+        .and_then(|v| v.to_str().ok())
+        .expect("moto sends the code in a header")
+        .to_string();
+    secrets.push(code.clone());
+    let new_password = "Canary-Pa55word-2e8f!";
+    secrets.push(new_password.to_string());
+    let (status, _, body) = raw(
+        &c,
+        "ConfirmForgotPassword",
+        json!({"ClientId": client_id, "Username": user, "ConfirmationCode": code,
+               "Password": new_password}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    // SRP: every challenge parameter moto sends that is not a challenge's name is secret.
+    let srp = cogcheck::scenario::helpers::SrpClient::new(&pool_id).unwrap();
+    let (status, _, challenge) = raw(
+        &c,
+        "InitiateAuth",
+        json!({"AuthFlow": "USER_SRP_AUTH", "ClientId": client_id,
+               "AuthParameters": {"USERNAME": user, "SRP_A": srp.srp_a_hex()}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{challenge}");
+    assert_eq!(challenge["ChallengeName"], "PASSWORD_VERIFIER");
+    let params = challenge["ChallengeParameters"]
+        .as_object()
+        .unwrap()
+        .clone();
+    for key in [
+        "SALT",
+        "SRP_B",
+        "SECRET_BLOCK",
+        "USERNAME",
+        "USER_ID_FOR_SRP",
+    ] {
+        assert!(params.contains_key(key), "{key} missing from {challenge}");
+    }
+    for (key, value) in &params {
+        let v = value.as_str().unwrap_or_default();
+        // Cognito's own public keys (none in PASSWORD_VERIFIER) would be checked apart.
+        if v.len() >= 4 {
+            secrets.push(v.to_string());
+        } else {
+            panic!("{key} is too short to search for: {v:?}");
+        }
+    }
+    if let Some(session) = challenge["Session"].as_str() {
+        secrets.push(session.to_string());
+    }
+    let p_str = |k: &str| params[k].as_str().unwrap().to_string();
+    let timestamp = cogcheck::scenario::helpers::cognito_timestamp(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64,
+    );
+    let signature = srp
+        .password_verifier(
+            &p_str("USER_ID_FOR_SRP"),
+            new_password,
+            &p_str("SRP_B"),
+            &p_str("SALT"),
+            &p_str("SECRET_BLOCK"),
+            &timestamp,
+        )
+        .unwrap();
+    secrets.push(signature.clone());
+    let mut respond = json!({"ChallengeName": "PASSWORD_VERIFIER", "ClientId": client_id,
+        // moto looks the user up by the name it was created with.
+        "ChallengeResponses": {"USERNAME": user,
+            "PASSWORD_CLAIM_SECRET_BLOCK": p_str("SECRET_BLOCK"),
+            "PASSWORD_CLAIM_SIGNATURE": signature, "TIMESTAMP": timestamp}});
+    if let Some(session) = challenge["Session"].as_str() {
+        respond["Session"] = json!(session);
+    }
+    let (status, _, auth) = raw(&c, "RespondToAuthChallenge", respond).await;
+    assert_eq!(status, 200, "{auth}");
+    let access = auth["AuthenticationResult"]["AccessToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    secrets.push(access.clone());
+    raw(
+        &c,
+        "VerifyUserAttribute",
+        json!({"AccessToken": access, "AttributeName": "email", "Code": verify_code}),
+    )
+    .await;
+    p.shutdown().await.unwrap();
+
+    let cassette = std::fs::read_to_string(&path).unwrap();
+    let decisions = std::fs::read_to_string(&log).unwrap();
+    assert!(decisions.lines().count() >= 8, "{decisions}");
+    for secret in &secrets {
+        assert!(
+            !cassette.contains(secret.as_str()),
+            "{secret:?} is in the cassette"
+        );
+        assert!(
+            !decisions.contains(secret.as_str()),
+            "{secret:?} is in the fault log"
+        );
+    }
+
+    // Same secret, same placeholder: the user name sent, the one moto names in the challenge
+    // and the one the client answers with line up, so replay and compare can follow them.
+    let lines = cassette_lines(&path);
+    let find = |action: &str| {
+        lines
+            .iter()
+            .find(|l| l["action"] == action)
+            .unwrap_or_else(|| panic!("no {action} in the cassette"))
+            .clone()
+    };
+    let initiate = find("InitiateAuth");
+    let sent = &initiate["request"]["body"]["AuthParameters"]["USERNAME"];
+    let named = &initiate["response"]["body"]["ChallengeParameters"]["USERNAME"];
+    assert!(
+        sent.as_str().is_some_and(|s| s.starts_with("<secret:")),
+        "{initiate}"
+    );
+    assert_eq!(sent, named, "{initiate}");
+    let block = &initiate["response"]["body"]["ChallengeParameters"]["SECRET_BLOCK"];
+    let respond = find("RespondToAuthChallenge");
+    assert_eq!(
+        block, &respond["request"]["body"]["ChallengeResponses"]["PASSWORD_CLAIM_SECRET_BLOCK"],
+        "{respond}"
+    );
+    let forgot = find("ForgotPassword");
+    let header = forgot["response"]["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h[0] == "x-moto-forgot-password-confirmation-code")
+        .map(|h| h[1].clone())
+        .expect("the header is recorded, redacted");
+    assert_eq!(
+        header,
+        find("ConfirmForgotPassword")["request"]["body"]["ConfirmationCode"]
+    );
+}

@@ -102,3 +102,96 @@ async fn burst_then_signal(signal: i32) {
     let seqs: Vec<u64> = exchanges.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
 }
+
+/// An upstream that accepts connections and never answers; the listener lives as long as the
+/// returned handle.
+fn silent_upstream() -> (std::net::TcpListener, String, std::thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let accepting = listener.try_clone().unwrap();
+    let holder = std::thread::spawn(move || {
+        // Keep every connection open, unread and unanswered, until the test ends.
+        let mut held = Vec::new();
+        while let Ok((s, _)) = accepting.accept() {
+            held.push(s);
+        }
+    });
+    (listener, endpoint, holder)
+}
+
+/// When the grace period runs out with requests unanswered, the proxy says how many it
+/// abandoned and exits 6, not "stopped cleanly" and 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_exchanges_are_counted_and_fail_the_exit_status() {
+    let (_upstream, endpoint, _holder) = silent_upstream();
+    let dir = tempfile::tempdir().unwrap();
+    let stderr_path = dir.path().join("stderr.txt");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cogcheck-proxy"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            &endpoint,
+            "--shutdown-grace",
+            "1",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let proxy = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
+
+    // Two requests the upstream never answers.
+    let mut waiting = Vec::new();
+    for n in 0..2 {
+        let c = client(&proxy);
+        waiting.push(tokio::spawn(async move {
+            let _ = c
+                .call(
+                    "DescribeUserPool",
+                    &json!({"UserPoolId": format!("us-east-1_h{n}")}),
+                )
+                .await;
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // SAFETY: kill(2) on a child this test started and has not reaped.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let status = tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                return s;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("the proxy did not exit after its 1 s grace period");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    })
+    .await
+    .unwrap();
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap();
+    assert_eq!(status.code(), Some(6), "{stderr}");
+    assert!(!stderr.contains("stopped cleanly"), "{stderr}");
+    assert!(
+        stderr.contains("grace period ran out with 2 exchanges in flight"),
+        "{stderr}"
+    );
+    for w in waiting {
+        w.abort();
+    }
+}

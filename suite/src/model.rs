@@ -22,7 +22,7 @@
 //! assert_eq!(found[0].to_string(), "$: does not match pattern `[\\w-]+_[0-9a-zA-Z]+`");
 //! ```
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -166,6 +166,10 @@ pub struct Shape {
     /// True when values of this shape are secrets (passwords, tokens, client secrets).
     #[serde(default)]
     pub sensitive: bool,
+    /// For a map whose values are secrets except under some keys (`ChallengeParameters`):
+    /// those keys. Set from fixtures/secrets.toml, never from the model file.
+    #[serde(skip)]
+    pub public_keys: Option<BTreeSet<String>>,
     /// True for error shapes.
     #[serde(default)]
     pub exception: bool,
@@ -208,8 +212,47 @@ impl Model {
         // The embedded file is checked by this crate's tests and regenerated only by
         // fixtures/model/regenerate.py, so a parse failure is a build defect, not bad input.
         MODEL.get_or_init(|| {
-            Model::from_json(EMBEDDED).expect("embedded fixtures/model/cognito-idp.json is valid")
+            let mut model = Model::from_json(EMBEDDED)
+                .expect("embedded fixtures/model/cognito-idp.json is valid");
+            // Both files are embedded and checked together by this crate's tests.
+            model
+                .apply_secrets(crate::secrets::list())
+                .expect("fixtures/secrets.toml names only shapes and members of the model");
+            model
         })
+    }
+
+    /// Marks what fixtures/secrets.toml says is secret, beyond the model's own `sensitive`
+    /// trait, so every walk of the model ([`Model::redact_sensitive`]) redacts it. Refuses a
+    /// list naming a shape or member the model does not have: such an entry would protect
+    /// nothing.
+    pub fn apply_secrets(&mut self, list: &crate::secrets::SecretList) -> Result<()> {
+        let unknown = |what: &str| Error::Model(format!("fixtures/secrets.toml: {what}"));
+        for name in list.shapes.keys() {
+            self.shapes
+                .get_mut(name)
+                .ok_or_else(|| unknown(&format!("no shape `{name}` in the model")))?
+                .sensitive = true;
+        }
+        for path in list.members.keys() {
+            let (shape, member) = path
+                .split_once('.')
+                .ok_or_else(|| unknown(&format!("`{path}` is not `Shape.Member`")))?;
+            self.shapes
+                .get_mut(shape)
+                .and_then(|s| s.members.get_mut(member))
+                .ok_or_else(|| unknown(&format!("no member `{path}` in the model")))?
+                .sensitive = true;
+        }
+        for (name, map) in &list.maps {
+            let shape = self
+                .shapes
+                .get_mut(name)
+                .filter(|s| s.kind == "map")
+                .ok_or_else(|| unknown(&format!("no map shape `{name}` in the model")))?;
+            shape.public_keys = Some(map.public.iter().cloned().collect());
+        }
+        Ok(())
     }
 
     /// Parses a model from its JSON text.
@@ -519,6 +562,14 @@ impl Model {
                 if key_is_secret && !value.is_null() {
                     let replacement = redact(value);
                     *value = replacement;
+                    return;
+                }
+                if let (Some(public), Value::Object(entries)) = (&shape.public_keys, &mut *value) {
+                    for (key, entry) in entries.iter_mut() {
+                        if !public.contains(key) {
+                            redact_leaves(entry, redact, depth + 1);
+                        }
+                    }
                     return;
                 }
                 let (Value::Object(entries), Some(value_shape)) = (&mut *value, &shape.value)

@@ -24,26 +24,38 @@ type Answer = (http::StatusCode, Value);
 /// Answers `/faults` and below; `None` for other paths.
 pub fn route(faults: &Faults, method: &http::Method, path: &str, body: &[u8]) -> Option<Answer> {
     let rest = path.strip_prefix("/faults")?;
-    Some(match (method.as_str(), rest) {
-        ("GET", "" | "/") => (http::StatusCode::OK, faults.describe()),
-        ("POST", "" | "/") => faults.add(body),
-        ("DELETE", "" | "/") => faults
+    // `/faultsX` is not under `/faults`: without this check `DELETE /faultsabc` would remove
+    // rule `bc`, and slicing off the first byte of `é` panicked (not a char boundary).
+    if !(rest.is_empty() || rest.starts_with('/')) {
+        return Some(not_found(method, path));
+    }
+    let rule_id = rest
+        .strip_prefix('/')
+        .filter(|id| !id.is_empty() && !id.contains('/'));
+    Some(match (method.as_str(), rest, rule_id) {
+        ("GET", "" | "/", _) => (http::StatusCode::OK, faults.describe()),
+        ("POST", "" | "/", _) => faults.add(body),
+        ("DELETE", "" | "/", _) => faults
             .swap(|_| Ok(Vec::new()))
             .map(|()| (http::StatusCode::OK, json!({"removed": "all"})))
             .unwrap_or_else(|e| e),
-        ("POST", "/reset") => match faults.reset() {
+        ("POST", "/reset", _) => match faults.reset() {
             Ok(()) => (http::StatusCode::OK, json!({"reset": true})),
             Err(e) => (http::StatusCode::INTERNAL_SERVER_ERROR, json!({"error": e})),
         },
-        ("DELETE", id) if id.len() > 1 && !id[1..].contains('/') => faults.remove(&id[1..]),
-        _ => (
-            http::StatusCode::NOT_FOUND,
-            json!({"error": format!(
-                "no admin endpoint {method} {path}; use GET /faults, POST /faults, \
-                 DELETE /faults/{{id}}, DELETE /faults or POST /faults/reset"
-            )}),
-        ),
+        ("DELETE", _, Some(id)) => faults.remove(id),
+        _ => not_found(method, path),
     })
+}
+
+fn not_found(method: &http::Method, path: &str) -> Answer {
+    (
+        http::StatusCode::NOT_FOUND,
+        json!({"error": format!(
+            "no admin endpoint {method} {path}; use GET /faults, POST /faults, \
+             DELETE /faults/{{id}}, DELETE /faults or POST /faults/reset"
+        )}),
+    )
 }
 
 impl Faults {

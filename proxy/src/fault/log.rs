@@ -16,7 +16,7 @@
 //! | `forced` | fired by the `x-cogcheck-fault` header |
 //! | `applied` | the fault acted (a fired rule does not when an earlier rule's fault won) |
 //! | `fault` | the fault kind |
-//! | `match` | the request's match key: action, then `\|Username=`, `\|AuthFlow=`, `\|ChallengeName=` values the body has (`replay.rs`) |
+//! | `match` | the request's match key: action, then `\|Username=` (a keyed digest, never the name), `\|AuthFlow=`, `\|ChallengeName=` values the body has (`replay.rs`; the digest key is kept in `FILE.key`, not in the log) |
 //! | `occurrence` | how many requests with this `match` the rule has selected, this one included (1-based); `null` when it did not select it (forced only, quota) |
 //! | `delay_ms` | the delay of a latency rule that fired, in milliseconds; else `null` |
 //! | `replayed` | only with `--fault-replay`: `"matched"` (decided by the replayed file) or `"unmatched"` (not in it: the rule does not fire, unless forced); `null` when the rule did not select the request |

@@ -112,6 +112,8 @@ pub struct Faults {
     log: Option<log::DecisionLog>,
     log_path: Option<PathBuf>,
     replay: Option<replay::Replay>,
+    /// Keys the user name digests of match keys (`replay.rs`).
+    match_secret: replay::MatchSecret,
     seq: AtomicU64,
     header_refused: AtomicU64,
 }
@@ -142,6 +144,43 @@ impl Plan {
             (Some(_), _) => "quota",
             (None, Some(_)) => "fault",
             (None, None) => "latency",
+        }
+    }
+}
+
+/// The key of match keys' digests: the replayed file's (`FILE.key`), else the one kept for
+/// the log file, else a new one, written beside the log so a later run can replay it.
+fn match_secret(config: &FaultConfig) -> Result<replay::MatchSecret> {
+    use replay::MatchSecret;
+    let replayed = match &config.replay {
+        Some(path) => {
+            let key = MatchSecret::read_for(path).map_err(Error::Config)?;
+            if key.is_none() {
+                eprintln!(
+                    "cogcheck-proxy: WARNING: --fault-replay {}: no {} beside it, so decisions \
+                     keyed by user name cannot match (keep the key file with the log)",
+                    path.display(),
+                    MatchSecret::path_for(path).display()
+                );
+            }
+            key
+        }
+        None => None,
+    };
+    let Some(log) = &config.log else {
+        return Ok(replayed.unwrap_or_else(MatchSecret::random));
+    };
+    match (MatchSecret::read_for(log).map_err(Error::Config)?, replayed) {
+        (Some(kept), Some(replayed)) if kept != replayed => Err(Error::Config(format!(
+            "--fault-log {}: it was written with another key than --fault-replay's; log to a \
+             new file",
+            log.display()
+        ))),
+        (Some(kept), _) => Ok(kept),
+        (None, replayed) => {
+            let key = replayed.unwrap_or_else(MatchSecret::random);
+            key.write_for(log).map_err(Error::Config)?;
+            Ok(key)
         }
     }
 }
@@ -214,6 +253,7 @@ impl Faults {
                 Some(r)
             }
         };
+        let match_secret = match_secret(config)?;
         let log = config
             .log
             .as_deref()
@@ -230,6 +270,7 @@ impl Faults {
             log,
             log_path: config.log.clone(),
             replay,
+            match_secret,
             seq: AtomicU64::new(0),
             header_refused: AtomicU64::new(0),
         };
@@ -297,7 +338,7 @@ impl Faults {
         let mut lines = Vec::new();
         // Only a logged or replayed run needs the key; the rest never pays for it.
         let key = (self.log.is_some() || self.replay.is_some())
-            .then(|| replay::match_key(action, json.as_ref()));
+            .then(|| replay::match_key(action, json.as_ref(), &self.match_secret));
         for rule in &set.rules {
             let is_forced = forced.as_deref() == Some(rule.spec.id.as_str());
             let selects = rule.applies_to(operation)

@@ -12,12 +12,19 @@
 //! `ChallengeName` that the JSON body holds as a string, in that order:
 //!
 //! ```text
-//! AdminInitiateAuth|Username=alice|AuthFlow=ADMIN_USER_PASSWORD_AUTH
+//! AdminInitiateAuth|Username=h:3f9c2a7e10b4d5e6|AuthFlow=ADMIN_USER_PASSWORD_AUTH
 //! ListUsers
 //! ```
 //!
+//! A user name is a secret (fixtures/secrets.toml, and the model), so the key holds
+//! `h:` and the first 16 hex digits of its HMAC-SHA256 under a random key that never goes into
+//! the decisions file: it is kept beside it, in `FILE.key` (mode 0600), created by the first
+//! run that logs to `FILE` and reused when appending. `--fault-replay FILE` reads `FILE.key`
+//! to compute the same keys; keep the two together to replay, and do not share the key with
+//! the log (user names are easy to guess, so with the key the digests could be tested).
+//!
 //! In values `%`, `|` and `=` are written `%25`, `%7C` and `%3D`, so a key reads back one way
-//! whatever a user name holds.
+//! whatever an action or challenge name holds.
 //!
 //! In replay, a rule that selects a request (selectors apply as usual) takes the logged
 //! decision with the same rule, key and occurrence: it fires as logged, and a latency waits
@@ -41,8 +48,9 @@ use super::target::Field;
 /// The fields of a request body that go into its match key, in key order.
 const KEY_FIELDS: [Field; 3] = [Field::Username, Field::AuthFlow, Field::ChallengeName];
 
-/// The match key of a request: its action, then the key fields its body has.
-pub fn match_key(action: &str, body: Option<&Value>) -> String {
+/// The match key of a request: its action, then the key fields its body has, secret ones
+/// as keyed digests under `secret`.
+pub fn match_key(action: &str, body: Option<&Value>, secret: &MatchSecret) -> String {
     let mut key = String::with_capacity(action.len() + 48);
     escape_into(&mut key, action);
     if let Some(body) = body {
@@ -51,11 +59,93 @@ pub fn match_key(action: &str, body: Option<&Value>) -> String {
                 key.push('|');
                 key.push_str(field.name());
                 key.push('=');
-                escape_into(&mut key, v);
+                if field == Field::Username {
+                    key.push_str(&secret.digest(v));
+                } else {
+                    escape_into(&mut key, v);
+                }
             }
         }
     }
     key
+}
+
+/// The key of the digests in match keys (see the module docs).
+#[derive(Clone, PartialEq, Eq)]
+pub struct MatchSecret([u8; 32]);
+
+impl std::fmt::Debug for MatchSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MatchSecret(..)")
+    }
+}
+
+impl MatchSecret {
+    /// A fresh random key.
+    pub fn random() -> MatchSecret {
+        MatchSecret(rand::random())
+    }
+
+    /// `h:` and 16 hex digits of HMAC-SHA256(key, value): 64 bits, so two user names of a run
+    /// share a digest with negligible probability.
+    pub fn digest(&self, value: &str) -> String {
+        use hmac::{KeyInit, Mac};
+        let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.0) else {
+            // HMAC takes keys of any length; this arm cannot run.
+            return "h:".into();
+        };
+        mac.update(value.as_bytes());
+        let bytes = mac.finalize().into_bytes();
+        let hex: String = bytes[..8].iter().map(|b| format!("{b:02x}")).collect();
+        format!("h:{hex}")
+    }
+
+    /// Where the key of a decisions file is kept: `FILE.key`.
+    pub fn path_for(log: &Path) -> PathBuf {
+        let mut p = log.as_os_str().to_owned();
+        p.push(".key");
+        PathBuf::from(p)
+    }
+
+    /// The key kept for a decisions file, if there is one.
+    pub fn read_for(log: &Path) -> Result<Option<MatchSecret>, String> {
+        let path = MatchSecret::path_for(log);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        };
+        let text = text.trim();
+        let bytes: Option<Vec<u8>> = (text.len() == 64)
+            .then(|| {
+                (0..32)
+                    .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok())
+                    .collect()
+            })
+            .flatten();
+        match bytes.and_then(|b| <[u8; 32]>::try_from(b).ok()) {
+            Some(k) => Ok(Some(MatchSecret(k))),
+            None => Err(format!(
+                "{}: not a match key file (64 hex digits expected)",
+                path.display()
+            )),
+        }
+    }
+
+    /// Writes the key beside a decisions file, readable by its owner only.
+    pub fn write_for(&self, log: &Path) -> Result<(), String> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = MatchSecret::path_for(log);
+        let hex: String = self.0.iter().map(|b| format!("{b:02x}")).collect();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .and_then(|mut f| writeln!(f, "{hex}"))
+            .map_err(|e| format!("{}: {e}", path.display()))
+    }
 }
 
 fn escape_into(out: &mut String, value: &str) {
@@ -309,7 +399,9 @@ mod tests {
 
     #[test]
     fn keys_name_the_request_not_the_run() {
-        let key = |action: &str, body: Value| match_key(action, Some(&body));
+        let secret = MatchSecret::random();
+        let key = |action: &str, body: Value| match_key(action, Some(&body), &secret);
+        let h = |user: &str| secret.digest(user);
         assert_eq!(
             key(
                 "AdminInitiateAuth",
@@ -317,8 +409,15 @@ mod tests {
                        "AuthFlow": "ADMIN_USER_PASSWORD_AUTH",
                        "AuthParameters": {"USERNAME": "alice", "PASSWORD": "x"}})
             ),
-            "AdminInitiateAuth|Username=alice|AuthFlow=ADMIN_USER_PASSWORD_AUTH"
+            format!(
+                "AdminInitiateAuth|Username={}|AuthFlow=ADMIN_USER_PASSWORD_AUTH",
+                h("alice")
+            )
         );
+        // User names are secrets: never in a key, and another key gives other digests.
+        assert!(!key("AdminGetUser", json!({"Username": "alice"})).contains("alice"));
+        assert_ne!(MatchSecret::random().digest("alice"), h("alice"));
+        assert_ne!(h("alice"), h("alicf"));
         // Pool and client ids differ between runs; the key does not.
         assert_eq!(
             key(
@@ -336,7 +435,10 @@ mod tests {
                 json!({"ChallengeName": "NEW_PASSWORD_REQUIRED",
                        "ChallengeResponses": {"USERNAME": "carol"}})
             ),
-            "RespondToAuthChallenge|Username=carol|ChallengeName=NEW_PASSWORD_REQUIRED"
+            format!(
+                "RespondToAuthChallenge|Username={}|ChallengeName=NEW_PASSWORD_REQUIRED",
+                h("carol")
+            )
         );
         // Top-level Username wins over the parameters; non-string values are left out.
         assert_eq!(
@@ -344,14 +446,14 @@ mod tests {
                 "X",
                 json!({"Username": "a", "AuthParameters": {"USERNAME": "b"}, "AuthFlow": 3})
             ),
-            "X|Username=a"
+            format!("X|Username={}", h("a"))
         );
         assert_eq!(key("ListUsers", json!({"Limit": 5})), "ListUsers");
-        assert_eq!(match_key("ListUsers", None), "ListUsers");
+        assert_eq!(match_key("ListUsers", None, &secret), "ListUsers");
         // Separators inside values cannot forge another key.
         assert_eq!(
-            key("X", json!({"Username": "a|AuthFlow=b%"})),
-            "X|Username=a%7CAuthFlow%3Db%25"
+            key("X", json!({"AuthFlow": "a|ChallengeName=b%"})),
+            "X|AuthFlow=a%7CChallengeName%3Db%25"
         );
         assert_ne!(
             key("X", json!({"Username": "a|AuthFlow=b"})),

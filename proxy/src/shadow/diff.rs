@@ -23,7 +23,7 @@
 //! | `time` | when the primary answered (live) or the recorded time (offline), RFC 3339 |
 //! | `primary`, `shadow` | `status` and, for an error, `error_type` (namespace removed) |
 //! | `differences` | which of `status`, `error_type`, `headers`, `body` differ |
-//! | `diff` | unified diff (3 lines of context) of `{"headers": ..., "body": ...}`, pretty-printed with sorted keys: the protocol headers (content type, and `<request-id>` when `x-amzn-RequestId` came) and the normalized body; empty when only status or error type differ |
+//! | `diff` | unified diff (3 lines of context) of `{"headers": ..., "body": ...}`, pretty-printed with sorted keys: the protocol headers (content type, and `<request-id>` when `x-amzn-RequestId` came) and the normalized body, in which every secret left (fixtures/secrets.toml) is `<secret:n>`, numbered by value across both sides; empty when only status or error type differ |
 //! | `pool_id`, `pool_name` | the primary's user pool the request is about, and its name when the pool was created through the comparer |
 //! | `note` | why the shadow has no real answer (unreachable, timed out) |
 //!
@@ -162,8 +162,18 @@ pub fn compare(
         differences.push("headers".to_string());
     }
     let mut n = Normalizer::new(mapping, rules);
-    let a = n.normalize(Side::Primary, action, &primary.json());
-    let b = n.normalize(Side::Shadow, action, &shadow.json());
+    let mut a = n.normalize(Side::Primary, action, &primary.json());
+    let mut b = n.normalize(Side::Shadow, action, &shadow.json());
+    // Secrets normalization left (fixtures/secrets.toml and the model): numbered by value
+    // across both sides, so that equal secrets still compare equal and different ones differ,
+    // but none reaches a diff record.
+    let mut secrets = secrets_of(action, primary);
+    secrets.extend(secrets_of(action, shadow));
+    let mut secrets: Vec<String> = secrets.into_iter().collect();
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut numbers = std::collections::HashMap::new();
+    hide_secrets(&mut a, &secrets, &mut numbers, 0);
+    hide_secrets(&mut b, &secrets, &mut numbers, 0);
     if a != b {
         differences.push("body".to_string());
     }
@@ -181,6 +191,68 @@ pub fn compare(
             .to_string()
     };
     (!differences.is_empty()).then_some((differences, diff))
+}
+
+/// The strings of an answer that are secrets: what redaction by the output shape replaces.
+/// Error bodies have no shape to walk.
+fn secrets_of(action: &str, answer: &Answer) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    let shape = (200..300)
+        .contains(&answer.status)
+        .then(|| cogcheck::model::Model::get().operation(action).ok())
+        .flatten()
+        .and_then(|op| op.output.as_deref());
+    if shape.is_some() {
+        let raw = answer.json();
+        let redacted = cogcheck::secrets::redact(shape, &raw);
+        cogcheck::secrets::collect_differences(&raw, &redacted, &mut out);
+    }
+    out
+}
+
+/// Below this length a secret is replaced only as a whole string: `true` (an attribute value)
+/// inside longer text is not that secret.
+const SUBSTRING_MIN: usize = 8;
+
+/// Replaces every secret in the strings of `v` with `<secret:n>`, `n` shared through
+/// `numbers`. `secrets` is sorted longest first, so a secret holding another goes whole.
+fn hide_secrets(
+    v: &mut Value,
+    secrets: &[String],
+    numbers: &mut std::collections::HashMap<String, usize>,
+    depth: usize,
+) {
+    let mut number = |secret: &str| {
+        let next = numbers.len() + 1;
+        format!(
+            "<secret:{}>",
+            *numbers.entry(secret.to_string()).or_insert(next)
+        )
+    };
+    match v {
+        Value::String(s) => {
+            if let Some(secret) = secrets.iter().find(|x| *x == s) {
+                *s = number(secret);
+                return;
+            }
+            for secret in secrets.iter().filter(|x| x.len() >= SUBSTRING_MIN) {
+                if s.contains(secret.as_str()) {
+                    *s = s.replace(secret.as_str(), &number(secret));
+                }
+            }
+        }
+        Value::Object(map) if depth < 64 => {
+            for child in map.values_mut() {
+                hide_secrets(child, secrets, numbers, depth + 1);
+            }
+        }
+        Value::Array(items) if depth < 64 => {
+            for child in items {
+                hide_secrets(child, secrets, numbers, depth + 1);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The headers the awsJson1_1 protocol promises, normalized: the content type (without
@@ -269,5 +341,28 @@ mod tests {
         );
         let (d, _) = compare(&m, &rules, "X", &ok, &err).unwrap();
         assert_eq!(d, ["status", "error_type", "body"]);
+    }
+
+    /// Secrets the normalizer does not know (here an unmapped user name and SRP values the
+    /// model does not mark) never reach the diff; different secrets still differ.
+    #[test]
+    fn diffs_carry_no_secret() {
+        let m = Mapping::new();
+        let rules = NoiseRules::defaults().unwrap();
+        let body = |user: &str, salt: &str| {
+            format!(
+                r#"{{"ChallengeName":"PASSWORD_VERIFIER","ChallengeParameters":{{"USERNAME":"{user}","USER_ID_FOR_SRP":"{user}","SALT":"{salt}"}},"Extra":"{user}"}}"#
+            )
+        };
+        let a = answer(200, &body("alice-primary-name", "salt-value-one"));
+        let b = answer(200, &body("bob-shadow-name", "salt-value-one"));
+        let (d, diff) = compare(&m, &rules, "InitiateAuth", &a, &b).unwrap();
+        assert_eq!(d, ["body"]);
+        for secret in ["alice-primary-name", "bob-shadow-name", "salt-value-one"] {
+            assert!(!diff.contains(secret), "{secret} in {diff}");
+        }
+        assert!(diff.contains("<secret:"), "{diff}");
+        let same = answer(200, &body("alice-primary-name", "salt-value-one"));
+        assert!(compare(&m, &rules, "InitiateAuth", &a, &same).is_none());
     }
 }

@@ -2,14 +2,17 @@
 //! to a second upstream, off the client's path, and compares (see the module above for the
 //! ordering rule).
 //!
-//! The handler hands the request and the primary's buffered answer to a bounded queue and
-//! goes on to record and answer; one worker task takes jobs in order, rewrites, sends to the
+//! The handler hands the request and the primary's buffered answer to a bounded queue without
+//! waiting and goes on to record and answer; when the queue is full the job is dropped and
+//! counted, never waited for (a hung shadow must not stall the primary's clients). One worker
+//! task takes jobs in order, rewrites, sends to the
 //! shadow (through its own [`Forwarder`], so an AWS shadow is re-signed like an AWS primary),
 //! and compares. Requests the primary never answered (unreachable, timed out) are not sent to
 //! the shadow: there is nothing to compare, and the shadow's state must not run ahead.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -23,7 +26,7 @@ use crate::config::{Credentials, Upstream, UpstreamTrust};
 use crate::error::Result;
 use crate::forward::{ForwardError, Forwarder};
 
-/// How many requests the shadow may fall behind before clients wait.
+/// How many requests the shadow may fall behind before requests are dropped for it.
 pub const QUEUE: usize = 4096;
 
 /// What `--shadow` and its companions say.
@@ -37,6 +40,9 @@ pub struct ShadowConfig {
     pub report: ReportPaths,
     /// `--shadow-mapping-mb`, in bytes (see [`super::mapping::DEFAULT_BUDGET`]).
     pub mapping_budget: usize,
+    /// `--shadow-queue`: jobs the shadow may fall behind before new ones are dropped
+    /// ([`QUEUE`] by default).
+    pub queue: usize,
 }
 
 struct Job {
@@ -49,6 +55,8 @@ struct Job {
 pub struct Shadow {
     tx: Mutex<Option<mpsc::Sender<Job>>>,
     worker: Mutex<Option<tokio::task::JoinHandle<Result<super::Summary>>>>,
+    /// Jobs dropped because the queue was full; shared with the worker for the summary.
+    dropped: Arc<AtomicU64>,
 }
 
 impl Shadow {
@@ -68,16 +76,35 @@ impl Shadow {
         let report = DiffReport::open(config.report.clone(), primary, &config.upstream.display())?;
         let comparer =
             Comparer::new(rules, report, false).with_mapping_budget(config.mapping_budget);
-        let (tx, rx) = mpsc::channel(QUEUE);
-        let worker = tokio::spawn(work(rx, comparer, forwarder));
+        let (tx, rx) = mpsc::channel(config.queue.max(1));
+        let dropped = Arc::new(AtomicU64::new(0));
+        let worker = tokio::spawn(work(rx, comparer, forwarder, dropped.clone()));
         Ok(Shadow {
             tx: Mutex::new(Some(tx)),
             worker: Mutex::new(Some(worker)),
+            dropped,
         })
     }
 
-    /// Queues an answered request for the shadow. Waits only when the queue is full.
-    pub async fn submit(
+    /// Jobs dropped so far because the shadow had fallen a whole queue behind.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Jobs waiting for the shadow.
+    pub fn queued(&self) -> usize {
+        match self.tx.lock() {
+            Ok(guard) => guard
+                .as_ref()
+                .map_or(0, |tx| tx.max_capacity() - tx.capacity()),
+            Err(_) => 0,
+        }
+    }
+
+    /// Queues an answered request for the shadow, never waiting: when the queue is full the
+    /// job is dropped and counted. The shadow's state then lags the primary's, so comparisons
+    /// after a drop may differ for that reason; the summary says so.
+    pub fn submit(
         &self,
         class: &Classified,
         parts: &http::request::Parts,
@@ -121,7 +148,21 @@ impl Shadow {
                 body: primary.body.clone(),
             },
         };
-        let _ = tx.send(job).await;
+        match tx.try_send(job) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                if self.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
+                    eprintln!(
+                        "cogcheck-proxy: WARNING: the shadow is {} requests behind; requests are \
+                         no longer sent to it (counted as `dropped` in /stats and the summary), \
+                         and later comparisons may differ because of the requests it missed",
+                        tx.max_capacity()
+                    );
+                }
+            }
+            // Closing: later submissions are ignored, as documented on `close`.
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
     }
 
     /// Lets the shadow catch up with everything queued, then writes the summary and JUnit
@@ -147,12 +188,14 @@ async fn work(
     mut rx: mpsc::Receiver<Job>,
     mut comparer: Comparer,
     forwarder: Forwarder,
+    dropped: Arc<AtomicU64>,
 ) -> Result<super::Summary> {
     while let Some(job) = rx.recv().await {
         let prepared = comparer.prepare(&job.req, &job.primary);
         let answer = send(&forwarder, &job, &prepared.path, &prepared.body).await;
         comparer.conclude(&job.req, prepared, &job.primary, answer);
     }
+    comparer.dropped(dropped.load(Ordering::Relaxed));
     comparer.finish()
 }
 

@@ -26,10 +26,11 @@
 //! had no defined order there either. Per-connection ordering would not do: SDKs spread one
 //! caller's sequential requests over pooled connections.
 //!
-//! The client never waits for the shadow, except when the shadow falls more than
-//! [`live::QUEUE`] requests behind: then the proxy holds answers back rather than drop a
-//! request, because a dropped request would leave the shadow's state behind for good and turn
-//! every later comparison into noise.
+//! The client never waits for the shadow. When the shadow falls a whole queue behind
+//! ([`live::QUEUE`] requests by default, `--shadow-queue`), new requests are not sent to it
+//! and are counted as `dropped` (admin `/stats`, the summary). That leaves the shadow's state
+//! behind, so comparisons after a drop may differ for that reason alone; holding the
+//! primary's answers back instead would let a hung shadow stall real traffic.
 
 pub mod diff;
 pub mod live;
@@ -279,6 +280,11 @@ impl Comparer {
             self.mapping.forgotten(),
         );
         self.report.finish()
+    }
+
+    /// Notes how many requests never reached the shadow (its queue was full).
+    pub fn dropped(&mut self, n: u64) {
+        self.report.dropped(n);
     }
 
     /// Holds the mapping to `bytes` (see [`mapping::DEFAULT_BUDGET`]).

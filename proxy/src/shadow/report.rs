@@ -53,6 +53,9 @@ pub struct Summary {
     /// Identifier pairs it forgot (with a deleted pool, or over its budget); a request that
     /// sent a forgotten value reached the shadow unrewritten.
     pub mapping_forgotten: u64,
+    /// Requests never sent to the shadow because its queue was full (live compare only);
+    /// comparisons after the first may differ because of them.
+    pub dropped: u64,
 }
 
 /// Collects comparisons and writes the report.
@@ -99,6 +102,11 @@ impl DiffReport {
     pub fn mapping(&mut self, held: u64, forgotten: u64) {
         self.summary.mapping_held = held;
         self.summary.mapping_forgotten = forgotten;
+    }
+
+    /// Notes the requests dropped for the shadow, for the summary.
+    pub fn dropped(&mut self, n: u64) {
+        self.summary.dropped = n;
     }
 
     /// Counts an exchange that was not compared.
@@ -189,6 +197,14 @@ impl DiffReport {
             out.push_str(&format!("; {} exchanges were not compared", s.skipped));
         }
         out.push_str(".\n\n");
+        if s.dropped > 0 {
+            out.push_str(&format!(
+                "**{} requests were not sent to the shadow**: it fell a whole queue behind \
+                 (`--shadow-queue`), and the primary's clients are never made to wait for it. \
+                 The shadow missed those requests, so later differences may come from that.\n\n",
+                s.dropped
+            ));
+        }
         if s.mapping_forgotten > 0 {
             out.push_str(&format!(
                 "The identifier mapping forgot {} pairs (with deleted pools, or over its budget) \
