@@ -46,6 +46,9 @@ pub struct CampaignOptions {
     /// Mutate `exclusive` scenarios too. Off by default: each run of one waits for every other
     /// scenario to finish and takes about a minute against moto.
     pub include_exclusive: bool,
+    /// Mutate every action step. By default only the steps whose action the scenario
+    /// `covers`: the others are its setup, whose answers the scenarios covering them check.
+    pub all_steps: bool,
     /// Scenario runs at once.
     pub jobs: usize,
 }
@@ -104,6 +107,8 @@ pub struct Campaign {
     pub max_mutants: usize,
     /// The operators allowed.
     pub operators: Vec<Operator>,
+    /// Whether setup steps (actions the scenario does not cover) were mutated too.
+    pub all_steps: bool,
     /// Scenarios loaded.
     pub scenarios: usize,
     /// Scenarios mutated (behaviour verdict `pass`).
@@ -298,6 +303,9 @@ pub async fn run(
         }
         mutated_scenarios.push(result.name.clone());
         for (step, (action, answer)) in answers {
+            if !options.all_steps && !scenario.covers.contains(action) {
+                continue;
+            }
             let mut candidates = Vec::new();
             for m in super::mutants(action, answer) {
                 possible += 1;
@@ -424,6 +432,7 @@ pub async fn run(
         } else {
             options.operators.clone()
         },
+        all_steps: options.all_steps,
         scenarios: total,
         mutated_scenarios,
         excluded,

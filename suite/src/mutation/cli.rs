@@ -46,6 +46,9 @@ pub struct MutationArgs {
     /// Mutate `exclusive` scenarios too (each run of one waits for all others).
     #[arg(long)]
     pub include_exclusive: bool,
+    /// Mutate setup steps too (actions the scenario does not list in `covers`).
+    #[arg(long)]
+    pub all_steps: bool,
     /// Scenario runs at once.
     #[arg(long, default_value_t = 4)]
     pub jobs: usize,
@@ -122,6 +125,7 @@ pub fn command(args: MutationArgs) -> Result<bool> {
         seed: args.seed,
         operators,
         include_exclusive: args.include_exclusive,
+        all_steps: args.all_steps,
         jobs: args.jobs,
     };
     let campaign = runtime.block_on(super::run(

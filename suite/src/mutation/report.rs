@@ -154,7 +154,7 @@ impl MutationReport {
         let _ = writeln!(
             out,
             "Sampled **{} of {} possible mutants** (seed {}, at most {} per step, at most {} \
-             in all; 0 means no limit), from {} of {} scenarios, in {} s.\n",
+             in all; 0 means no limit), from {} of {} scenarios, {}, in {} s.\n",
             c.sampled,
             c.possible,
             c.seed,
@@ -162,6 +162,12 @@ impl MutationReport {
             c.max_mutants,
             c.mutated_scenarios.len(),
             c.scenarios,
+            if c.all_steps {
+                "every action step"
+            } else {
+                "in the steps whose action the scenario covers (setup steps are left to the \
+                 scenarios that cover their action)"
+            },
             c.seconds
         );
         let table = |out: &mut String, title: &str, rows: &[Score]| {
@@ -301,6 +307,7 @@ mod tests {
             max_per_step: 2,
             max_mutants: 0,
             operators: Operator::ALL.to_vec(),
+            all_steps: false,
             scenarios: 3,
             mutated_scenarios: vec!["a::b".into()],
             excluded: Vec::new(),
