@@ -308,6 +308,9 @@ pub async fn run(
             }
             let mut candidates = Vec::new();
             for m in super::mutants(action, answer) {
+                if !options.operators.is_empty() && !options.operators.contains(&m.operator) {
+                    continue;
+                }
                 possible += 1;
                 if let Some(reason) = equivalents.reason(action, &m) {
                     records.push(MutantRecord {
@@ -318,9 +321,6 @@ pub async fn run(
                         status: MutantStatus::Equivalent,
                         note: reason.to_string(),
                     });
-                    continue;
-                }
-                if !options.operators.is_empty() && !options.operators.contains(&m.operator) {
                     continue;
                 }
                 candidates.push((draw(options.seed, &result.name, *step, &m), m));
