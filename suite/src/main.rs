@@ -302,7 +302,7 @@ fn dispatch(command: Command) -> Result<bool> {
                 _ => std::process::exit(status.code().unwrap_or(2)),
             }
         }
-        Command::Mutation(args) => cogcheck::mutation::cli::command(args),
+        Command::Mutation(args) => Ok(cogcheck::mutation::cli::command(args)?),
         Command::Targets => {
             let targets = Targets::load_default()?;
             let cache = Cache::default_location()?;

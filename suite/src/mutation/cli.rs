@@ -4,11 +4,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
-
 use super::equivalent::Equivalents;
 use super::report::MutationReport;
 use super::{CampaignOptions, Operator};
+use crate::error::{Error, Result};
 use crate::run::Runner;
 use crate::session::{Session, SessionOptions};
 
@@ -70,39 +69,42 @@ pub fn command(args: MutationArgs) -> Result<bool> {
         .operators
         .iter()
         .map(|o| {
-            Operator::parse(o).with_context(|| {
-                format!(
+            Operator::parse(o).ok_or_else(|| {
+                Error::Usage(format!(
                     "--operators: unknown operator {o:?}; one of {}",
                     Operator::ALL.map(Operator::name).join(", ")
-                )
+                ))
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let equivalents = Equivalents::load(
-        &args
-            .equivalent
-            .clone()
-            .unwrap_or_else(Equivalents::default_path),
-    )
-    .map_err(anyhow::Error::msg)?;
+    let equivalent_path = args
+        .equivalent
+        .clone()
+        .unwrap_or_else(Equivalents::default_path);
+    let equivalents = Equivalents::load(&equivalent_path).map_err(|message| Error::Config {
+        path: equivalent_path.clone(),
+        message,
+    })?;
     let dir = crate::scenario::default_dir();
     let scenarios: Vec<_> = crate::scenario::load_dir(&dir)
-        .map_err(|errs| {
-            anyhow::anyhow!(
-                "{} problem(s) in the scenarios under {}:\n{}",
+        .map_err(|errs| Error::Config {
+            path: dir.clone(),
+            message: format!(
+                "{} problem(s) in the scenarios:\n{}",
                 errs.len(),
-                dir.display(),
                 errs.iter()
                     .map(|e| format!("  {e}"))
                     .collect::<Vec<_>>()
                     .join("\n")
-            )
+            ),
         })?
         .into_iter()
         .filter(|s| args.filter.as_deref().is_none_or(|f| s.name().contains(f)))
         .collect();
     if scenarios.is_empty() {
-        bail!("no scenario matches the filter");
+        return Err(Error::Usage(
+            "--filter: no scenario matches; `cogcheck scenarios` lists them".into(),
+        ));
     }
     let mut session = Session::open(SessionOptions {
         target: args.target,
@@ -117,7 +119,10 @@ pub fn command(args: MutationArgs) -> Result<bool> {
         session.info.version,
         session.info.endpoint
     );
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|source| Error::Io {
+        path: "(the async runtime)".into(),
+        source,
+    })?;
     let runner = Arc::new(Runner::new(session.client.clone(), session.config.clone()));
     let options = CampaignOptions {
         max_per_step: args.max_mutants_per_step,
@@ -154,7 +159,10 @@ pub fn command(args: MutationArgs) -> Result<bool> {
         None => crate::repo_path("reports/mutation"),
         Some(_) => crate::repo_path("target/cogcheck/mutation"),
     });
-    let (json, md) = report.write(&out_dir)?;
+    let (json, md) = report.write(&out_dir).map_err(|source| Error::Io {
+        path: out_dir.clone(),
+        source,
+    })?;
     let t = &report.total;
     println!(
         "mutation score {}: {} killed, {} survived, {} equivalent (excluded), {} not applied; {} of {} possible mutants sampled",

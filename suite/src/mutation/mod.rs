@@ -474,10 +474,7 @@ mod tests {
                 (a.status, &a.body),
                 "{m:?} changed nothing"
             );
-            assert_eq!(
-                index_at("InitiateAuth", &a, m.operator, &m.path).is_some(),
-                true
-            );
+            assert!(index_at("InitiateAuth", &a, m.operator, &m.path).is_some());
         }
         assert_eq!(
             index_at(
