@@ -123,14 +123,26 @@ impl Client {
     /// Calls `action` with `input` and decodes the answer. Signs unless the model marks the
     /// action unsigned. An unknown action is refused before anything is sent.
     pub async fn call(&self, action: &str, input: &Value) -> Result<Response> {
+        self.call_mapped(action, input, |raw| raw).await
+    }
+
+    /// [`Client::call`], with the raw answer passed through `map` before it is decoded: the
+    /// narrow hook through which `cogcheck mutation` alters one answer in-process. `call`
+    /// passes the identity, which the compiler removes, so an ordinary call pays nothing.
+    pub async fn call_mapped(
+        &self,
+        action: &str,
+        input: &Value,
+        map: impl FnOnce(RawResponse) -> RawResponse,
+    ) -> Result<Response> {
         let op = Model::get().operation(action)?;
         let body = serde_json::to_vec(input).map_err(|e| Error::Transport {
             endpoint: self.config.endpoint.clone(),
             message: format!("cannot encode input of {action}: {e}"),
         })?;
-        let raw = self
+        let raw = map(self
             .call_raw(action, Bytes::from(body), !op.unsigned)
-            .await?;
+            .await?);
         Ok(wire::parse_response(raw.status, &raw.headers, &raw.body))
     }
 

@@ -46,6 +46,9 @@ pub enum Error {
         /// What went wrong and what to do.
         message: String,
     },
+    /// A command-line argument is wrong (what, and what would be right).
+    #[error("{0}")]
+    Usage(String),
 }
 
 /// The library's result type.

@@ -28,6 +28,7 @@ pub mod error;
 pub mod expectations;
 pub mod finding;
 pub mod model;
+pub mod mutation;
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -119,6 +119,8 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Measure the suite's sensitivity: re-run passing scenarios with one answer altered.
+    Mutation(cogcheck::mutation::cli::MutationArgs),
     /// List the targets with their pinned versions and install state.
     Targets,
     /// List the scenarios, checking every file.
@@ -325,6 +327,7 @@ fn dispatch(command: Command) -> Result<bool> {
                 _ => std::process::exit(status.code().unwrap_or(2)),
             }
         }
+        Command::Mutation(args) => Ok(cogcheck::mutation::cli::command(args)?),
         Command::Targets => {
             let targets = Targets::load_default()?;
             let cache = Cache::default_location()?;

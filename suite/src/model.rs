@@ -926,7 +926,10 @@ impl Segment<'_> {
     }
 }
 
-fn child_path(parent: &str, name: &str) -> String {
+/// The path of member or map key `name` under `parent`, written as violations write paths
+/// (`$.UserPool.Id`, `$.ChallengeParameters['custom:x']`). Shared with the mutation operators
+/// so a mutant's path reads like a finding's.
+pub fn child_path(parent: &str, name: &str) -> String {
     let mut path = parent.to_string();
     push_name(&mut path, name);
     path

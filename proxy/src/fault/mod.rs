@@ -6,7 +6,7 @@
 //!                             | answer now (error, 5xx, throttle), hang, reset/close before,
 //!                             | latency before upstream
 //!                                                               truncate, malformed,            latency before response,
-//!                                                               content type                    reset/close after, slow body
+//!                                                               content type, mutate            reset/close after, slow body
 //! ```
 //!
 //! Files, one concern each:
@@ -121,6 +121,8 @@ pub struct Faults {
 /// What the layer decided for one request.
 #[derive(Default)]
 pub struct Plan {
+    /// The action, for faults that read the answer by the model (`mutate`).
+    action: Option<String>,
     request_id: Option<http::HeaderValue>,
     delay_before: Duration,
     delay_after: Duration,
@@ -332,6 +334,7 @@ impl Faults {
         let now = Instant::now();
         let since_start = now.saturating_duration_since(self.started);
         let mut plan = Plan {
+            action: Some(action.to_string()),
             conn: parts.extensions.get::<Arc<ConnControl>>().cloned(),
             ..Plan::default()
         };
@@ -406,7 +409,8 @@ impl Faults {
                     | FaultKind::Truncate(_)
                     | FaultKind::Malformed(_)
                     | FaultKind::ContentType(_)
-                    | FaultKind::SlowBody(_) => {
+                    | FaultKind::SlowBody(_)
+                    | FaultKind::Mutate(_) => {
                         let first = plan.fault.is_none();
                         if first {
                             plan.fault = Some(rule.clone());
@@ -524,11 +528,13 @@ impl Faults {
             | FaultKind::Truncate(_)
             | FaultKind::Malformed(_)
             | FaultKind::ContentType(_)
-            | FaultKind::SlowBody(_) => None,
+            | FaultKind::SlowBody(_)
+            | FaultKind::Mutate(_) => None,
         }
     }
 
-    /// Changes the upstream's answer before it is recorded (truncate, malformed, content type).
+    /// Changes the upstream's answer before it is recorded (truncate, malformed, content type,
+    /// mutate).
     pub fn mangle(&self, plan: &Plan, resp: BufferedResponse) -> BufferedResponse {
         let Some(rule) = &plan.fault else {
             return resp;
@@ -537,6 +543,7 @@ impl Faults {
             FaultKind::Truncate(t) => t.apply(resp),
             FaultKind::Malformed(m) => m.apply(resp),
             FaultKind::ContentType(c) => c.apply(resp),
+            FaultKind::Mutate(m) => m.apply(plan.action.as_deref(), resp),
             FaultKind::Error(_)
             | FaultKind::Status(_)
             | FaultKind::Latency(_)
@@ -587,7 +594,8 @@ impl Faults {
             | FaultKind::Hang(_)
             | FaultKind::Truncate(_)
             | FaultKind::Malformed(_)
-            | FaultKind::ContentType(_) => resp,
+            | FaultKind::ContentType(_)
+            | FaultKind::Mutate(_) => resp,
         }
     }
 

@@ -272,7 +272,8 @@ impl Rule {
             | FaultKind::Truncate(_)
             | FaultKind::Malformed(_)
             | FaultKind::ContentType(_)
-            | FaultKind::SlowBody(_) => true,
+            | FaultKind::SlowBody(_)
+            | FaultKind::Mutate(_) => true,
         }
     }
 }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 pub use cleanup::{cleanup, delete_pool, sweep};
 
-use crate::client::Client;
+use crate::client::{Client, RawResponse};
 use crate::expectations::{Expectations, Judgement, Strictness};
 use crate::finding::{Axis, Finding, Outcome, ScenarioResult, Severity, StepResult, StepStatus};
 use crate::scenario::helper_step::HelperState;
@@ -56,6 +56,16 @@ impl RunConfig {
     pub fn new_prefix() -> String {
         format!("cogcheck-{:06x}", rand::random::<u32>() & 0xff_ffff)
     }
+}
+
+/// Sees every answer a scenario's action steps get, before it is decoded and judged, and may
+/// change it: `cogcheck mutation` records answers through it and alters exactly one. Helper
+/// steps' own calls (pagination, JWKS) do not pass through it. A runner without a hook pays one
+/// `None` check per step.
+pub trait AnswerHook: Send + Sync {
+    /// The answer of action `action` at step `step` (every attempt of an `eventually_ms`
+    /// step), as the step will see it.
+    fn answer(&self, step: usize, action: &str, raw: RawResponse) -> RawResponse;
 }
 
 /// What reporters consume.
@@ -158,6 +168,16 @@ impl Runner {
     /// Runs one scenario (its `number` keeps its resource names apart from other scenarios')
     /// and deletes what it created.
     pub async fn run_scenario(&self, scenario: &Scenario, number: usize) -> ScenarioResult {
+        self.run_scenario_hooked(scenario, number, None).await
+    }
+
+    /// [`Runner::run_scenario`], with every action step's answer passed through `hook`.
+    pub async fn run_scenario_hooked(
+        &self,
+        scenario: &Scenario,
+        number: usize,
+        hook: Option<Arc<dyn AnswerHook>>,
+    ) -> ScenarioResult {
         let started = Instant::now();
         let missing: Vec<&String> = scenario
             .requires
@@ -211,6 +231,7 @@ impl Runner {
                     helper_state: Mutex::new(HelperState::default()),
                     created: &created,
                     secrets: Default::default(),
+                    hook,
                 };
                 let mut records = Vec::new();
                 let mut findings = Vec::new();

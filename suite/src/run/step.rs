@@ -59,6 +59,8 @@ pub(super) struct Execution<'a> {
     pub created: &'a Mutex<Vec<String>>,
     /// Every sensitive value sent or received so far, to scrub from what findings quote.
     pub secrets: BTreeSet<String>,
+    /// Sees (and may change) every answer of an action step.
+    pub hook: Option<std::sync::Arc<dyn super::AnswerHook>>,
 }
 
 /// Behaviour checks an `eventually_ms` read repeats on: a wrong answer that may still turn
@@ -191,7 +193,17 @@ impl Execution<'_> {
                 let model = Model::get();
                 let input_shape = model.operation(action).ok().and_then(|o| o.input.clone());
                 self.learn_secrets(input_shape.as_deref(), &resolved);
-                let response = match self.client.call(action, &resolved).await {
+                let called = match &self.hook {
+                    None => self.client.call(action, &resolved).await,
+                    Some(hook) => {
+                        self.client
+                            .call_mapped(action, &resolved, |raw| {
+                                hook.answer(step.index, action, raw)
+                            })
+                            .await
+                    }
+                };
+                let response = match called {
                     Ok(r) => r,
                     Err(e) => {
                         record.status = StepStatus::Deviated;

@@ -548,26 +548,12 @@ fn unix_now() -> i64 {
 
 /// Rewrites claims in a JWT's payload and keeps its header and signature, as an attacker would.
 fn tamper(token: &str, changes: &serde_json::Map<String, Value>) -> Result<String, HelperFailure> {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let parts: Vec<&str> = token.split('.').collect();
-    let [header, payload, signature] = parts.as_slice() else {
-        return Err(HelperFailure::new("BadArgument", "`token` is not a JWT"));
-    };
-    let mut claims: Value = b64
-        .decode(payload)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| {
-            HelperFailure::new("BadArgument", "`token` payload is not base64url JSON")
-        })?;
-    if let Some(obj) = claims.as_object_mut() {
-        for (k, v) in changes {
-            obj.insert(k.clone(), v.clone());
-        }
-    }
-    let payload = b64.encode(claims.to_string());
-    Ok(format!("{header}.{payload}.{signature}"))
+    super::helpers::jwt::rewrite_claims(token, changes).ok_or_else(|| {
+        HelperFailure::new(
+            "BadArgument",
+            "`token` is not a JWT with a base64url JSON payload",
+        )
+    })
 }
 
 /// Every code for a user in a target's code listing, in listing order. Listings differ

@@ -12,6 +12,7 @@ pub mod error;
 pub mod hang;
 pub mod latency;
 pub mod malformed;
+pub mod mutate;
 pub mod reset;
 pub mod slow_body;
 pub mod status;
@@ -41,6 +42,8 @@ pub enum FaultKind {
     ContentType(content_type::WrongContentType),
     /// The upstream's answer, its body trickled at a fixed rate.
     SlowBody(slow_body::SlowBody),
+    /// The upstream's answer altered by one of the suite's mutation operators.
+    Mutate(mutate::Mutate),
 }
 
 /// When a disconnecting fault acts.
@@ -71,6 +74,7 @@ impl FaultKind {
             FaultKind::Malformed(_) => "malformed",
             FaultKind::ContentType(_) => "content_type",
             FaultKind::SlowBody(_) => "slow_body",
+            FaultKind::Mutate(_) => "mutate",
         }
     }
 
@@ -84,6 +88,7 @@ impl FaultKind {
             FaultKind::Hang(h) => h.validate().map_err(prefixed),
             FaultKind::Truncate(t) => t.validate().map_err(prefixed),
             FaultKind::SlowBody(s) => s.validate().map_err(prefixed),
+            FaultKind::Mutate(m) => m.validate().map_err(prefixed),
             FaultKind::Reset(_)
             | FaultKind::Close(_)
             | FaultKind::Malformed(_)
@@ -93,8 +98,8 @@ impl FaultKind {
 }
 
 /// Every kind's name, for messages.
-pub const KINDS: &str =
-    "error, status, latency, hang, reset, close, truncate, malformed, content_type, slow_body";
+pub const KINDS: &str = "error, status, latency, hang, reset, close, truncate, malformed, \
+                         content_type, slow_body, mutate";
 
 /// Reads a rule's `fault` table, with errors that name the field inside it. (serde's tagged
 /// enums lose the path inside the variant, so the kind is dispatched by hand.)
@@ -139,6 +144,7 @@ pub fn parse(value: &serde_json::Value) -> Result<FaultKind, FieldProblem> {
         "malformed" => FaultKind::Malformed(de(v)?),
         "content_type" => FaultKind::ContentType(de(v)?),
         "slow_body" => FaultKind::SlowBody(de(v)?),
+        "mutate" => FaultKind::Mutate(de(v)?),
         other => {
             return Err((
                 "fault.kind".into(),

@@ -64,6 +64,25 @@ pub fn decode_unverified(token: &str) -> Result<(Value, Value)> {
     Ok((header, claims))
 }
 
+/// `token` with `changes` written into its payload, header and signature kept byte for byte:
+/// what an attacker (the `tamper_jwt` helper) or an altered answer (the `jwt_claim` mutation
+/// operator) produces. `None` unless `token` is three `.`-separated parts whose second is
+/// base64url JSON.
+pub fn rewrite_claims(token: &str, changes: &serde_json::Map<String, Value>) -> Option<String> {
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let parts: Vec<&str> = token.split('.').collect();
+    let [header, payload, signature] = parts.as_slice() else {
+        return None;
+    };
+    let mut claims: Value = serde_json::from_slice(&b64.decode(payload).ok()?).ok()?;
+    let obj = claims.as_object_mut()?;
+    for (k, v) in changes {
+        obj.insert(k.clone(), v.clone());
+    }
+    let payload = b64.encode(claims.to_string());
+    Some(format!("{header}.{payload}.{signature}"))
+}
+
 /// The claims of `token` once its RS256 signature verifies under the key of `jwks` (a
 /// `{"keys": [...]}` document as served at `/{UserPoolId}/.well-known/jwks.json`) whose `kid`
 /// the token's header names.
