@@ -741,9 +741,12 @@ impl Mapping {
                 continue;
             };
             let right_on_primary = match self.secrets_primary.get(client_a) {
-                Some(secret) => secret_hash(&user_a, client_a, secret) == hash_a,
-                // From a cassette the hash is a placeholder: trust the recorded outcome.
-                None => generate && outcome.error_type.as_deref() != Some("NotAuthorizedException"),
+                Some(secret) if !is_placeholder(secret) && !is_placeholder(&hash_a) => {
+                    secret_hash(&user_a, client_a, secret) == hash_a
+                }
+                // From a cassette the secret and the hash are placeholders: nothing to
+                // recompute, so trust the recorded outcome.
+                _ => generate && outcome.error_type.as_deref() != Some("NotAuthorizedException"),
             };
             let user_b = get(body, user_key).or_else(|| {
                 in_auth_parameters.then(|| self.to_shadow(&user_a).unwrap_or(&user_a).to_string())
@@ -1156,6 +1159,65 @@ mod tests {
         let mut body = json!({"ClientId": "ca", "Username": "alice", "SecretHash": "bad"});
         m.rewrite("SignUp", &mut body, &mut String::new(), &ok(), false);
         assert_ne!(body["SecretHash"], secret_hash("alice", "cb", "sb"));
+    }
+
+    #[test]
+    fn from_a_cassette_hashes_follow_the_recorded_outcome() {
+        // A cassette holds placeholders for the client id, its secret and every hash: the
+        // hash cannot be checked, so an accepted one is recomputed for the shadow.
+        let mut m = Mapping::new();
+        let none = http::HeaderMap::new();
+        m.learn(
+            &json!({}),
+            &json!({"UserPoolClient": {"ClientId": "<secret:3>", "ClientSecret": "<secret:4>", "UserPoolId": "us-east-1_AAA"}}),
+            &json!({"UserPoolClient": {"ClientId": "cb", "ClientSecret": "sb", "UserPoolId": "us-east-1_BBB"}}),
+            (&none, &none),
+        );
+        let challenge = json!({"ClientId": "<secret:3>", "ChallengeName": "NEW_PASSWORD_REQUIRED",
+            "ChallengeResponses": {"USERNAME": "bob", "NEW_PASSWORD": "<secret:8>", "SECRET_HASH": "<secret:9>"}});
+        let mut body = challenge.clone();
+        m.rewrite(
+            "RespondToAuthChallenge",
+            &mut body,
+            &mut String::new(),
+            &ok(),
+            true,
+        );
+        assert_eq!(
+            body["ChallengeResponses"]["SECRET_HASH"],
+            secret_hash("bob", "cb", "sb")
+        );
+        m.learn(
+            &challenge,
+            &json!({"AuthenticationResult": {"RefreshToken": "<secret:10>"}}),
+            &json!({"AuthenticationResult": {"RefreshToken": "refresh-b"}}),
+            (&none, &none),
+        );
+        let mut body = json!({"ClientId": "<secret:3>", "AuthFlow": "REFRESH_TOKEN_AUTH",
+            "AuthParameters": {"REFRESH_TOKEN": "<secret:10>", "SECRET_HASH": "<secret:11>"}});
+        m.rewrite("InitiateAuth", &mut body, &mut String::new(), &ok(), true);
+        assert_eq!(
+            body["AuthParameters"]["SECRET_HASH"],
+            secret_hash("bob", "cb", "sb")
+        );
+        // A hash the recording shows refused stays wrong.
+        let refused = PrimaryOutcome {
+            success: false,
+            error_type: Some("NotAuthorizedException".into()),
+        };
+        let mut body = json!({"ClientId": "<secret:3>", "AuthFlow": "REFRESH_TOKEN_AUTH",
+            "AuthParameters": {"REFRESH_TOKEN": "<secret:10>", "SECRET_HASH": "<secret:12>"}});
+        m.rewrite(
+            "InitiateAuth",
+            &mut body,
+            &mut String::new(),
+            &refused,
+            true,
+        );
+        assert_ne!(
+            body["AuthParameters"]["SECRET_HASH"],
+            secret_hash("bob", "cb", "sb")
+        );
     }
 
     #[test]
