@@ -9,6 +9,8 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 
 use crate::error::{Error, Result};
+use crate::tls::TlsSource;
+use crate::upstream::{Credentials, Upstream, UpstreamTrust};
 
 const LONG_ABOUT: &str = "\
 A transparent proxy for the Amazon Cognito User Pools API (cognito-idp, AWS JSON 1.1).
@@ -258,57 +260,6 @@ pub enum Mode {
     All,
 }
 
-/// Where requests go.
-#[derive(Debug, Clone)]
-pub struct Upstream {
-    /// The base URI (scheme, authority, optional path prefix).
-    pub uri: http::Uri,
-    /// True for real AWS (`*.amazonaws.com`): signed requests are re-signed.
-    pub is_aws: bool,
-}
-
-impl Upstream {
-    /// Parses an upstream URL, with an error that says what a good one looks like.
-    pub fn parse(url: &str) -> Result<Upstream> {
-        let uri: http::Uri = url.parse().map_err(|e| {
-            Error::Config(format!(
-                "--upstream `{url}`: not a URL ({e}); expected e.g. http://127.0.0.1:5000"
-            ))
-        })?;
-        let host = match (uri.scheme_str(), uri.host()) {
-            (Some("http" | "https"), Some(h)) => h.to_ascii_lowercase(),
-            _ => {
-                return Err(Error::Config(format!(
-                    "--upstream `{url}`: expected an absolute http:// or https:// URL"
-                )))
-            }
-        };
-        if uri.query().is_some() {
-            return Err(Error::Config(format!(
-                "--upstream `{url}`: a query string cannot be forwarded to; remove it"
-            )));
-        }
-        let is_aws = host.ends_with(".amazonaws.com") || host.ends_with(".amazonaws.com.cn");
-        Ok(Upstream { uri, is_aws })
-    }
-
-    /// The upstream as written in the cassette and the admin API.
-    pub fn display(&self) -> String {
-        self.uri.to_string().trim_end_matches('/').to_string()
-    }
-}
-
-/// Static AWS credentials from the environment, for re-signing.
-#[derive(Clone)]
-pub struct Credentials {
-    /// `AWS_ACCESS_KEY_ID`.
-    pub access_key_id: String,
-    /// `AWS_SECRET_ACCESS_KEY`.
-    pub secret_access_key: String,
-    /// `AWS_SESSION_TOKEN`.
-    pub session_token: Option<String>,
-}
-
 /// The AWS convention's credentials from `env`, when both the key id and the secret are set
 /// (an empty value counts as unset, as the AWS SDKs treat it).
 fn aws_credentials(env: &impl Fn(&str) -> Option<String>) -> Option<Credentials> {
@@ -318,40 +269,6 @@ fn aws_credentials(env: &impl Fn(&str) -> Option<String>) -> Option<Credentials>
         secret_access_key: set("AWS_SECRET_ACCESS_KEY")?,
         session_token: set("AWS_SESSION_TOKEN"),
     })
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never print a secret, even in a debug dump of the configuration.
-        f.debug_struct("Credentials")
-            .field("access_key_id", &self.access_key_id)
-            .finish_non_exhaustive()
-    }
-}
-
-/// How the listener gets its certificate.
-#[derive(Debug, Clone)]
-pub enum TlsSource {
-    /// Given files.
-    Files {
-        /// Certificate chain (PEM).
-        cert: PathBuf,
-        /// Private key (PEM).
-        key: PathBuf,
-    },
-    /// A CA kept in this directory, generated on first run.
-    Generate(PathBuf),
-}
-
-/// How the upstream's certificate is checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UpstreamTrust {
-    /// The public roots (webpki-roots).
-    PublicRoots,
-    /// The public roots plus this CA.
-    WithCa(PathBuf),
-    /// No verification (`--insecure-upstream`).
-    Insecure,
 }
 
 /// What the proxy does with a cassette, resolved from `--record`, `--replay` and `--mode`.

@@ -22,8 +22,8 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::answer::{strip_hop_by_hop, ProxyBody};
 use crate::classify::{Classified, Scope};
-use crate::config::{Credentials, Upstream, UpstreamTrust};
 use crate::error::Result;
+use crate::upstream::{Credentials, Upstream, UpstreamTrust};
 
 use aws_smithy_runtime_api::client::identity::Identity;
 

@@ -1,5 +1,5 @@
 //! `cogcheck-proxy`: a transparent proxy for the Amazon Cognito User Pools API that records
-//! (secrets redacted), replays, and, in later issues, injects faults and compares upstreams.
+//! (secrets redacted), replays, injects faults and compares two upstreams.
 //!
 //! # Layers
 //!
@@ -30,9 +30,11 @@
 //!
 //! With recording and replay off, bodies stream through and nothing is buffered.
 //!
-//! Modules: `config` (CLI → [`Config`]), `listener`, `tls`, `classify`, `stack` (the
-//! composition), `replay`, `forward`, `record` (and the cassette format, documented there),
-//! `redact`, `stats`, `admin`, `answer` (bodies and the proxy's own AWS-shaped errors).
+//! Modules: `config` (CLI → [`Config`]), `upstream` (where to forward and with which
+//! credentials and trust: plain values every layer uses), `listener`, `tls`, `classify`,
+//! `stack` (the composition), `fault` (rules, kinds, quotas), `replay`, `forward`, `shadow`
+//! (compare mode), `record` (and the cassette format, documented there), `redact`, `stats`,
+//! `admin`, `answer` (bodies and the proxy's own AWS-shaped errors).
 //!
 //! # Example
 //!
@@ -63,6 +65,7 @@ pub mod shadow;
 mod stack;
 mod stats;
 mod tls;
+mod upstream;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -71,15 +74,15 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 pub use answer::ProxyError;
-pub use config::{
-    Args, CassettePlan, Config, Credentials, Mode, TlsSource, Upstream, UpstreamTrust,
-};
+pub use config::{Args, CassettePlan, Config, Mode};
 pub use error::{Error, Result};
 pub use fault::replay::MatchSecret;
 pub use fault::FaultConfig;
 pub use record::{
     Cassette, Header, RecordedError, RecordedExchange, RecordedRequest, RecordedResponse, FORMAT,
 };
+pub use tls::TlsSource;
+pub use upstream::{Credentials, Upstream, UpstreamTrust};
 
 /// The proxy, before it starts.
 pub struct Proxy;

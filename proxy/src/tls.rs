@@ -17,8 +17,22 @@ use rcgen::{
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::config::{TlsSource, UpstreamTrust};
 use crate::error::{Error, Result};
+use crate::upstream::UpstreamTrust;
+
+/// How the listener gets its certificate.
+#[derive(Debug, Clone)]
+pub enum TlsSource {
+    /// Given files.
+    Files {
+        /// Certificate chain (PEM).
+        cert: PathBuf,
+        /// Private key (PEM).
+        key: PathBuf,
+    },
+    /// A CA kept in this directory, generated on first run.
+    Generate(PathBuf),
+}
 
 /// The listener's TLS setup.
 pub struct ServerTls {

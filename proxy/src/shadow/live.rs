@@ -22,9 +22,9 @@ use tokio::sync::mpsc;
 use super::{path_label, Answer, Comparer, DiffReport, NoiseRules, ReportPaths, ShadowRequest};
 use crate::answer::{full, strip_hop_by_hop, BufferedResponse};
 use crate::classify::{Classified, RequestKind};
-use crate::config::{Credentials, Upstream, UpstreamTrust};
 use crate::error::Result;
 use crate::forward::{ForwardError, Forwarder};
+use crate::upstream::{Credentials, Upstream, UpstreamTrust};
 
 /// How many requests the shadow may fall behind before requests are dropped for it.
 pub const QUEUE: usize = 4096;
