@@ -1,7 +1,7 @@
 //! Redaction: secrets become stable placeholders before anything touches disk.
 //!
 //! What is a secret is decided by one reviewed list, fixtures/secrets.toml (read through
-//! `cogcheck::secrets::list`), together with the service model. In order:
+//! `cogcheck::secret_list::list`), together with the service model. In order:
 //!
 //! 1. **Modeled members.** The request body is walked with the operation's input shape and a
 //!    success body with its output shape ([`Model::redact_sensitive`]); every value the model
@@ -133,7 +133,7 @@ impl Redactor {
         headers
             .iter()
             .map(|(k, v)| {
-                let value = if cogcheck::secrets::list().header_is_secret(k.as_str()) {
+                let value = if cogcheck::secret_list::list().header_is_secret(k.as_str()) {
                     self.placeholder(v.as_bytes())
                 } else {
                     let text = String::from_utf8_lossy(v.as_bytes());
@@ -170,7 +170,7 @@ pub fn max_placeholder(text: &str) -> u64 {
 /// True for member and field names that hold secrets where no model says so
 /// (fixtures/secrets.toml, `[names]`).
 pub fn secret_name(name: &str) -> bool {
-    cogcheck::secrets::list().name_is_secret(name)
+    cogcheck::secret_list::list().name_is_secret(name)
 }
 
 /// Deep structures are cut off rather than recursed into without bound.

@@ -32,6 +32,7 @@ pub mod mutation;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod secret_list;
 pub mod secrets;
 pub mod session;
 pub mod target;

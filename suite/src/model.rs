@@ -216,7 +216,7 @@ impl Model {
                 .expect("embedded fixtures/model/cognito-idp.json is valid");
             // Both files are embedded and checked together by this crate's tests.
             model
-                .apply_secrets(crate::secrets::list())
+                .apply_secrets(crate::secret_list::list())
                 .expect("fixtures/secrets.toml names only shapes and members of the model");
             model
         })
@@ -226,7 +226,7 @@ impl Model {
     /// trait, so every walk of the model ([`Model::redact_sensitive`]) redacts it. Refuses a
     /// list naming a shape or member the model does not have: such an entry would protect
     /// nothing.
-    pub fn apply_secrets(&mut self, list: &crate::secrets::SecretList) -> Result<()> {
+    pub fn apply_secrets(&mut self, list: &crate::secret_list::SecretList) -> Result<()> {
         let unknown = |what: &str| Error::Model(format!("fixtures/secrets.toml: {what}"));
         for name in list.shapes.keys() {
             self.shapes
