@@ -100,11 +100,99 @@ fn route(state: &AdminState, req: &http::Request<Bytes>) -> http::Response<Proxy
             answer(http::StatusCode::OK, stats)
         }
         "/cassette" => answer(http::StatusCode::OK, cassette(state)),
+        "/metrics" => {
+            let mut resp = http::Response::new(full(Bytes::from(metrics(state))));
+            resp.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            resp
+        }
         other => answer(
             http::StatusCode::NOT_FOUND,
-            json!({"error": format!("no admin endpoint {other}; try /health, /stats, /cassette or /faults")}),
+            json!({"error": format!("no admin endpoint {other}; try /health, /stats, /metrics, /cassette or /faults")}),
         ),
     }
+}
+
+/// Everything `/stats` and `/cassette` say, in the Prometheus text format: per-action
+/// requests, errors and latency histograms, faults per rule, the shadow's queue, drops and
+/// mismatches, and the recorder's writes and write errors.
+fn metrics(state: &AdminState) -> String {
+    use std::fmt::Write;
+    use std::sync::atomic::Ordering::Relaxed;
+    let mut out = String::new();
+    state.stack.stats.prometheus(&mut out);
+    let counter = |out: &mut String, name: &str, help: &str, kind: &str| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    };
+    if let Value::Object(rules) = state.stack.faults.counters() {
+        for (key, help) in [
+            ("fired", "Times a fault rule fired."),
+            ("applied", "Times a fault rule's fault was injected."),
+        ] {
+            let name = format!("cogcheck_proxy_fault_{key}_total");
+            counter(&mut out, &name, help, "counter");
+            for (rule, c) in &rules {
+                let _ = writeln!(
+                    out,
+                    "{name}{{rule=\"{}\"}} {}",
+                    crate::stats::escape(rule),
+                    c[key].as_u64().unwrap_or(0)
+                );
+            }
+        }
+    }
+    if let Some(shadow) = &state.stack.shadow {
+        let (compared, mismatched) = shadow.compared();
+        for (name, help, kind, value) in [
+            (
+                "cogcheck_proxy_shadow_queued",
+                "Exchanges waiting for the shadow.",
+                "gauge",
+                shadow.queued() as u64,
+            ),
+            (
+                "cogcheck_proxy_shadow_dropped_total",
+                "Exchanges not compared because the shadow's queue was full.",
+                "counter",
+                shadow.dropped(),
+            ),
+            (
+                "cogcheck_proxy_shadow_compared_total",
+                "Exchanges compared with the shadow.",
+                "counter",
+                compared,
+            ),
+            (
+                "cogcheck_proxy_shadow_mismatches_total",
+                "Compared exchanges whose answers differed.",
+                "counter",
+                mismatched,
+            ),
+        ] {
+            counter(&mut out, name, help, kind);
+            let _ = writeln!(out, "{name} {value}");
+        }
+    }
+    if let Some(r) = state.stack.recorder.as_ref() {
+        for (name, help, value) in [
+            (
+                "cogcheck_proxy_records_written_total",
+                "Exchanges written to the cassette.",
+                r.counters().written.load(Relaxed),
+            ),
+            (
+                "cogcheck_proxy_record_write_errors_total",
+                "Exchanges that could not be written to the cassette (dropped records).",
+                r.counters().write_errors.load(Relaxed),
+            ),
+        ] {
+            counter(&mut out, name, help, "counter");
+            let _ = writeln!(out, "{name} {value}");
+        }
+    }
+    out
 }
 
 fn cassette(state: &AdminState) -> Value {

@@ -18,6 +18,8 @@ const GROWTH: f64 = 1.05;
 struct Histogram {
     counts: Box<[u64; BUCKETS]>,
     total: u64,
+    /// Sum of every latency, for Prometheus' `_sum`.
+    sum_secs: f64,
 }
 
 impl Histogram {
@@ -25,6 +27,7 @@ impl Histogram {
         Histogram {
             counts: Box::new([0; BUCKETS]),
             total: 0,
+            sum_secs: 0.0,
         }
     }
 
@@ -39,6 +42,18 @@ impl Histogram {
     fn add(&mut self, latency: Duration) {
         self.counts[Self::bucket(latency)] += 1;
         self.total += 1;
+        self.sum_secs += latency.as_secs_f64();
+    }
+
+    /// How many latencies are at most `le` seconds, counting each bucket at its upper edge
+    /// (so a latency is never reported faster than it was).
+    fn count_at_most(&self, le: f64) -> u64 {
+        self.counts
+            .iter()
+            .enumerate()
+            .take_while(|(i, _)| GROWTH.powi(*i as i32) / 1e6 <= le)
+            .map(|(_, c)| c)
+            .sum()
     }
 
     /// The upper edge of the bucket holding the `q` quantile, in milliseconds.
@@ -153,6 +168,84 @@ impl Stats {
             "actions": per_action,
         })
     }
+}
+
+/// The `le` bounds of the Prometheus latency histograms, in seconds.
+const PROMETHEUS_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+impl Stats {
+    /// Per-action counters and latency histograms in the Prometheus text format (version
+    /// 0.0.4), for `GET /metrics`.
+    pub fn prometheus(&self, out: &mut String) {
+        use std::fmt::Write;
+        let actions = match self.actions.lock() {
+            Ok(a) => a,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let counters: [(&str, &str, fn(&ActionStats) -> u64); 3] = [
+            (
+                "cogcheck_proxy_requests_total",
+                "Exchanges answered, per action.",
+                |a| a.count,
+            ),
+            (
+                "cogcheck_proxy_error_answers_total",
+                "4xx and 5xx answers from the upstream or the replayer, per action.",
+                |a| a.errors,
+            ),
+            (
+                "cogcheck_proxy_upstream_errors_total",
+                "Exchanges whose upstream could not be reached or timed out, per action.",
+                |a| a.upstream_errors,
+            ),
+        ];
+        for (name, help, value) in counters {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+            for (label, a) in actions.iter() {
+                let _ = writeln!(out, "{name}{{action=\"{}\"}} {}", escape(label), value(a));
+            }
+        }
+        let name = "cogcheck_proxy_request_duration_seconds";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Time from the request to the end of the answer, per action.\n# TYPE {name} histogram"
+        );
+        for (label, a) in actions.iter() {
+            let label = escape(label);
+            for le in PROMETHEUS_BUCKETS {
+                let _ = writeln!(
+                    out,
+                    "{name}_bucket{{action=\"{label}\",le=\"{le}\"}} {}",
+                    a.latency.count_at_most(*le)
+                );
+            }
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{action=\"{label}\",le=\"+Inf\"}} {}",
+                a.latency.total
+            );
+            let _ = writeln!(
+                out,
+                "{name}_sum{{action=\"{label}\"}} {}",
+                a.latency.sum_secs
+            );
+            let _ = writeln!(
+                out,
+                "{name}_count{{action=\"{label}\"}} {}",
+                a.latency.total
+            );
+        }
+    }
+}
+
+/// A label value as the text format writes it: backslash, quote and newline escaped.
+pub fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 fn percentiles(h: &Histogram) -> Value {

@@ -57,6 +57,15 @@ pub struct Shadow {
     worker: Mutex<Option<tokio::task::JoinHandle<Result<super::Summary>>>>,
     /// Jobs dropped because the queue was full; shared with the worker for the summary.
     dropped: Arc<AtomicU64>,
+    /// Exchanges compared and of which mismatched, as the worker goes (for `/metrics`).
+    progress: Arc<Progress>,
+}
+
+/// What the worker has compared so far.
+#[derive(Default)]
+struct Progress {
+    compared: AtomicU64,
+    mismatched: AtomicU64,
 }
 
 impl Shadow {
@@ -78,17 +87,33 @@ impl Shadow {
             Comparer::new(rules, report, false).with_mapping_budget(config.mapping_budget);
         let (tx, rx) = mpsc::channel(config.queue.max(1));
         let dropped = Arc::new(AtomicU64::new(0));
-        let worker = tokio::spawn(work(rx, comparer, forwarder, dropped.clone()));
+        let progress = Arc::new(Progress::default());
+        let worker = tokio::spawn(work(
+            rx,
+            comparer,
+            forwarder,
+            dropped.clone(),
+            progress.clone(),
+        ));
         Ok(Shadow {
             tx: Mutex::new(Some(tx)),
             worker: Mutex::new(Some(worker)),
             dropped,
+            progress,
         })
     }
 
     /// Jobs dropped so far because the shadow had fallen a whole queue behind.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Exchanges compared so far, and of which mismatched.
+    pub fn compared(&self) -> (u64, u64) {
+        (
+            self.progress.compared.load(Ordering::Relaxed),
+            self.progress.mismatched.load(Ordering::Relaxed),
+        )
     }
 
     /// Jobs waiting for the shadow.
@@ -189,11 +214,17 @@ async fn work(
     mut comparer: Comparer,
     forwarder: Forwarder,
     dropped: Arc<AtomicU64>,
+    progress: Arc<Progress>,
 ) -> Result<super::Summary> {
     while let Some(job) = rx.recv().await {
         let prepared = comparer.prepare(&job.req, &job.primary);
         let answer = send(&forwarder, &job, &prepared.path, &prepared.body).await;
         comparer.conclude(&job.req, prepared, &job.primary, answer);
+        let summary = comparer.summary();
+        progress.compared.store(summary.compared, Ordering::Relaxed);
+        progress
+            .mismatched
+            .store(summary.mismatched, Ordering::Relaxed);
     }
     comparer.dropped(dropped.load(Ordering::Relaxed));
     comparer.finish()
