@@ -170,6 +170,9 @@ impl Stats {
     }
 }
 
+/// A per-action counter for `/metrics`: its name, its help and how to read it.
+type CounterSpec = (&'static str, &'static str, fn(&ActionStats) -> u64);
+
 /// The `le` bounds of the Prometheus latency histograms, in seconds.
 const PROMETHEUS_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -184,7 +187,7 @@ impl Stats {
             Ok(a) => a,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let counters: [(&str, &str, fn(&ActionStats) -> u64); 3] = [
+        let counters: [CounterSpec; 3] = [
             (
                 "cogcheck_proxy_requests_total",
                 "Exchanges answered, per action.",
