@@ -333,9 +333,9 @@ impl Expectations {
         }
     }
 
-    /// `fixtures/expectations/<target>.json` of this checkout.
+    /// `expectations/<target>.json` of the fixtures ([`crate::fixtures::dir`]).
     pub fn default_path(target: &str) -> PathBuf {
-        crate::repo_path("fixtures/expectations").join(format!("{target}.json"))
+        crate::fixtures::path("expectations").join(format!("{target}.json"))
     }
 
     /// Reads a file; a missing file means no known deviations.

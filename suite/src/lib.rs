@@ -27,6 +27,7 @@ pub mod client;
 pub mod error;
 pub mod expectations;
 pub mod finding;
+pub mod fixtures;
 pub mod model;
 pub mod mutation;
 pub mod report;
@@ -39,11 +40,3 @@ pub mod target;
 pub mod wire;
 
 pub use error::Error;
-
-/// A path inside this checkout: the folder that holds `suite/`, `fixtures/` and `reports/`.
-/// Fixtures are read from the checkout (not embedded) so that editing a scenario or an
-/// expectations file needs no rebuild.
-pub fn repo_path(relative: &str) -> std::path::PathBuf {
-    let suite = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    suite.parent().unwrap_or(suite).join(relative)
-}

@@ -27,6 +27,11 @@ use cogcheck::target::{Cache, Targets};
 #[derive(Parser)]
 #[command(name = "cogcheck", version, about, long_about)]
 struct Cli {
+    /// The fixtures folder to read (scenarios, expectations, targets, SDK tolerance): a
+    /// checkout's fixtures/, or `builtin` for the copy compiled into this binary. Default:
+    /// COGCHECK_FIXTURES, else the checkout this binary was built from, else `builtin`.
+    #[arg(long, global = true, value_name = "DIR|builtin")]
+    fixtures: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -148,6 +153,12 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(choice) = &cli.fixtures {
+        if let Err(e) = cogcheck::fixtures::set_dir(choice) {
+            eprintln!("cogcheck: error: {e}");
+            return ExitCode::from(2);
+        }
+    }
     match dispatch(cli.command) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
@@ -252,7 +263,7 @@ fn dispatch(command: Command) -> Result<bool> {
                 if let Some(s) = shard {
                     name.push_str(&format!(".shard-{}-of-{}", s.index, s.count));
                 }
-                cogcheck::repo_path("target/cogcheck").join(format!("{name}.json"))
+                cogcheck::fixtures::output_path("target/cogcheck").join(format!("{name}.json"))
             });
             out.save(&path)?;
             if let Some(j) = junit_path {
@@ -389,7 +400,7 @@ fn dispatch(command: Command) -> Result<bool> {
 }
 
 fn default_results_path(target: &str) -> PathBuf {
-    cogcheck::repo_path("reports/results").join(format!("{target}.json"))
+    cogcheck::fixtures::output_path("reports/results").join(format!("{target}.json"))
 }
 
 fn load_scenarios(filter: Option<&str>, shard: Option<Shard>) -> Result<Vec<scenario::Scenario>> {

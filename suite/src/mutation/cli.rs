@@ -156,8 +156,8 @@ pub fn command(args: MutationArgs) -> Result<bool> {
     }
     let report = MutationReport::new(session.info.clone(), campaign);
     let out_dir = args.out_dir.unwrap_or_else(|| match &args.filter {
-        None => crate::repo_path("reports/mutation"),
-        Some(_) => crate::repo_path("target/cogcheck/mutation"),
+        None => crate::fixtures::output_path("reports/mutation"),
+        Some(_) => crate::fixtures::output_path("target/cogcheck/mutation"),
     });
     let (json, md) = report.write(&out_dir).map_err(|source| Error::Io {
         path: out_dir.clone(),

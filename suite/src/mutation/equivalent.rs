@@ -71,7 +71,7 @@ pub struct Equivalents {
 impl Equivalents {
     /// `fixtures/mutation-equivalent.json` of this checkout.
     pub fn default_path() -> PathBuf {
-        crate::repo_path("fixtures/mutation-equivalent.json")
+        crate::fixtures::path("mutation-equivalent.json")
     }
 
     /// Reads and checks a file: the schema, a known operator and a reason in every entry.

@@ -310,7 +310,9 @@ impl Runner {
         started: Instant,
         cleanup_errors: Vec<String>,
     ) -> ScenarioResult {
-        let root = crate::repo_path("");
+        // Named from the folder that holds fixtures/, as in a checkout: `fixtures/scenarios/...`.
+        let fixtures = crate::fixtures::dir();
+        let root = fixtures.parent().unwrap_or(&fixtures).to_path_buf();
         let file = std::fs::canonicalize(&root)
             .ok()
             .and_then(|r| {

@@ -666,11 +666,11 @@ fn check(raw: RawScenario, area: String, file: &Path) -> Result<Scenario, Vec<(S
     }
 }
 
-/// `fixtures/scenarios` of this checkout, or `COGCHECK_SCENARIOS`.
+/// `scenarios/` of the fixtures ([`crate::fixtures::dir`]), or `COGCHECK_SCENARIOS`.
 pub fn default_dir() -> PathBuf {
     std::env::var_os("COGCHECK_SCENARIOS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| crate::repo_path("fixtures/scenarios"))
+        .unwrap_or_else(|| crate::fixtures::path("scenarios"))
 }
 
 #[cfg(test)]

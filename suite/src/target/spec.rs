@@ -58,7 +58,7 @@ impl Targets {
         if let Some(path) = env_lookup("COGCHECK_TARGETS") {
             return Targets::load(Path::new(&path));
         }
-        let path = crate::repo_path("fixtures/targets.toml");
+        let path = crate::fixtures::path("targets.toml");
         if path.exists() {
             Targets::load(&path)
         } else {

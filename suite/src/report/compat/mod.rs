@@ -113,7 +113,7 @@ impl Default for ReportOptions {
 
 /// `reports/` of this checkout.
 pub fn default_out_dir() -> PathBuf {
-    crate::repo_path("reports")
+    crate::fixtures::output_path("reports")
 }
 
 /// One column of the report.

@@ -158,7 +158,7 @@ impl SdkTolerance {
 
     /// Reads [`DEFAULT_PATH`] of this checkout.
     pub fn load_default() -> Result<Option<SdkTolerance>> {
-        SdkTolerance::load(&crate::repo_path(DEFAULT_PATH))
+        SdkTolerance::load(&crate::fixtures::path("sdk-tolerance.json"))
     }
 
     /// What the SDKs do with a deviation of `check` on `axis`.
