@@ -241,6 +241,9 @@ pub struct Mapping {
     /// The user each primary refresh token was issued to: REFRESH_TOKEN_AUTH sends a
     /// SECRET_HASH over the username but no USERNAME, so the hash for the shadow needs it.
     refresh_users: HashMap<String, String>,
+    /// Shadow values invented for a cassette's placeholders: unlike values learned from an
+    /// answer, an invented confirmation code is one the shadow never delivered.
+    invented: std::collections::HashSet<String>,
     totp: Vec<usize>,
     srp: HashMap<String, SrpState>,
 }
@@ -319,6 +322,7 @@ impl Mapping {
             pool_names: HashMap::new(),
             passwords: HashMap::new(),
             refresh_users: HashMap::new(),
+            invented: std::collections::HashSet::new(),
             totp: Vec::new(),
             srp: HashMap::new(),
         }
@@ -663,6 +667,7 @@ impl Mapping {
                     let fresh = invent(key, outcome);
                     let kind = kind_of(key, s);
                     self.learn_pair(kind, s, &fresh);
+                    self.invented.insert(fresh.clone());
                     *s = fresh;
                 } else if let Some(t) = self.translate_text(s) {
                     *s = t;
@@ -968,7 +973,9 @@ impl Mapping {
             _ => return None,
         };
         let code = shadow_body.pointer(pointer)?.as_str()?;
-        if self.shadow.contains_key(code) {
+        // A code learned from the shadow's own answer (moto's header) is already right; one
+        // invented for a cassette's placeholder is not, and needs the delivered one.
+        if self.shadow.contains_key(code) && !self.invented.contains(code) {
             return None;
         }
         Some(CodeSlot {
@@ -1159,6 +1166,35 @@ mod tests {
         let mut body = json!({"ClientId": "ca", "Username": "alice", "SecretHash": "bad"});
         m.rewrite("SignUp", &mut body, &mut String::new(), &ok(), false);
         assert_ne!(body["SecretHash"], secret_hash("alice", "cb", "sb"));
+    }
+
+    #[test]
+    fn a_cassette_code_placeholder_still_asks_for_the_delivered_code() {
+        // Confirmation codes are secrets in a cassette: the comparer invents a value for the
+        // placeholder, which the shadow never delivered, so the delivered one must replace it.
+        let mut m = Mapping::new();
+        let none = http::HeaderMap::new();
+        m.learn(
+            &json!({}),
+            &json!({"UserPoolClient": {"ClientId": "<secret:3>", "UserPoolId": "us-east-1_AAA"}}),
+            &json!({"UserPoolClient": {"ClientId": "cb", "UserPoolId": "us-east-1_BBB"}}),
+            (&none, &none),
+        );
+        let mut body = json!({"ClientId": "<secret:3>", "Username": "alice", "ConfirmationCode": "<secret:7>"});
+        m.rewrite("ConfirmSignUp", &mut body, &mut String::new(), &ok(), true);
+        let slot = m
+            .delivered_code_slot("ConfirmSignUp", &body, &ok())
+            .expect("the invented code is replaced by the delivered one");
+        assert_eq!(
+            (slot.pool.as_str(), slot.user.as_str()),
+            ("us-east-1_BBB", "alice")
+        );
+        // A code the shadow itself gave (moto's header) is kept.
+        m.learn_pair("code", "111111", "222222");
+        let body = json!({"ClientId": "cb", "Username": "alice", "ConfirmationCode": "222222"});
+        assert!(m
+            .delivered_code_slot("ConfirmSignUp", &body, &ok())
+            .is_none());
     }
 
     #[test]
