@@ -263,12 +263,7 @@ pub enum Mode {
 /// The AWS convention's credentials from `env`, when both the key id and the secret are set
 /// (an empty value counts as unset, as the AWS SDKs treat it).
 fn aws_credentials(env: &impl Fn(&str) -> Option<String>) -> Option<Credentials> {
-    let set = |name: &str| env(name).filter(|v| !v.is_empty());
-    Some(Credentials {
-        access_key_id: set("AWS_ACCESS_KEY_ID")?,
-        secret_access_key: set("AWS_SECRET_ACCESS_KEY")?,
-        session_token: set("AWS_SESSION_TOKEN"),
-    })
+    cogcheck::target::credentials_from(|name| env(name).filter(|v| !v.is_empty()))
 }
 
 /// What the proxy does with a cassette, resolved from `--record`, `--replay` and `--mode`.

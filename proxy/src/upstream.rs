@@ -47,25 +47,9 @@ impl Upstream {
     }
 }
 
-/// Static AWS credentials from the environment, for re-signing.
-#[derive(Clone)]
-pub struct Credentials {
-    /// `AWS_ACCESS_KEY_ID`.
-    pub access_key_id: String,
-    /// `AWS_SECRET_ACCESS_KEY`.
-    pub secret_access_key: String,
-    /// `AWS_SESSION_TOKEN`.
-    pub session_token: Option<String>,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never print a secret, even in a debug dump of the configuration.
-        f.debug_struct("Credentials")
-            .field("access_key_id", &self.access_key_id)
-            .finish_non_exhaustive()
-    }
-}
+/// Static AWS credentials from the environment, for re-signing: the suite's type, whose
+/// `Debug` never prints the secret or the session token.
+pub use cogcheck::target::Credentials;
 
 /// How the upstream's certificate is checked.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -69,7 +69,10 @@ pub fn credentials_from_env() -> Credentials {
     credentials_from(env_lookup).unwrap_or_else(Credentials::emulator_default)
 }
 
-pub(super) fn credentials_from(get: impl Fn(&str) -> Option<String>) -> Option<Credentials> {
+/// Credentials from `get` (an environment lookup) by AWS conventions, when both the key id
+/// and the secret are there; `None` otherwise. Pass a lookup that treats empty values as
+/// unset, as the AWS SDKs do. Shared with the proxy, which re-signs with them.
+pub fn credentials_from(get: impl Fn(&str) -> Option<String>) -> Option<Credentials> {
     Some(Credentials {
         access_key_id: get("AWS_ACCESS_KEY_ID")?,
         secret_access_key: get("AWS_SECRET_ACCESS_KEY")?,
