@@ -74,7 +74,7 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         no_progress: bool,
-        /// Allow installs that take long (fakecloud compiles for about 35 minutes).
+        /// Allow installs that take long (fakecloud compiles for hours on two cores).
         #[arg(long)]
         allow_slow_install: bool,
         /// Fail on new shape and protocol deviations too, not only on behaviour (for emulator
@@ -88,7 +88,7 @@ enum Command {
     ///
     /// By default the targets that install in a minute or two (moto, ministack,
     /// cognito-local), plus fakecloud when it is already installed; `--targets all` includes
-    /// fakecloud and builds it if needed (about 35 minutes the first time). Targets not run
+    /// fakecloud and builds it if needed (hours the first time, on two cores). Targets not run
     /// keep their column from their results file in <out-dir>/results/, with its run date.
     Report {
         /// Comma-separated target names, or `all`.

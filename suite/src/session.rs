@@ -23,7 +23,7 @@ pub struct SessionOptions {
     pub endpoint: Option<String>,
     /// Scenarios run at once.
     pub jobs: usize,
-    /// Allow installs that take long (fakecloud compiles for about 35 minutes).
+    /// Allow installs that take long (fakecloud compiles for hours on two cores).
     pub allow_slow_install: bool,
 }
 

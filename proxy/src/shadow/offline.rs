@@ -81,7 +81,7 @@ pub struct CompareArgs {
     #[arg(long, value_name = "FILE")]
     pub noise: Option<PathBuf>,
 
-    /// Allow a target install that takes long (fakecloud compiles for about 35 minutes).
+    /// Allow a target install that takes long (fakecloud compiles for hours on two cores).
     #[arg(long)]
     pub allow_slow_install: bool,
 }

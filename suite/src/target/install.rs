@@ -209,7 +209,7 @@ impl TargetSpec {
     }
 
     /// Installs the target into `cache` unless it is installed already. Targets whose first
-    /// install is slow (fakecloud compiles for ~35 minutes) install only with `allow_slow`.
+    /// install is slow (fakecloud compiles for hours on two cores) install only with `allow_slow`.
     /// The package managers' output goes to [`Cache::install_log`]; a failure names the
     /// target, the command, the log and its last lines.
     pub fn install(&self, cache: &Cache, allow_slow: bool) -> Result<()> {
@@ -221,9 +221,9 @@ impl TargetSpec {
         }
         if recipe.slow && !allow_slow {
             return Err(self.error(
-                "is not installed, and its first install is a long compile (fakecloud: about 35 \
-                 minutes on 2 cores), so it is never installed implicitly: install it explicitly \
-                 first (`TargetSpec::install` with allow_slow = true)",
+                "is not installed, and its first install is a long compile (fakecloud: about 790 \
+                 crates, hours on 2 cores), so it is never installed implicitly: install it \
+                 explicitly first (`TargetSpec::install` with allow_slow = true)",
             ));
         }
         let dir = cache.install_dir(self);

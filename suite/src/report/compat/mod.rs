@@ -90,7 +90,7 @@ pub struct ReportOptions {
     /// Where the reports go (`reports/`); fresh results go to `<out_dir>/results/<target>.json`,
     /// and the other results files there keep their columns.
     pub out_dir: PathBuf,
-    /// Allow installs that take long (fakecloud compiles for about 35 minutes).
+    /// Allow installs that take long (fakecloud compiles for hours on two cores).
     pub allow_slow_install: bool,
     /// Scenarios run at once on each target.
     pub jobs: usize,
