@@ -404,17 +404,9 @@ fn default_results_path(target: &str) -> PathBuf {
 }
 
 fn load_scenarios(filter: Option<&str>, shard: Option<Shard>) -> Result<Vec<scenario::Scenario>> {
-    let dir = scenario::default_dir();
-    let scenarios = scenario::load_dir(&dir).map_err(|errs| {
-        anyhow::anyhow!(
-            "{} problem(s) in the scenarios under {}:\n{}",
-            errs.len(),
-            dir.display(),
-            errs.iter()
-                .map(|e| format!("  {e}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
-    })?;
-    Ok(scenario::select::select(scenarios, filter, shard))
+    Ok(scenario::select::select(
+        scenario::load_default()?,
+        filter,
+        shard,
+    ))
 }

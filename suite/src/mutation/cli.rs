@@ -85,22 +85,11 @@ pub fn command(args: MutationArgs) -> Result<bool> {
         path: equivalent_path.clone(),
         message,
     })?;
-    let dir = crate::scenario::default_dir();
-    let scenarios: Vec<_> = crate::scenario::load_dir(&dir)
-        .map_err(|errs| Error::Config {
-            path: dir.clone(),
-            message: format!(
-                "{} problem(s) in the scenarios:\n{}",
-                errs.len(),
-                errs.iter()
-                    .map(|e| format!("  {e}"))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            ),
-        })?
-        .into_iter()
-        .filter(|s| args.filter.as_deref().is_none_or(|f| s.name().contains(f)))
-        .collect();
+    let scenarios = crate::scenario::select::select(
+        crate::scenario::load_default()?,
+        args.filter.as_deref(),
+        None,
+    );
     if scenarios.is_empty() {
         return Err(Error::Usage(
             "--filter: no scenario matches; `cogcheck scenarios` lists them".into(),

@@ -666,6 +666,23 @@ fn check(raw: RawScenario, area: String, file: &Path) -> Result<Scenario, Vec<(S
     }
 }
 
+/// Every scenario under [`default_dir`], or one error that lists each problem with its file
+/// and JSON path (the form every command reports them in).
+pub fn load_default() -> crate::error::Result<Vec<Scenario>> {
+    let dir = default_dir();
+    load_dir(&dir).map_err(|errs| crate::error::Error::Config {
+        path: dir.clone(),
+        message: format!(
+            "{} problem(s) in the scenarios:\n{}",
+            errs.len(),
+            errs.iter()
+                .map(|e| format!("  {e}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+    })
+}
+
 /// `scenarios/` of the fixtures ([`crate::fixtures::dir`]), or `COGCHECK_SCENARIOS`.
 pub fn default_dir() -> PathBuf {
     std::env::var_os("COGCHECK_SCENARIOS")

@@ -380,18 +380,7 @@ fn run_targets(options: &ReportOptions) -> Result<(Vec<(String, PathBuf)>, Vec<T
     let cache = Cache::default_location()?;
     let names = resolve_targets(&options.targets, &targets, &cache)?;
     let allow_slow = options.allow_slow_install || options.targets.iter().any(|t| t == "all");
-    let dir = crate::scenario::default_dir();
-    let scenarios = crate::scenario::load_dir(&dir).map_err(|errs| Error::Config {
-        path: dir.clone(),
-        message: format!(
-            "{} problem(s) in the scenarios:\n{}",
-            errs.len(),
-            errs.iter()
-                .map(|e| format!("  {e}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        ),
-    })?;
+    let scenarios = crate::scenario::load_default()?;
     let runtime = tokio::runtime::Runtime::new().map_err(|source| Error::Io {
         path: PathBuf::from("<tokio runtime>"),
         source,
