@@ -22,6 +22,10 @@ use super::{excerpt, HelperError, Result};
 
 /// RFC 6238's time step (X), which Cognito uses.
 const STEP_SECONDS: u64 = 30;
+/// A code is not handed out in the last seconds of its step: on its way to the target
+/// (through a proxy, on a loaded machine) the step may end, and a target that accepts only
+/// the current step refuses it. The next step's code is waited for instead.
+const LATE_SECONDS: u64 = 5;
 /// Digits per code in Cognito's software tokens.
 const DIGITS: usize = 6;
 
@@ -175,7 +179,11 @@ impl<C: Clock> TotpGenerator<C> {
             .last_step
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let current = self.clock.unix_now().as_secs() / STEP_SECONDS;
+        let now = self.clock.unix_now().as_secs();
+        let mut current = now / STEP_SECONDS;
+        if STEP_SECONDS - now % STEP_SECONDS <= LATE_SECONDS {
+            current += 1;
+        }
         let step = match last_step.get(secret) {
             Some(&used) if used >= current => used.saturating_add(1),
             _ => current,
@@ -276,6 +284,22 @@ mod tests {
         let third = generator.fresh_code(RFC_SECRET).await.unwrap();
         assert_eq!(clock.now(), 1050);
         assert_eq!(third, totp_at(RFC_SECRET, 1050).unwrap());
+    }
+
+    #[tokio::test]
+    async fn no_code_from_the_last_seconds_of_a_step() {
+        // 1017 s is 3 s before step 33 (990..1020) ends: the code comes from step 34.
+        let clock = FakeClock::at(1017);
+        let generator = TotpGenerator::with_clock(clock.clone());
+        let code = generator.fresh_code(RFC_SECRET).await.unwrap();
+        assert_eq!(clock.now(), 1020, "waited for the next step");
+        assert_eq!(code, totp_at(RFC_SECRET, 1020).unwrap());
+        // 6 s before the end is early enough.
+        let clock = FakeClock::at(1044);
+        let generator = TotpGenerator::with_clock(clock.clone());
+        let code = generator.fresh_code(RFC_SECRET).await.unwrap();
+        assert_eq!(clock.now(), 1044);
+        assert_eq!(code, totp_at(RFC_SECRET, 1020).unwrap());
     }
 
     #[tokio::test]
