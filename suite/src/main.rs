@@ -63,7 +63,8 @@ enum Command {
         /// Also write JUnit XML here.
         #[arg(long)]
         junit: Option<PathBuf>,
-        /// Where to write the results JSON (default: reports/results/<target>.json; with
+        /// Where to write the results JSON (default: reports/results/<target>.json, or
+        /// reports/results/versions/<target>@<version>.json for an earlier version; with
         /// --filter or --shard, target/cogcheck/<target>[.filtered][.shard-K-of-N].json, so a
         /// partial run never replaces the published results).
         #[arg(long)]
@@ -103,6 +104,11 @@ enum Command {
         /// the results files already in <out-dir>/results/.
         #[arg(long)]
         out_dir: Option<PathBuf>,
+        /// Also run each target's earlier versions (`earlier_versions` in targets.toml, e.g.
+        /// moto@5.1.22); the report shows each target's behaviour pass rate per version. Their
+        /// results go to <out-dir>/results/versions/ and are kept like the columns' results.
+        #[arg(long)]
+        versions: bool,
         /// Allow installs that take long.
         #[arg(long)]
         allow_slow_install: bool,
@@ -190,6 +196,12 @@ fn dispatch(command: Command) -> Result<bool> {
             } else {
                 Strictness::from_env()
             };
+            // An earlier version (`moto@5.1.22`) keeps its own results file; it shares the
+            // pinned version's expectations, which describe the pinned version only.
+            let label = target.clone().filter(|t| t.contains('@'));
+            if let (Some(label), true) = (&label, update_expectations) {
+                bail!("--update-expectations: {label} is an earlier version; the expectations file describes the pinned version only");
+            }
             let scenarios = load_scenarios(filter.as_deref(), shard)?;
             let mut session = Session::open(SessionOptions {
                 target,
@@ -252,11 +264,15 @@ fn dispatch(command: Command) -> Result<bool> {
             // A filtered or sharded run is not the target's result: keep it out of the
             // published reports/results, which `report` reads as the whole picture.
             let partial = filter.is_some() || shard.is_some();
+            let label = label.unwrap_or_else(|| session.info.name.clone());
             let path = results_path.unwrap_or_else(|| {
                 if !partial {
-                    return default_results_path(&session.info.name);
+                    return results::published_path(
+                        &cogcheck::fixtures::output_path("reports/results"),
+                        &label,
+                    );
                 }
-                let mut name = session.info.name.clone();
+                let mut name = label.clone();
                 if filter.is_some() {
                     name.push_str(".filtered");
                 }
@@ -302,19 +318,21 @@ fn dispatch(command: Command) -> Result<bool> {
             targets,
             from,
             out_dir,
+            versions,
             allow_slow_install,
             jobs,
             no_progress,
         } => {
-            let options = compat::ReportOptions {
+            let options = cogcheck::run::targets::ReportOptions {
                 targets,
                 from,
                 out_dir: out_dir.unwrap_or_else(compat::default_out_dir),
+                earlier_versions: versions,
                 allow_slow_install,
                 jobs,
                 progress: !no_progress,
             };
-            Ok(compat::run_report(options)?)
+            Ok(cogcheck::run::targets::run_report(options)?)
         }
         Command::Compare { args } => {
             let exe = std::env::current_exe().context("cannot find this program's path")?;
@@ -397,10 +415,6 @@ fn dispatch(command: Command) -> Result<bool> {
             Ok(errors.is_empty())
         }
     }
-}
-
-fn default_results_path(target: &str) -> PathBuf {
-    cogcheck::fixtures::output_path("reports/results").join(format!("{target}.json"))
 }
 
 fn load_scenarios(filter: Option<&str>, shard: Option<Shard>) -> Result<Vec<scenario::Scenario>> {

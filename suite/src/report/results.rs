@@ -140,6 +140,17 @@ pub struct Results {
     pub scenarios: Vec<serde_json::Value>,
 }
 
+/// Where the published results of `target` go in `dir` (`reports/results`): `<target>.json`
+/// for a pinned target, one column of the report; `versions/<name>@<version>.json` for an
+/// earlier version, one point of the report's trend, never a column.
+pub fn published_path(dir: &std::path::Path, target: &str) -> std::path::PathBuf {
+    if target.contains('@') {
+        dir.join("versions").join(format!("{target}.json"))
+    } else {
+        dir.join(format!("{target}.json"))
+    }
+}
+
 /// Counts verdicts by name, with every verdict name present.
 pub fn count<'a>(verdicts: impl Iterator<Item = &'a Verdict>) -> BTreeMap<String, usize> {
     let mut m: BTreeMap<String, usize> =

@@ -38,6 +38,8 @@ pub struct Targets {
     path: PathBuf,
     default: String,
     targets: BTreeMap<String, TargetSpec>,
+    /// `name@version` for every `earlier_versions` entry: the same recipe re-pinned.
+    earlier: BTreeMap<String, TargetSpec>,
 }
 
 impl Targets {
@@ -86,9 +88,13 @@ impl Targets {
             )));
         }
         let mut targets = BTreeMap::new();
+        let mut earlier = BTreeMap::new();
         for (name, raw_target) in raw.targets {
             let spec = validate_target(&name, raw_target)
                 .map_err(|message| config_err(format!("target `{name}`: {message}")))?;
+            for version in &spec.earlier_versions {
+                earlier.insert(format!("{name}@{version}"), spec.at_version(version));
+            }
             targets.insert(name, spec);
         }
         if !targets.contains_key(&raw.default) {
@@ -102,6 +108,7 @@ impl Targets {
             path: path.to_path_buf(),
             default: raw.default,
             targets,
+            earlier,
         })
     }
 
@@ -126,15 +133,50 @@ impl Targets {
         &self.targets[&self.default]
     }
 
-    /// The target called `name`; an unknown name gives an error listing the known ones.
+    /// The target called `name`, or `name@version` for one of its `earlier_versions`; an
+    /// unknown name gives an error listing the known ones (or the target's known versions).
     pub fn get(&self, name: &str) -> Result<&TargetSpec> {
-        self.targets.get(name).ok_or_else(|| Error::Target {
-            target: name.to_string(),
-            message: format!(
+        if let Some(spec) = self.targets.get(name).or_else(|| self.earlier.get(name)) {
+            return Ok(spec);
+        }
+        let message = match name.split_once('@') {
+            Some((base, version)) => match self.targets.get(base) {
+                Some(spec) => format!(
+                    "{base} has no version `{version}` in {} (pinned: {}; earlier versions: {})",
+                    self.path.display(),
+                    spec.version,
+                    if spec.earlier_versions.is_empty() {
+                        "none".to_string()
+                    } else {
+                        spec.earlier_versions.join(", ")
+                    }
+                ),
+                None => format!(
+                    "no such target in {} (known targets: {})",
+                    self.path.display(),
+                    join_names(self.targets.keys())
+                ),
+            },
+            None => format!(
                 "no such target in {} (known targets: {})",
                 self.path.display(),
                 join_names(self.targets.keys())
             ),
+        };
+        Err(Error::Target {
+            target: name.to_string(),
+            message,
+        })
+    }
+
+    /// `name@version` for each earlier version of target `name` (none for an unknown name), in
+    /// the order the file lists them.
+    pub fn earlier_names(&self, name: &str) -> Vec<String> {
+        self.targets.get(name).map_or_else(Vec::new, |spec| {
+            spec.earlier_versions
+                .iter()
+                .map(|v| format!("{name}@{v}"))
+                .collect()
         })
     }
 }
@@ -151,6 +193,10 @@ pub struct TargetSpec {
     pub name: String,
     /// The pinned version installed and reported (`live` for real AWS).
     pub version: String,
+    /// Older releases (`earlier_versions` in the file) that `cogcheck report --versions` also
+    /// runs, as `name@version`, so the report can show the behaviour pass rate per release.
+    /// Empty on a target that is itself an earlier version.
+    pub earlier_versions: Vec<String>,
     /// One line describing the configuration it runs in, as reports state it.
     pub configuration: String,
     /// How the target hands out the codes Cognito would send by e-mail or SMS, where known.
@@ -328,6 +374,8 @@ struct RawFile {
 #[serde(deny_unknown_fields)]
 struct RawTarget {
     version: String,
+    #[serde(default)]
+    earlier_versions: Vec<String>,
     configuration: String,
     install: Option<RawInstall>,
     start: Option<RawStart>,
@@ -535,6 +583,7 @@ fn validate_target(name: &str, raw: RawTarget) -> std::result::Result<TargetSpec
             })
         }
     };
+    let earlier_versions = validate_earlier_versions(&raw.version, raw.earlier_versions, &kind)?;
     let credentials = raw
         .credentials
         .map_or_else(Credentials::emulator_default, |c| Credentials {
@@ -545,11 +594,82 @@ fn validate_target(name: &str, raw: RawTarget) -> std::result::Result<TargetSpec
     Ok(TargetSpec {
         name: name.to_string(),
         version: raw.version,
+        earlier_versions,
         configuration: raw.configuration,
         codes,
         credentials,
         kind,
     })
+}
+
+/// Earlier versions are re-pinned installs of the same recipe, so they need one, and each must
+/// be an exact version other than the pinned one.
+fn validate_earlier_versions(
+    version: &str,
+    earlier: Vec<String>,
+    kind: &TargetKind,
+) -> std::result::Result<Vec<String>, String> {
+    if earlier.is_empty() {
+        return Ok(earlier);
+    }
+    let TargetKind::Local(LocalRecipe {
+        install: Some(_), ..
+    }) = kind
+    else {
+        return Err(
+            "field `earlier_versions`: only a target with an `install` recipe can be re-pinned"
+                .to_string(),
+        );
+    };
+    for (i, v) in earlier.iter().enumerate() {
+        let exact = !v.is_empty()
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'));
+        if !exact {
+            return Err(format!(
+                "field `earlier_versions`: `{v}` is not an exact version"
+            ));
+        }
+        if v == version || earlier[..i].contains(v) {
+            return Err(format!(
+                "field `earlier_versions`: `{v}` is listed twice (or is the pinned `version`)"
+            ));
+        }
+    }
+    Ok(earlier)
+}
+
+impl TargetSpec {
+    /// This target's recipe pinned to `version` instead: the first package re-pinned, the
+    /// install going to its own `<name>-<version>` folder of the cache.
+    fn at_version(&self, version: &str) -> TargetSpec {
+        let mut spec = self.clone();
+        spec.version = version.to_string();
+        spec.earlier_versions = Vec::new();
+        if let TargetKind::Local(LocalRecipe {
+            install: Some(install),
+            ..
+        }) = &mut spec.kind
+        {
+            if let Some(first) = install.packages.first_mut() {
+                let package = match install.kind {
+                    InstallKind::Pip => first
+                        .split_once("==")
+                        .map(|(p, _)| format!("{p}=={version}")),
+                    InstallKind::Npm | InstallKind::Cargo => first
+                        .get(1..)
+                        .and_then(|rest| rest.rfind('@'))
+                        .map(|at| format!("{}@{version}", &first[..at + 1])),
+                };
+                // Invariant: validate_install checked that the first package pins a version in
+                // its manager's form, so both splits succeed.
+                if let Some(package) = package {
+                    *first = package;
+                }
+            }
+        }
+        spec
+    }
 }
 
 fn validate_install(version: &str, raw: RawInstall) -> std::result::Result<InstallRecipe, String> {

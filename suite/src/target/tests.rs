@@ -520,3 +520,68 @@ fn target_header_names_the_target() {
     );
     assert_eq!(target_of_header("[other]"), None);
 }
+
+#[test]
+fn target_earlier_versions_re_pin_the_same_recipe() {
+    let text = SAMPLE.replace(
+        "version = \"1.2.3\"\n",
+        "version = \"1.2.3\"\nearlier_versions = [\"1.1.9\", \"1.0.0\"]\n",
+    );
+    let targets = parse(&text).expect("parses");
+    assert_eq!(targets.earlier_names("emu"), ["emu@1.1.9", "emu@1.0.0"]);
+    assert_eq!(targets.names(), ["emu", "remote"], "no column of its own");
+    let old = targets.get("emu@1.1.9").expect("earlier version");
+    assert_eq!((old.name.as_str(), old.version.as_str()), ("emu", "1.1.9"));
+    let install = old
+        .local()
+        .and_then(|l| l.install.clone())
+        .expect("install");
+    assert_eq!(install.packages, ["emu[server]==1.1.9"]);
+    assert_eq!(
+        install.extra,
+        ["helper==0.1"],
+        "only the target itself is re-pinned"
+    );
+    let cache = Cache::new("/c");
+    assert_eq!(cache.install_dir(old), Path::new("/c/targets/emu-1.1.9"));
+    let err = targets.get("emu@9").unwrap_err().to_string();
+    assert!(err.contains("1.1.9, 1.0.0"), "{err}");
+
+    // An npm package with a scope keeps its scope.
+    let npm = SAMPLE
+        .replace(
+            "version = \"1.2.3\"\n",
+            "version = \"1.2.3\"\nearlier_versions = [\"1.0.0\"]\n",
+        )
+        .replace("kind = \"pip\"", "kind = \"npm\"")
+        .replace("\"emu[server]==1.2.3\"", "\"@scope/emu@1.2.3\"")
+        .replace("\"helper==0.1\"", "\"helper@0.1\"");
+    let targets = parse(&npm).expect("parses");
+    let old = targets.get("emu@1.0.0").expect("earlier version");
+    let install = old
+        .local()
+        .and_then(|l| l.install.clone())
+        .expect("install");
+    assert_eq!(install.packages, ["@scope/emu@1.0.0"]);
+
+    for (bad, says) in [
+        ("[\"1.2.3\"]", "listed twice"),
+        ("[\"1.0\", \"1.0\"]", "listed twice"),
+        ("[\">=1.0\"]", "not an exact version"),
+    ] {
+        let text = SAMPLE.replace(
+            "version = \"1.2.3\"\n",
+            &format!("version = \"1.2.3\"\nearlier_versions = {bad}\n"),
+        );
+        let message = config_message(&text);
+        assert!(
+            message.contains("target `emu`: field `earlier_versions`") && message.contains(says),
+            "{bad}: {message}"
+        );
+    }
+    let remote = SAMPLE.replace(
+        "version = \"live\"\n",
+        "version = \"live\"\nearlier_versions = [\"old\"]\n",
+    );
+    assert!(config_message(&remote).contains("only a target with an `install` recipe"));
+}
