@@ -12,6 +12,7 @@ use cogcheck::report::compat::{
     self, matrix::CellStatus, tolerance::SdkTolerance, write_reports, Matrix, TargetInput, Written,
 };
 use cogcheck::report::results::{self, Results};
+use cogcheck::run::targets;
 use serde_json::{json, Value};
 
 const JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl";
@@ -1315,18 +1316,114 @@ fn scrub_removes_tokens_only() {
 fn unknown_target_names_are_refused() {
     let targets = cogcheck::target::Targets::load_default().unwrap();
     let cache = cogcheck::target::Cache::new(tempfile::tempdir().unwrap().path());
-    assert!(compat::resolve_targets(&["nope".into()], &targets, &cache).is_err());
+    assert!(targets::resolve_targets(&["nope".into()], &targets, &cache, false).is_err());
     assert_eq!(
-        compat::resolve_targets(&[], &targets, &cache).unwrap(),
+        targets::resolve_targets(&[], &targets, &cache, false).unwrap(),
         vec!["moto", "ministack", "cognito-local"],
         "fakecloud joins only when installed"
     );
-    let all = compat::resolve_targets(&["all".into()], &targets, &cache).unwrap();
+    let all = targets::resolve_targets(&["all".into()], &targets, &cache, false).unwrap();
     assert!(all.contains(&"fakecloud".to_string()) && !all.contains(&"aws".to_string()));
     assert_eq!(
-        compat::resolve_targets(&["ministack,moto".into()], &targets, &cache).unwrap(),
+        targets::resolve_targets(&["ministack,moto".into()], &targets, &cache, false).unwrap(),
         vec!["ministack", "moto"]
     );
+    // --versions: each target's earlier versions right after it, in the file's order.
+    let with_versions =
+        targets::resolve_targets(&["moto,cognito-local".into()], &targets, &cache, true).unwrap();
+    assert_eq!(with_versions.first().map(String::as_str), Some("moto"));
+    let moto = targets.get("moto").unwrap();
+    assert!(
+        !moto.earlier_versions.is_empty(),
+        "moto lists earlier versions"
+    );
+    for v in &moto.earlier_versions {
+        let name = format!("moto@{v}");
+        assert!(with_versions.contains(&name), "{with_versions:?}");
+        let spec = targets.get(&name).unwrap();
+        assert_eq!(spec.name, "moto", "an earlier version is the same target");
+        assert_eq!(&spec.version, v);
+    }
+    assert_eq!(
+        with_versions.last().map(String::as_str),
+        Some("cognito-local")
+    );
+    let err = targets.get("moto@0.0.1").unwrap_err().to_string();
+    assert!(
+        err.contains("no version `0.0.1`") && err.contains("5.2.5"),
+        "{err}"
+    );
+}
+
+/// Earlier versions' results (results/versions/) make each target's trend, never a column:
+/// the points are counted like a column's headline, sorted in release order (5.0.28 before
+/// 5.1.22), the pinned column comes last, and all three formats show them.
+#[test]
+fn earlier_versions_make_a_trend_not_a_column() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("results");
+    let mut current = with_counts(alpha());
+    current.target.name = "moto".into();
+    current.target.version = "5.2.5".into();
+    current
+        .save(&results::published_path(&dir, "moto"))
+        .unwrap();
+    for (version, r) in [("5.1.22", beta()), ("5.0.28", alpha())] {
+        let mut r = with_counts(r);
+        r.target.name = "moto".into();
+        r.target.version = version.into();
+        r.save(&results::published_path(&dir, &format!("moto@{version}")))
+            .unwrap();
+    }
+    assert!(dir.join("versions/moto@5.1.22.json").exists());
+    compat::publish(out.path(), &[], Vec::new()).expect("report written");
+    let json: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join("compatibility.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["targets"].as_array().unwrap().len(), 1, "one column");
+    let trend = json["trend"].as_array().unwrap();
+    assert_eq!(trend.len(), 1);
+    assert_eq!(trend[0]["target"], "moto");
+    let versions: Vec<&str> = trend[0]["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, ["5.0.28", "5.1.22", "5.2.5"]);
+    let column = &json["targets"][0]["summary"];
+    let pinned = &trend[0]["versions"][2];
+    assert_eq!(pinned["pinned"], true);
+    assert_eq!(pinned["behaviour_passed"], column["behaviour_passed"]);
+    assert_eq!(pinned["behaviour_total"], column["behaviour_total"]);
+    // The oldest point is alpha's results, counted as alpha's own column would be.
+    let alone = Matrix::build(&[TargetInput::Ran(Box::new(with_counts(alpha())))]).unwrap();
+    let oldest = &trend[0]["versions"][0];
+    assert_eq!(
+        oldest["behaviour_passed"],
+        alone.targets[0].summary.behaviour_passed
+    );
+    assert_eq!(
+        oldest["behaviour_total"],
+        alone.targets[0].summary.behaviour_total
+    );
+    assert_eq!(oldest["pinned"], false);
+
+    let md = std::fs::read_to_string(out.path().join("compatibility.md")).unwrap();
+    // The header and the separator row, then one row per version.
+    let rows = table_after(&md, "## Behaviour across versions");
+    assert_eq!(rows.len(), 5, "{md}");
+    assert_eq!(rows[2][1], "5.0.28");
+    assert_eq!(rows[4][1], "**5.2.5**");
+    let html = std::fs::read_to_string(out.path().join("compatibility.html")).unwrap();
+    let fig = block(
+        &html,
+        r#"<figure class="trend" data-target="moto""#,
+        "</figure>",
+    )
+    .expect("the moto card has a trend chart");
+    assert_eq!(fig.matches("<circle").count(), 3, "{fig}");
 }
 
 /// Loads the HTML report in headless Debian Chromium (suite/tests/browser/report.test.mjs):
@@ -1365,7 +1462,22 @@ fn browser_checks_the_html_report() {
         assert!(status.success(), "npm ci failed in {}", dir.display());
     }
     let tol = tolerance();
-    let (_tmp, written, _, _) = write_and_compare(&synthetic(), Some(&tol));
+    let (_tmp, _, mut matrix, _) = write_and_compare(&synthetic(), Some(&tol));
+    // Two earlier versions of the first target, so the page carries a trend chart to check.
+    let first = matrix.targets[0].name.clone();
+    let earlier: Vec<Results> = [("0.8.1", alpha()), ("0.10.0", beta())]
+        .into_iter()
+        .map(|(version, r)| {
+            let mut r = with_counts(r);
+            r.target.name = first.clone();
+            r.target.version = version.into();
+            r
+        })
+        .collect();
+    matrix.trend = compat::trend::build(&matrix, &earlier).unwrap();
+    assert_eq!(matrix.trend.len(), 1);
+    let page = tempfile::tempdir().unwrap();
+    let written = write_reports(&matrix, page.path()).unwrap();
     let mut pages = vec![written.html.clone()];
     let committed = repo().join("reports/compatibility.html");
     if committed.exists() && repo().join("reports/compatibility.json").exists() {
@@ -1421,10 +1533,11 @@ fn preview_from_real_results() {
 #[ignore]
 fn end_to_end_run_report() {
     let out = tempfile::tempdir().unwrap();
-    let ok = compat::run_report(compat::ReportOptions {
+    let ok = targets::run_report(targets::ReportOptions {
         targets: vec!["moto".into(), "fakecloud".into()],
         from: Vec::new(),
         out_dir: out.path().to_path_buf(),
+        earlier_versions: false,
         allow_slow_install: false,
         jobs: 4,
         progress: false,
@@ -1455,7 +1568,7 @@ fn reports_from_files_keep_the_run_order_of_columns() {
         })
         .collect();
     let out = tempfile::tempdir().unwrap();
-    let ok = compat::run_report(compat::ReportOptions {
+    let ok = targets::run_report(targets::ReportOptions {
         from,
         out_dir: out.path().to_path_buf(),
         ..Default::default()
@@ -1526,7 +1639,7 @@ fn shard_files(full: &Results, count: usize, dir: &Path) -> Vec<PathBuf> {
 /// The report's JSON from these results files, written into a temporary folder.
 fn report_from(from: Vec<PathBuf>) -> Result<Value, String> {
     let out = tempfile::tempdir().unwrap();
-    compat::run_report(compat::ReportOptions {
+    targets::run_report(targets::ReportOptions {
         from,
         out_dir: out.path().to_path_buf(),
         progress: false,

@@ -7,10 +7,13 @@
 //!   on all three axes ([`crate::checks`]), save captures; a scenario goes on after any finding
 //!   and stops only when it cannot (no answer, or a value later steps need was not captured);
 //! - `cleanup`: whatever happens (a finding, a stop, a panic inside a step) every user pool the
-//!   scenario created is deleted afterwards, and those calls are judged too.
+//!   scenario created is deleted afterwards, and those calls are judged too;
+//! - `targets`: `cogcheck report`'s run of the whole suite against several targets in turn,
+//!   one results file each, handed to the reporter.
 
 mod cleanup;
 mod step;
+pub mod targets;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

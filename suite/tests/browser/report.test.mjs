@@ -184,5 +184,42 @@ for (const html of pages) {
         assert.equal(first, 'security', `${tg.name}: security comes first`);
       }
     });
+
+    await t.test('each target with earlier versions shows its behaviour trend', async () => {
+      const figures = await page.locator('figure.trend').count();
+      assert.equal(figures, (report.trend || []).length, 'one chart per target with a trend');
+      for (const tr of report.trend || []) {
+        const fig = page.locator(`article.card[data-target="${tr.target}"] figure.trend`);
+        assert.ok(await fig.isVisible(), `${tr.target}: the trend chart is visible`);
+        const box = await fig.locator('svg').boundingBox();
+        assert.ok(box && box.width > 100 && box.height > 40, `${tr.target}: the chart has a size`);
+        const points = await fig.locator('g.point').evaluateAll((gs) => gs.map((g) => ({
+          version: g.dataset.version,
+          passed: Number(g.dataset.behaviourPassed),
+          total: Number(g.dataset.behaviourTotal),
+          rate: g.querySelector('text.rate').textContent,
+          cy: Number(g.querySelector('circle').getAttribute('cy')),
+          pinned: g.classList.contains('pinned'),
+        })));
+        assert.deepEqual(points.map((p) => p.version), tr.versions.map((v) => v.version),
+          `${tr.target}: versions oldest first, as in the JSON`);
+        tr.versions.forEach((v, i) => {
+          const pct = v.behaviour_total ? (v.behaviour_passed * 100) / v.behaviour_total : 0;
+          assert.equal(points[i].passed, v.behaviour_passed);
+          assert.equal(points[i].total, v.behaviour_total);
+          assert.equal(points[i].rate, `${Math.round(pct)}%`);
+          assert.equal(points[i].pinned, v.pinned);
+        });
+        // A higher rate is drawn higher (SVG y grows downwards).
+        for (let i = 0; i < points.length; i++) {
+          for (let j = 0; j < points.length; j++) {
+            const [a, b] = [tr.versions[i], tr.versions[j]];
+            if (a.behaviour_passed / a.behaviour_total > b.behaviour_passed / b.behaviour_total + 0.005) {
+              assert.ok(points[i].cy < points[j].cy, `${tr.target}: ${a.version} above ${b.version}`);
+            }
+          }
+        }
+      }
+    });
   });
 }

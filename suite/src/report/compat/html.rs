@@ -81,7 +81,7 @@ pub fn render(m: &Matrix) -> String {
 <li><b>{sh}</b> checks with shape findings {shb} · <b>{pr}</b> with protocol findings {prb}</li>
 <li>ran <time datetime="{fin}">{fin_date}</time></li>
 </ul>
-<p class="conf">{conf}</p>
+{trend}<p class="conf">{conf}</p>
 </article>"#,
                     name = esc(&t.name),
                     ver = esc(&t.version),
@@ -104,6 +104,12 @@ pub fn render(m: &Matrix) -> String {
                     pct = pct,
                     fin = esc(&run.finished),
                     fin_date = esc(run.finished.get(..10).unwrap_or(&run.finished)),
+                    trend = m
+                        .trend
+                        .iter()
+                        .find(|x| x.name == t.name)
+                        .map(super::trend::svg)
+                        .unwrap_or_default(),
                     conf = esc(&t.configuration),
                 );
             }
@@ -824,6 +830,10 @@ section.security h4{color:#8c1d18}
 .sevtag{font-size:.72rem;text-transform:uppercase;letter-spacing:.04em;color:var(--muted)}
 @media (max-width:760px){.controls .count{margin-left:0}.matrix td.area,.matrix td.cat{display:none}}
 @media print{.controls,.drawer{display:none}.matrix thead th{position:static}}
+.trend{margin:.6rem 0 0}.trend svg{display:block;overflow:visible}.trend .axis{stroke:var(--line)}
+.trend .line{fill:none;stroke:var(--accent);stroke-width:2}.trend circle{fill:var(--accent)}
+.trend .pinned circle{fill:var(--pass)}.trend text{font-size:10px;fill:var(--muted)}
+.trend .rate{fill:var(--fg);font-weight:600}.trend figcaption{font-size:.75rem;color:var(--muted)}
 "#;
 
 const JS: &str = r#"

@@ -60,6 +60,11 @@
 //!     }
 //!   ],
 //!   "interop": { "operations": ["AdminGetUser", ...], "seed_operations": 40 },
+//!   "trend": [                                  targets with earlier versions' results
+//!     { "target": "moto", "versions": [         oldest first; `pinned` is the column's
+//!       { "version": "5.0.28", "behaviour_passed": 150, "behaviour_total": 270,
+//!         "finished": "2026-…", "pinned": false }, ... ] }
+//!   ],
 //!   "operations": [                             every operation of the model, by name
 //!     {
 //!       "name": "AdminGetUser", "seed": true, "category": "UserRead",
@@ -302,6 +307,16 @@ pub fn to_value(m: &Matrix) -> Value {
         "quotas": { "source": m.quotas_source, "rates": m.category_rates },
         "targets": targets,
         "interop": { "operations": m.interop, "seed_operations": m.interop_seed() },
+        "trend": m.trend.iter().map(|t| json!({
+            "target": t.name,
+            "versions": t.points.iter().map(|p| json!({
+                "version": p.version,
+                "behaviour_passed": p.behaviour_passed,
+                "behaviour_total": p.behaviour_total,
+                "finished": p.finished,
+                "pinned": p.pinned,
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
         "operations": operations,
         "scenarios": scenarios,
     })

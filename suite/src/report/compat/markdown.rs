@@ -116,6 +116,31 @@ pub fn render(m: &Matrix) -> String {
         );
     }
 
+    if !m.trend.is_empty() {
+        let _ = writeln!(
+            out,
+            "## Behaviour across versions\n\nThe same scenarios against earlier releases \
+             (`cogcheck report --versions`); the pinned version, the column above, is in bold.\n\n\
+             | target | version | behaviour like AWS | checks | ran |\n|---|---|---:|---:|---|"
+        );
+        for t in &m.trend {
+            for p in &t.points {
+                let bold = if p.pinned { "**" } else { "" };
+                let _ = writeln!(
+                    out,
+                    "| {} | {bold}{}{bold} | {bold}{}{bold} | {}/{} | {} |",
+                    t.name,
+                    p.version,
+                    percent(p.behaviour_passed, p.behaviour_total),
+                    p.behaviour_passed,
+                    p.behaviour_total,
+                    p.finished.get(..10).unwrap_or(&p.finished),
+                );
+            }
+        }
+        let _ = writeln!(out);
+    }
+
     let _ = writeln!(out, "## How to read it\n");
     for s in CellStatus::ALL {
         let _ = writeln!(out, "- {} {}", s.symbol(), s.meaning());

@@ -40,6 +40,9 @@ pub struct Matrix {
     pub scenarios: Vec<ScenarioRow>,
     /// Operations whose cell is ✅ (behaviour) on every target that ran (empty when none ran).
     pub interop: Vec<String>,
+    /// Behaviour pass rate per version of each target that has earlier versions' results
+    /// (filled by the caller from `results/versions/`, see [`super::trend`]).
+    pub trend: Vec<super::trend::TargetTrend>,
 }
 
 /// One target.
@@ -824,6 +827,7 @@ impl Matrix {
             operations,
             scenarios: scenario_map.into_values().collect(),
             interop,
+            trend: Vec::new(),
         })
     }
 

@@ -2,9 +2,11 @@
 //! Markdown (`reports/compatibility.md`), one self-contained HTML page
 //! (`reports/compatibility.html`) and JSON (`reports/compatibility.json`, schema in [`json`]).
 //!
-//! The data flows one way: results files (or fresh runs, which write results files first) →
-//! [`TargetInput`] per target → [`matrix::Matrix`] (all the numbers, computed once) → three
-//! renderers that only format it. That is why the three files cannot disagree.
+//! The data flows one way: results files (written by `cogcheck run`, or by
+//! [`crate::run::targets`] for `cogcheck report`; this module never runs anything) →
+//! [`TargetInput`] per target → [`matrix::Matrix`] (all the numbers, computed once, with the
+//! [`trend`] of earlier versions) → three renderers that only format it. That is why the three
+//! files cannot disagree.
 //!
 //! # Checks
 //!
@@ -48,17 +50,12 @@ pub mod json;
 pub mod markdown;
 pub mod matrix;
 pub mod tolerance;
+pub mod trend;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::expectations::Strictness;
-use crate::report::progress::Progress;
-use crate::report::results::{self, Results};
-use crate::run::Runner;
-use crate::session::{Session, SessionOptions};
-use crate::target::{Cache, InstallState, Targets};
+use crate::report::results::Results;
 
 pub use matrix::Matrix;
 
@@ -76,40 +73,6 @@ pub const DEFAULT_TARGETS: &[&str] = &["moto", "ministack", "cognito-local"];
 
 /// The target whose first install is a long compile, included by default only once installed.
 pub const SLOW_DEFAULT_TARGET: &str = "fakecloud";
-
-/// What `cogcheck report` does.
-#[derive(Debug, Clone)]
-pub struct ReportOptions {
-    /// Targets to run. Empty means the default set ([`DEFAULT_TARGETS`], plus
-    /// [`SLOW_DEFAULT_TARGET`] when installed); `all` means every local target of
-    /// `fixtures/targets.toml`, allowing slow installs.
-    pub targets: Vec<String>,
-    /// Results files to read instead of running anything: one column per target, the files of
-    /// one target (its shards) merged.
-    pub from: Vec<PathBuf>,
-    /// Where the reports go (`reports/`); fresh results go to `<out_dir>/results/<target>.json`,
-    /// and the other results files there keep their columns.
-    pub out_dir: PathBuf,
-    /// Allow installs that take long (fakecloud compiles for hours on two cores).
-    pub allow_slow_install: bool,
-    /// Scenarios run at once on each target.
-    pub jobs: usize,
-    /// Show a progress bar (only drawn when stderr is a terminal).
-    pub progress: bool,
-}
-
-impl Default for ReportOptions {
-    fn default() -> ReportOptions {
-        ReportOptions {
-            targets: Vec::new(),
-            from: Vec::new(),
-            out_dir: default_out_dir(),
-            allow_slow_install: false,
-            jobs: 4,
-            progress: true,
-        }
-    }
-}
 
 /// `reports/` of this checkout.
 pub fn default_out_dir() -> PathBuf {
@@ -155,41 +118,49 @@ pub struct Written {
     pub json: PathBuf,
 }
 
-/// Runs the suite against each target (or reads results files), then writes the three reports
-/// into `options.out_dir`. Blocking: it builds its own async runtime.
+/// Writes the report of a run into `out_dir` and says how each target fared: the columns are
+/// the results files `fresh` (this run's), plus the published results file of every other
+/// target in `<out_dir>/results/`, which keeps its column with its own run date, plus a column
+/// saying why for each target in `unavailable` that has no published results. The trend comes
+/// from `<out_dir>/results/versions/`. A results file this cogcheck cannot read (an older
+/// schema) is left alone and named on stderr.
 ///
-/// A run never loses published data: the report is built from the results files in
-/// `<out_dir>/results/`, the ones this run wrote and the ones of every target it did not run
-/// (or could not start), which keep their column with their own run date. A results file this
-/// cogcheck cannot read (an older schema) is left alone and named on stderr. The columns then
-/// come from the files exactly as `--from` builds them ([`load_columns`]).
-///
-/// A target that cannot be installed or started is reported on stderr and, without a
-/// published results file, gets a column saying why; it never stops the other targets.
-/// Returns `Ok(true)` when every target ran and no verdict fails (`fail`, `changed`,
-/// `unexpected_pass`), `Ok(false)` otherwise, and an error for bad input: an unknown target
-/// name, a malformed scenario or results file, or a report that cannot be written. It ends by
-/// printing the one file to open, the HTML report, on stdout.
-pub fn run_report(options: ReportOptions) -> Result<bool> {
-    let inputs = if options.from.is_empty() {
-        let (fresh, unavailable) = run_targets(&options)?;
-        let ran: Vec<&str> = fresh.iter().map(|(name, _)| name.as_str()).collect();
-        let kept = kept_results(&options.out_dir.join("results"), &ran);
-        let mut paths: Vec<PathBuf> = fresh.iter().map(|(_, p)| p.clone()).collect();
-        paths.extend(kept.iter().map(|(_, p)| p.clone()));
-        let mut inputs = load_columns(&paths)?;
-        for input in unavailable {
-            if !kept.iter().any(|(name, _)| name == input.name()) {
-                inputs.push(input);
-            }
+/// A run never loses published data that way. Returns `Ok(true)` when every column ran and no
+/// verdict fails (`fail`, `changed`, `unexpected_pass`). It ends by printing the one file to
+/// open, the HTML report, on stdout.
+pub fn publish(
+    out_dir: &Path,
+    fresh: &[(String, PathBuf)],
+    unavailable: Vec<TargetInput>,
+) -> Result<bool> {
+    let ran: Vec<&str> = fresh.iter().map(|(name, _)| name.as_str()).collect();
+    let kept = kept_results(&out_dir.join("results"), &ran);
+    let mut paths: Vec<PathBuf> = fresh.iter().map(|(_, p)| p.clone()).collect();
+    paths.extend(kept.iter().map(|(_, p)| p.clone()));
+    let mut inputs = load_columns(&paths)?;
+    for input in unavailable {
+        if !kept.iter().any(|(name, _)| name == input.name()) {
+            inputs.push(input);
         }
-        sort_columns(&mut inputs);
-        inputs
-    } else {
-        load_columns(&options.from)?
-    };
-    let matrix = Matrix::build(&inputs)?;
-    let written = write_reports(&matrix, &options.out_dir)?;
+    }
+    sort_columns(&mut inputs);
+    write_and_tell(&inputs, out_dir)
+}
+
+/// Writes the report of the results files `from` (`cogcheck report --from`) into `out_dir`,
+/// with the trend of `<out_dir>/results/versions/`; returns and prints as [`publish`] does.
+pub fn publish_from(out_dir: &Path, from: &[PathBuf]) -> Result<bool> {
+    let inputs = load_columns(from)?;
+    write_and_tell(&inputs, out_dir)
+}
+
+fn write_and_tell(inputs: &[TargetInput], out_dir: &Path) -> Result<bool> {
+    let mut matrix = Matrix::build(inputs)?;
+    matrix.trend = trend::build(
+        &matrix,
+        &trend::load_earlier(&out_dir.join("results").join("versions")),
+    )?;
+    let written = write_reports(&matrix, out_dir)?;
     for t in &matrix.targets {
         match &t.unavailable {
             Some(reason) => eprintln!("cogcheck: {:<14} not available: {reason}", t.name),
@@ -321,136 +292,6 @@ fn write_file(path: &Path, text: &str) -> Result<()> {
         path: path.to_path_buf(),
         source,
     })
-}
-
-/// The target names to run: the named ones, `all`, or the default set. Unknown names are an
-/// error before anything starts.
-pub fn resolve_targets(
-    requested: &[String],
-    targets: &Targets,
-    cache: &Cache,
-) -> Result<Vec<String>> {
-    let requested: Vec<&str> = requested
-        .iter()
-        .flat_map(|s| s.split(','))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
-    if requested.is_empty() {
-        let mut names: Vec<String> = DEFAULT_TARGETS.iter().map(|s| s.to_string()).collect();
-        if let Ok(slow) = targets.get(SLOW_DEFAULT_TARGET) {
-            if slow.install_state(cache) == InstallState::Installed {
-                names.push(SLOW_DEFAULT_TARGET.to_string());
-            }
-        }
-        return Ok(names);
-    }
-    if requested.contains(&"all") {
-        return Ok(targets
-            .names()
-            .into_iter()
-            .filter(|n| targets.get(n).is_ok_and(|s| s.local().is_some()))
-            .map(str::to_string)
-            .collect());
-    }
-    let mut names = Vec::new();
-    for name in requested {
-        targets.get(name)?;
-        if !names.iter().any(|n| n == name) {
-            names.push(name.to_string());
-        }
-    }
-    Ok(names)
-}
-
-/// Runs every scenario against each target in turn, saving each target's results file. Returns
-/// the targets that ran with their results file, and a column for each that could not.
-#[allow(clippy::type_complexity)]
-fn run_targets(options: &ReportOptions) -> Result<(Vec<(String, PathBuf)>, Vec<TargetInput>)> {
-    if let Some(endpoint) = crate::target::endpoint_override() {
-        return Err(Error::Config {
-            path: PathBuf::from("COGCHECK_ENDPOINT"),
-            message: format!(
-                "is set ({endpoint}), but a report starts each target itself: unset it, or run \
-                 `cogcheck run` against the endpoint and build the report with --from"
-            ),
-        });
-    }
-    let targets = Targets::load_default()?;
-    let cache = Cache::default_location()?;
-    let names = resolve_targets(&options.targets, &targets, &cache)?;
-    let allow_slow = options.allow_slow_install || options.targets.iter().any(|t| t == "all");
-    let scenarios = crate::scenario::load_default()?;
-    let runtime = tokio::runtime::Runtime::new().map_err(|source| Error::Io {
-        path: PathBuf::from("<tokio runtime>"),
-        source,
-    })?;
-    let draw = options.progress && std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let mut fresh = Vec::new();
-    let mut unavailable = Vec::new();
-    for (i, name) in names.iter().enumerate() {
-        let spec = targets.get(name)?;
-        eprintln!(
-            "cogcheck: [{}/{}] {name} {}: installing and starting",
-            i + 1,
-            names.len(),
-            spec.version
-        );
-        let mut session = match Session::open(SessionOptions {
-            target: Some(name.clone()),
-            endpoint: None,
-            jobs: options.jobs.max(1),
-            allow_slow_install: allow_slow,
-        }) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("cogcheck: {name}: not available: {e}");
-                unavailable.push(TargetInput::Unavailable {
-                    name: name.clone(),
-                    version: spec.version.clone(),
-                    configuration: spec.configuration.clone(),
-                    reason: e.to_string(),
-                });
-                continue;
-            }
-        };
-        eprintln!(
-            "cogcheck: [{}/{}] {name}: {} scenarios at {}",
-            i + 1,
-            names.len(),
-            scenarios.len(),
-            session.info.endpoint
-        );
-        let started = results::now_rfc3339();
-        let runner = Arc::new(Runner::new(session.client.clone(), session.config.clone()));
-        let mut progress = Progress::new(draw);
-        let verdicts = runtime.block_on(runner.run_all(
-            scenarios.clone(),
-            &session.expectations,
-            Strictness::Behaviour,
-            |e| progress.event(&e),
-        ));
-        if let Err(e) = session.stop() {
-            eprintln!("cogcheck: {name}: could not stop cleanly: {e}");
-        }
-        let run = results::RunInfo {
-            prefix: session.config.run_prefix.clone(),
-            started,
-            finished: results::now_rfc3339(),
-            cogcheck: env!("CARGO_PKG_VERSION").into(),
-            model: format!("botocore {}", crate::model::Model::get().source.version),
-            strictness: Strictness::Behaviour,
-            shard: None,
-        };
-        let results_only: Vec<_> = verdicts.iter().map(|(r, _)| r.clone()).collect();
-        let now_implemented = session.expectations.now_implemented(&results_only);
-        let out = Results::new(run, session.info.clone(), &verdicts, now_implemented);
-        let path = options.out_dir.join("results").join(format!("{name}.json"));
-        out.save(&path)?;
-        eprintln!("cogcheck: {name}: results in {}", path.display());
-        fresh.push((name.clone(), path));
-    }
-    Ok((fresh, unavailable))
 }
 
 /// Parses a seed list: one action a line, `#` comments and blank lines ignored.
