@@ -157,6 +157,31 @@ enum Command {
     },
 }
 
+/// `println!` that survives a closed pipe: `cogcheck scenarios | head` closes stdout early, and
+/// `println!` would panic. Rust ignores SIGPIPE so that sockets report errors instead of killing
+/// the process (cogcheck talks to emulators), so a closed stdout is handled here: stop quietly
+/// with 141, the status a shell gives a command that SIGPIPE ended.
+macro_rules! say {
+    ($($arg:tt)*) => { emit(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// [`say!`] without the newline.
+macro_rules! say_part {
+    ($($arg:tt)*) => { emit(format_args!($($arg)*)) };
+}
+
+fn emit(args: std::fmt::Arguments) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+        eprintln!("cogcheck: error: cannot write to standard output: {e}");
+        std::process::exit(2);
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(choice) = &cli.fixtures {
@@ -285,11 +310,11 @@ fn dispatch(command: Command) -> Result<bool> {
             if let Some(j) = junit_path {
                 junit::write(&j, &session.info.name, &verdicts)?;
             }
-            print!(
+            say_part!(
                 "{}",
                 summary::render(&session.info.name, &verdicts, strictness)
             );
-            println!("\nresults: {}", path.display());
+            say!("\nresults: {}", path.display());
             // A run that could not have judged anything is the harness's problem, not a
             // verdict: say so even when updating expectations.
             if let Some(problem) = cogcheck::run::harness_problem(&only) {
@@ -299,7 +324,7 @@ fn dispatch(command: Command) -> Result<bool> {
                 let file = Expectations::default_path(&session.info.name);
                 let updated = session.expectations.updated_from(&only, !partial);
                 updated.save(&file)?;
-                println!(
+                say!(
                     "updated {} ({} known failures)",
                     file.display(),
                     updated.failures.len()
@@ -307,7 +332,7 @@ fn dispatch(command: Command) -> Result<bool> {
                 return Ok(true);
             }
             for action in &now_implemented {
-                println!(
+                say!(
                     "NOW IMPLEMENTED {action}: fixtures/expectations/{}.json lists it as unsupported, but it answered in this run and never said unsupported; remove it from `unsupported`",
                     session.info.name
                 );
@@ -360,13 +385,15 @@ fn dispatch(command: Command) -> Result<bool> {
         Command::Targets => {
             let targets = Targets::load_default()?;
             let cache = Cache::default_location()?;
-            println!(
+            say!(
                 "{:<14} {:<10} {:<14} configuration",
-                "target", "version", "install"
+                "target",
+                "version",
+                "install"
             );
             for name in targets.names() {
                 let spec = targets.get(name)?;
-                println!(
+                say!(
                     "{:<14} {:<10} {:<14} {}",
                     name,
                     spec.version,
@@ -374,15 +401,15 @@ fn dispatch(command: Command) -> Result<bool> {
                     spec.configuration
                 );
             }
-            println!("\ncache: {}", cache.root.display());
+            say!("\ncache: {}", cache.root.display());
             Ok(true)
         }
         Command::Scenarios { filter, shard } => {
             let scenarios = load_scenarios(filter.as_deref(), shard)?;
             for s in &scenarios {
-                println!("{:<60} {}", s.name(), s.covers.join(", "));
+                say!("{:<60} {}", s.name(), s.covers.join(", "));
             }
-            println!(
+            say!(
                 "\n{} scenarios, {} steps",
                 scenarios.len(),
                 scenarios.iter().map(|s| s.steps.len()).sum::<usize>()
@@ -408,7 +435,7 @@ fn dispatch(command: Command) -> Result<bool> {
             let (deleted, errors) =
                 runtime.block_on(cogcheck::run::sweep(&session.client, &prefix))?;
             session.stop()?;
-            println!("deleted {deleted} user pools named {prefix}*");
+            say!("deleted {deleted} user pools named {prefix}*");
             for e in &errors {
                 eprintln!("could not delete {e}");
             }

@@ -140,3 +140,22 @@ fn shards_of_a_moto_run_merge_into_one_column() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("2/2 missing"));
 }
+
+/// A listing piped into a reader that stops early (`cogcheck scenarios | head -1`) ends
+/// quietly with the status a shell gives a command SIGPIPE ended, never with a panic.
+#[test]
+fn a_closed_stdout_ends_a_listing_quietly() {
+    // A pipe whose read end is closed before cogcheck starts: its first write fails with
+    // EPIPE, deterministically (a real `head` would race with the pipe's buffer).
+    let (read_end, write_end) = std::io::pipe().expect("a pipe");
+    drop(read_end);
+    let out = Command::new(env!("CARGO_BIN_EXE_cogcheck"))
+        .arg("scenarios")
+        .stdout(write_end)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("cogcheck runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+}
