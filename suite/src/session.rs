@@ -124,8 +124,9 @@ impl Session {
             region,
             capabilities: spec.map(|s| s.capabilities()).unwrap_or_default(),
             codes: spec.and_then(|s| s.codes.clone()),
+            unsupported_log: spec.and_then(|s| s.unsupported_log.clone()),
             // A target started by hand can point at its output with COGCHECK_TARGET_LOG: moto
-            // says "not implemented" only there.
+            // says "not implemented" only there (`unsupported_log` of its target).
             log_path: running
                 .as_ref()
                 .and_then(|r| r.log_path().map(|p| p.to_path_buf()))

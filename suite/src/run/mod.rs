@@ -50,6 +50,9 @@ pub struct RunConfig {
     pub codes: Option<crate::target::CodeSource>,
     /// The target's output log, where targets print codes.
     pub log_path: Option<std::path::PathBuf>,
+    /// What the target writes to that log when it lacks an action (see
+    /// [`crate::target::TargetSpec::unsupported_log`]).
+    pub unsupported_log: Option<String>,
     /// How many scenarios run at once.
     pub jobs: usize,
 }

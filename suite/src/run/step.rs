@@ -225,7 +225,7 @@ impl Execution<'_> {
                 let logged = !said
                     && response.status >= 500
                     && response.body.is_null()
-                    && said_not_implemented(self.config.log_path.as_deref(), action).await;
+                    && said_not_implemented(self.config, action).await;
                 if (said || logged) && !expects_this_error {
                     record.status = StepStatus::Unsupported;
                     let answer = match &response.error {
@@ -366,23 +366,15 @@ impl Execution<'_> {
     }
 }
 
-/// moto answers an action it lacks with a bare HTML 500 and names the reason only in its log:
-/// `NotImplementedError: The get_user_auth_factors action has not been implemented`. Its web
-/// server writes that line just after sending the answer, so look again for a while.
-async fn said_not_implemented(log: Option<&std::path::Path>, action: &str) -> bool {
-    let Some(log) = log else { return false };
-    let mut snake = String::new();
-    for (i, c) in action.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                snake.push('_');
-            }
-            snake.push(c.to_ascii_lowercase());
-        } else {
-            snake.push(c);
-        }
-    }
-    let needle = format!("The {snake} action has not been implemented");
+/// Whether the target wrote its `unsupported_log` line for `action`: moto answers an action it
+/// lacks with a bare HTML 500 and names the reason only in its log (`NotImplementedError: The
+/// get_user_auth_factors action has not been implemented`). Its web server writes that line
+/// just after sending the answer, so look again for a while.
+async fn said_not_implemented(config: &RunConfig, action: &str) -> bool {
+    let (Some(log), Some(template)) = (config.log_path.as_deref(), &config.unsupported_log) else {
+        return false;
+    };
+    let needle = crate::target::TargetSpec::unsupported_line(template, action);
     // Up to 3 s: on a loaded machine the line can lag, and a miss would turn "unsupported"
     // into a spurious failure. Only 5xx answers without a JSON body ever wait here.
     for _ in 0..60 {

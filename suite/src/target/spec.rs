@@ -201,6 +201,10 @@ pub struct TargetSpec {
     pub configuration: String,
     /// How the target hands out the codes Cognito would send by e-mail or SMS, where known.
     pub codes: Option<CodeSource>,
+    /// The line a target writes to its output when it lacks an action it answered with a bare
+    /// 5xx (`unsupported_log` in the file; `{action}` and `{action_snake}` stand for the
+    /// action): moto names an action it lacks only there.
+    pub unsupported_log: Option<String>,
     /// The credentials a local emulator is told to accept and is driven with (`credentials`
     /// in the file, else `testing` / `testing`), so the caller's real AWS keys never reach an
     /// emulator. Not used for a remote target, which takes the caller's credentials from the
@@ -382,6 +386,7 @@ struct RawTarget {
     ready: Option<RawReady>,
     reset: Option<RawReset>,
     codes: Option<RawCodes>,
+    unsupported_log: Option<String>,
     credentials: Option<RawCredentials>,
     remote: Option<RawRemote>,
 }
@@ -537,6 +542,15 @@ fn validate_target(name: &str, raw: RawTarget) -> std::result::Result<TargetSpec
         return Err("field `configuration`: must describe the configuration used".to_string());
     }
     let codes = raw.codes.map(validate_codes).transpose()?;
+    if let Some(line) = &raw.unsupported_log {
+        check_placeholders("unsupported_log", line, &["action", "action_snake"])?;
+        if placeholders(line).next().is_none() {
+            return Err(
+                "field `unsupported_log`: must name the action with {action} or {action_snake}"
+                    .to_string(),
+            );
+        }
+    }
     let kind = match (raw.remote, raw.start) {
         (Some(_), Some(_)) => {
             return Err("a target has either `remote` or `start`, not both".to_string());
@@ -597,6 +611,7 @@ fn validate_target(name: &str, raw: RawTarget) -> std::result::Result<TargetSpec
         earlier_versions,
         configuration: raw.configuration,
         codes,
+        unsupported_log: raw.unsupported_log,
         credentials,
         kind,
     })
@@ -640,6 +655,26 @@ fn validate_earlier_versions(
 }
 
 impl TargetSpec {
+    /// The line this target writes when it lacks `action` (`AdminGetUser`), if it writes one.
+    pub fn unsupported_line(template: &str, action: &str) -> String {
+        let mut snake = String::new();
+        for (i, c) in action.chars().enumerate() {
+            if c.is_ascii_uppercase() {
+                if i > 0 {
+                    snake.push('_');
+                }
+                snake.push(c.to_ascii_lowercase());
+            } else {
+                snake.push(c);
+            }
+        }
+        substitute(template, &|name| match name {
+            "action" => Some(action.to_string()),
+            "action_snake" => Some(snake.clone()),
+            _ => None,
+        })
+    }
+
     /// This target's recipe pinned to `version` instead: the first package re-pinned, the
     /// install going to its own `<name>-<version>` folder of the cache.
     fn at_version(&self, version: &str) -> TargetSpec {

@@ -585,3 +585,32 @@ fn target_earlier_versions_re_pin_the_same_recipe() {
     );
     assert!(config_message(&remote).contains("only a target with an `install` recipe"));
 }
+
+#[test]
+fn target_unsupported_log_names_the_action() {
+    let targets = Targets::load_default().expect("shipped file");
+    let moto = targets.get("moto").expect("moto");
+    let line = moto
+        .unsupported_log
+        .as_deref()
+        .expect("moto says it in its log");
+    assert_eq!(
+        super::TargetSpec::unsupported_line(line, "GetUserAuthFactors"),
+        "The get_user_auth_factors action has not been implemented"
+    );
+    assert!(targets
+        .get("ministack")
+        .expect("ministack")
+        .unsupported_log
+        .is_none());
+    let text = SAMPLE.replace(
+        "configuration = \"an emulator\"\n",
+        "configuration = \"an emulator\"\nunsupported_log = \"lacks {operation}\"\n",
+    );
+    assert!(config_message(&text).contains("field `unsupported_log`: unknown placeholder"));
+    let text = SAMPLE.replace(
+        "configuration = \"an emulator\"\n",
+        "configuration = \"an emulator\"\nunsupported_log = \"not implemented\"\n",
+    );
+    assert!(config_message(&text).contains("must name the action"));
+}
