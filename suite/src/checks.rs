@@ -13,7 +13,7 @@
 
 use serde_json::Value;
 
-use crate::finding::{Axis, Evidence, Finding, Severity};
+use crate::finding::{Axis, CheckKind, Evidence, Finding, Severity};
 use crate::model::{Model, Rule};
 use crate::scenario::matcher::Mismatch;
 use crate::scenario::template::Scope;
@@ -76,18 +76,18 @@ const VALIDATION_ERRORS: &[&str] = &[
 /// check. An accepted request that Cognito refuses with a validation error is `validation`; a
 /// different message is `message`; everything else changes what the application sees and is
 /// `functional`. Scenarios mark authentication, token and enumeration checks `security`.
-pub fn grade(declared: Option<Severity>, check: &str, expected_errors: &[String]) -> Severity {
+pub fn grade(declared: Option<Severity>, check: CheckKind, expected_errors: &[String]) -> Severity {
     if let Some(s) = declared {
         // A message is cosmetic whatever the step checks.
-        return if check == "message" {
+        return if check == CheckKind::Message {
             Severity::Message
         } else {
             s
         };
     }
     match check {
-        "message" => Severity::Message,
-        "outcome"
+        CheckKind::Message => Severity::Message,
+        CheckKind::Outcome
             if !expected_errors.is_empty()
                 && expected_errors
                     .iter()
@@ -118,13 +118,13 @@ pub struct StepContext<'a> {
 }
 
 impl StepContext<'_> {
-    fn finding(&self, check: &str, path: &str, severity: Severity) -> Finding {
+    fn finding(&self, check: CheckKind, path: &str, severity: Severity) -> Finding {
         Finding {
             step: Some(self.step),
             action: self.action.map(str::to_string),
             axis: Axis::Behaviour,
             severity,
-            check: check.into(),
+            check,
             path: path.into(),
             summary: String::new(),
             expected: String::new(),
@@ -149,7 +149,7 @@ pub fn behaviour(
         Expect::Error { types, .. } => types,
         Expect::Success { .. } => &[],
     };
-    let make = |check: &str, path: &str, summary: String, expected: String, actual: String| {
+    let make = |check: CheckKind, path: &str, summary: String, expected: String, actual: String| {
         let mut f = ctx.finding(check, path, grade(ctx.severity, check, expected_errors));
         f.summary = summary;
         f.expected = expected;
@@ -168,7 +168,7 @@ pub fn behaviour(
                 let diff_text = diff(&pretty(&spec), &pretty(&projected));
                 for (i, mm) in mismatches.iter().enumerate() {
                     let mut f = make(
-                        "body",
+                        CheckKind::Body,
                         &mm.path,
                         format!("{label}: {mm}"),
                         mm.expected.clone(),
@@ -192,7 +192,7 @@ pub fn behaviour(
         ) => {
             let actual = describe_error(error_type, message.as_deref(), *status);
             out.push(make(
-                "outcome",
+                CheckKind::Outcome,
                 "$",
                 format!("{label}: expected success, got {actual}"),
                 "success".into(),
@@ -207,7 +207,7 @@ pub fn behaviour(
                 types.join(" or ")
             };
             out.push(make(
-                "outcome",
+                CheckKind::Outcome,
                 "$",
                 format!("{label}: expected {wanted}, got success"),
                 wanted,
@@ -230,7 +230,7 @@ pub fn behaviour(
             let any = types.iter().any(|t| t == crate::scenario::ANY_ERROR);
             if !any && !types.contains(error_type) {
                 out.push(make(
-                    "error-type",
+                    CheckKind::ErrorType,
                     "$.__type",
                     format!("{label}: expected {}, got {actual}", types.join(" or ")),
                     types.join(" or "),
@@ -241,7 +241,7 @@ pub fn behaviour(
                 let text = message.as_deref().unwrap_or("");
                 if !re.is_match(text).unwrap_or(false) {
                     out.push(make(
-                        "message",
+                        CheckKind::Message,
                         "$.message",
                         format!("{label}: message {text:?} does not match /{pattern}/"),
                         format!("/{pattern}/"),
@@ -257,7 +257,7 @@ pub fn behaviour(
                 };
                 if !ok {
                     out.push(make(
-                        "status",
+                        CheckKind::Status,
                         "-",
                         format!("{label}: expected status {want}, got {got}"),
                         want.clone(),
@@ -279,7 +279,7 @@ pub fn shape_and_protocol(
     response: &Response,
     step: Option<usize>,
 ) -> Vec<Finding> {
-    let finding = |axis: Axis, check: &str, path: &str, summary: String| Finding {
+    let finding = |axis: Axis, check: CheckKind, path: &str, summary: String| Finding {
         step,
         action: Some(action.to_string()),
         axis,
@@ -287,7 +287,7 @@ pub fn shape_and_protocol(
             Axis::Shape => Severity::Shape,
             Axis::Protocol | Axis::Behaviour => Severity::Protocol,
         },
-        check: check.into(),
+        check,
         path: path.into(),
         summary: format!("{action}: {summary}"),
         expected: String::new(),
@@ -324,11 +324,11 @@ pub fn shape_and_protocol(
                     // `d111111abcdef8.cloudfront.net` in a shape whose pattern has no dots.
                     // Unknown members are allowed because AWS adds members over time.
                     let check = match &v.rule {
-                        Rule::MissingRequired { .. } => "missing-required",
-                        Rule::WrongType { .. } => "wrong-type",
-                        Rule::NotInEnum { .. } => "enum-value",
-                        Rule::InvalidBase64 => "wrong-type",
-                        Rule::TooDeep { .. } => "too-deep",
+                        Rule::MissingRequired { .. } => CheckKind::MissingRequired,
+                        Rule::WrongType { .. } => CheckKind::WrongType,
+                        Rule::NotInEnum { .. } => CheckKind::EnumValue,
+                        Rule::InvalidBase64 => CheckKind::WrongType,
+                        Rule::TooDeep { .. } => CheckKind::TooDeep,
                         // Limits of the model or of the validator, not of the answer.
                         Rule::BadPattern { .. }
                         | Rule::UnknownShape { .. }
@@ -348,7 +348,7 @@ pub fn shape_and_protocol(
             if !op.may_return(&e.error_type) {
                 out.push(finding(
                     Axis::Shape,
-                    "undeclared-error",
+                    CheckKind::UndeclaredError,
                     "$.__type",
                     format!("`{}` is not an error {action} declares", e.error_type),
                 ));
@@ -367,7 +367,7 @@ pub fn shape_and_protocol(
                 if !ok {
                     out.push(finding(
                         Axis::Protocol,
-                        "error-status",
+                        CheckKind::ErrorStatus,
                         "-",
                         format!(
                             "`{}` came with status {}, expected {}",

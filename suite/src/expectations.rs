@@ -44,7 +44,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::finding::{Axis, Finding, Outcome, ScenarioResult};
+use crate::finding::{Axis, CheckKind, Finding, Outcome, ScenarioResult};
 
 /// The schema name and version of expectations files.
 pub const SCHEMA: &str = "cogcheck-expectations/2";
@@ -62,7 +62,7 @@ pub struct Known {
     /// The axis.
     pub axis: Axis,
     /// The check (see [`Finding::check`]).
-    pub check: String,
+    pub check: CheckKind,
     /// The JSON path of the finding.
     pub path: String,
     /// What the target does instead of what AWS does.
@@ -98,7 +98,7 @@ pub struct Everywhere {
     /// `shape` or `protocol` (behaviour is always per scenario).
     pub axis: Axis,
     /// The check.
-    pub check: String,
+    pub check: CheckKind,
     /// Only findings at this JSON path; any path when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
@@ -556,12 +556,12 @@ impl Expectations {
         };
         out.schema = SCHEMA.into();
         // Everywhere: what was recorded so and still occurs, plus what many scenarios share.
-        let mut spread: BTreeMap<(Axis, String, String), (BTreeSet<&str>, &Finding)> =
+        let mut spread: BTreeMap<(Axis, CheckKind, String), (BTreeSet<&str>, &Finding)> =
             BTreeMap::new();
         for r in results {
             for f in r.findings.iter().filter(|f| f.axis != Axis::Behaviour) {
                 spread
-                    .entry((f.axis, f.check.clone(), f.path.clone()))
+                    .entry((f.axis, f.check, f.path.clone()))
                     .or_insert_with(|| (BTreeSet::new(), f))
                     .0
                     .insert(&r.name);
@@ -579,7 +579,7 @@ impl Expectations {
             let covered = out.everywhere.iter().any(|w| w.matches(example));
             // An undeclared error is a different deviation for each error and operation,
             // though every one sits at `$.__type`: it stays with its scenario.
-            let lumps_distinct = check == "undeclared-error";
+            let lumps_distinct = *check == CheckKind::UndeclaredError;
             if !covered && !lumps_distinct && names.len() >= EVERYWHERE_THRESHOLD {
                 let reason = match axis {
                     // Framing findings have no path; their summary names the action, which
@@ -589,7 +589,7 @@ impl Expectations {
                 };
                 out.everywhere.push(Everywhere {
                     axis: *axis,
-                    check: check.clone(),
+                    check: *check,
                     path: (*axis == Axis::Shape).then(|| path.clone()),
                     reason: crate::secrets::scrub(&reason, std::iter::empty()),
                 });
@@ -627,7 +627,7 @@ impl Expectations {
                 entries.push(Known {
                     step: f.step,
                     axis: f.axis,
-                    check: f.check.clone(),
+                    check: f.check,
                     path: f.path.clone(),
                     // A reason is committed to the repository: never let a token into it.
                     reason: crate::secrets::scrub(&reason, std::iter::empty()),
@@ -681,9 +681,9 @@ fn strip_action(summary: &str) -> String {
 }
 
 fn framing_reason(f: &Finding) -> String {
-    match f.check.as_str() {
+    match f.check {
         // The status finding names one error type; the deviation is the class of statuses.
-        "error-status" => "errors come with a status other than the model's".into(),
+        CheckKind::ErrorStatus => "errors come with a status other than the model's".into(),
         _ => strip_action(&f.summary),
     }
 }
@@ -692,6 +692,35 @@ fn framing_reason(f: &Finding) -> String {
 mod tests {
     use super::*;
     use crate::finding::Severity;
+
+    #[test]
+    fn a_misspelt_check_kind_is_a_load_error_naming_where() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.json");
+        let text = format!(
+            r#"{{"schema": "{SCHEMA}", "failures": {{"a::b": [
+                {{"step": 1, "axis": "behaviour", "check": "error_type", "path": "$", "reason": "r"}}
+            ]}}}}"#
+        );
+        std::fs::write(&path, text).unwrap();
+        let err = Expectations::load(&path, "t").unwrap_err().to_string();
+        assert!(
+            err.contains("failures.a::b[0].check") && err.contains("error_type"),
+            "{err}"
+        );
+        assert_eq!("error-type".parse::<CheckKind>(), Ok(CheckKind::ErrorType));
+        for kind in [
+            CheckKind::Outcome,
+            CheckKind::StatusContradictsBody,
+            CheckKind::TooDeep,
+        ] {
+            assert_eq!(
+                kind.name().parse::<CheckKind>(),
+                Ok(kind),
+                "name and serde agree"
+            );
+        }
+    }
 
     fn finding(step: usize, axis: Axis, check: &str, path: &str) -> Finding {
         Finding {
@@ -703,7 +732,7 @@ mod tests {
                 Axis::Shape => Severity::Shape,
                 Axis::Protocol => Severity::Protocol,
             },
-            check: check.into(),
+            check: check.parse().expect("a check kind"),
             path: path.into(),
             summary: format!("DescribeUserPool: {check} at {path}"),
             expected: String::new(),
@@ -733,7 +762,7 @@ mod tests {
         Known {
             step: Some(step),
             axis,
-            check: check.into(),
+            check: check.parse().expect("a check kind"),
             path: path.into(),
             reason: "why".into(),
             flaky: false,
@@ -836,7 +865,7 @@ mod tests {
         let mut e = Expectations::empty("t");
         e.everywhere.push(Everywhere {
             axis: Axis::Protocol,
-            check: "request-id".into(),
+            check: CheckKind::RequestId,
             path: None,
             reason: "no request ids".into(),
         });

@@ -42,6 +42,107 @@ impl Axis {
     }
 }
 
+/// Which assertion a finding is about: the stable name an expectations entry matches. Typed so
+/// a new kind forces every `match` to decide and a misspelt one in an expectations file is a
+/// load error, not an entry that silently never matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckKind {
+    /// Behaviour: success where an error was expected, or the other way round.
+    Outcome,
+    /// Behaviour: another error type than the expected ones.
+    ErrorType,
+    /// Behaviour: another error message.
+    Message,
+    /// Behaviour: another HTTP status.
+    Status,
+    /// Behaviour: the body differs from the expected one.
+    Body,
+    /// Behaviour: a value later steps need was not in the answer.
+    Capture,
+    /// Behaviour: a protocol helper (SRP, TOTP, a JWT check, ...) failed.
+    Helper,
+    /// Behaviour: no answer at all.
+    Transport,
+    /// Behaviour: the step's templates could not be resolved.
+    Template,
+    /// Behaviour: the step panicked (a bug of cogcheck, reported as such).
+    Panic,
+    /// Behaviour: the run was interrupted before the step ended.
+    Interrupted,
+    /// Shape: a required member is missing.
+    MissingRequired,
+    /// Shape: a member has another JSON type (or is not valid base64).
+    WrongType,
+    /// Shape: a value outside the model's enum.
+    EnumValue,
+    /// Shape: an error the operation does not declare.
+    UndeclaredError,
+    /// Shape: nesting deeper than any answer of the model can be.
+    TooDeep,
+    /// Protocol: another content type than `application/x-amz-json-1.1`.
+    ContentType,
+    /// Protocol: no `x-amzn-RequestId` header.
+    RequestId,
+    /// Protocol: a body that is not a JSON object.
+    BodyNotJson,
+    /// Protocol: an error without `__type` or `x-amzn-ErrorType`.
+    ErrorWithoutType,
+    /// Protocol: header and body name different error types.
+    ErrorTypeDisagrees,
+    /// Protocol: a success status with an error body, or the other way round.
+    StatusContradictsBody,
+    /// Protocol: an error with another status than the model gives it.
+    ErrorStatus,
+}
+
+impl CheckKind {
+    /// The name an expectations file and the results use (`error-type`).
+    pub fn name(self) -> &'static str {
+        match self {
+            CheckKind::Outcome => "outcome",
+            CheckKind::ErrorType => "error-type",
+            CheckKind::Message => "message",
+            CheckKind::Status => "status",
+            CheckKind::Body => "body",
+            CheckKind::Capture => "capture",
+            CheckKind::Helper => "helper",
+            CheckKind::Transport => "transport",
+            CheckKind::Template => "template",
+            CheckKind::Panic => "panic",
+            CheckKind::Interrupted => "interrupted",
+            CheckKind::MissingRequired => "missing-required",
+            CheckKind::WrongType => "wrong-type",
+            CheckKind::EnumValue => "enum-value",
+            CheckKind::UndeclaredError => "undeclared-error",
+            CheckKind::TooDeep => "too-deep",
+            CheckKind::ContentType => "content-type",
+            CheckKind::RequestId => "request-id",
+            CheckKind::BodyNotJson => "body-not-json",
+            CheckKind::ErrorWithoutType => "error-without-type",
+            CheckKind::ErrorTypeDisagrees => "error-type-disagrees",
+            CheckKind::StatusContradictsBody => "status-contradicts-body",
+            CheckKind::ErrorStatus => "error-status",
+        }
+    }
+}
+
+impl std::str::FromStr for CheckKind {
+    type Err = String;
+
+    /// The kind named `text` (`error-type`), as expectations files spell it.
+    fn from_str(text: &str) -> Result<CheckKind, String> {
+        serde_json::from_value(serde_json::Value::String(text.to_string()))
+            .map_err(|_| format!("`{text}` is not a check kind"))
+    }
+}
+
+impl std::fmt::Display for CheckKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// How much a deviation matters to someone who builds on Cognito, worst first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -213,13 +314,8 @@ pub struct Finding {
     pub axis: Axis,
     /// How much it matters.
     pub severity: Severity,
-    /// Which assertion, a stable name an expectations entry matches: behaviour `outcome`
-    /// (success vs error), `error-type`, `message`, `status`, `body`, `capture`, `helper`,
-    /// `transport`, `template`, `panic`, `interrupted`; shape `missing-required`,
-    /// `wrong-type`, `enum-value`, `undeclared-error`, `invalid-output`; protocol
-    /// `content-type`, `request-id`, `body-not-json`, `error-without-type`,
-    /// `error-type-disagrees`, `status-contradicts-body`, `error-status`.
-    pub check: String,
+    /// Which assertion: the stable name an expectations entry matches.
+    pub check: CheckKind,
     /// The JSON path the assertion is about (`$.UserPool.Id`), or `$` for the whole answer,
     /// or `-` for the transport.
     pub path: String,

@@ -9,6 +9,7 @@
 
 use std::fmt;
 
+use crate::finding::CheckKind;
 use serde_json::Value;
 
 /// The `X-Amz-Target` prefix of every Cognito User Pools action.
@@ -110,14 +111,14 @@ pub enum Framing {
 impl Framing {
     /// The stable name of the check this deviation fails, as findings and expectations files
     /// name it.
-    pub fn check(&self) -> &'static str {
+    pub fn check(&self) -> CheckKind {
         match self {
-            Framing::ContentType { .. } => "content-type",
-            Framing::MissingRequestId => "request-id",
-            Framing::BodyNotJsonObject { .. } => "body-not-json",
-            Framing::ErrorWithoutType => "error-without-type",
-            Framing::ErrorTypeDisagrees { .. } => "error-type-disagrees",
-            Framing::StatusContradictsBody { .. } => "status-contradicts-body",
+            Framing::ContentType { .. } => CheckKind::ContentType,
+            Framing::MissingRequestId => CheckKind::RequestId,
+            Framing::BodyNotJsonObject { .. } => CheckKind::BodyNotJson,
+            Framing::ErrorWithoutType => CheckKind::ErrorWithoutType,
+            Framing::ErrorTypeDisagrees { .. } => CheckKind::ErrorTypeDisagrees,
+            Framing::StatusContradictsBody { .. } => CheckKind::StatusContradictsBody,
         }
     }
 }

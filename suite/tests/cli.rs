@@ -159,3 +159,41 @@ fn a_closed_stdout_ends_a_listing_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(141), "{stderr}");
 }
+
+/// An earlier version runs as itself: `--target moto@5.1.22` installs and starts moto 5.1.22
+/// (its own cache folder), its results say target `moto` at `5.1.22`, it is judged with
+/// moto's expectations, and the published results of the pinned moto stay untouched.
+#[test]
+fn an_earlier_version_runs_as_the_same_target_at_its_version() {
+    let targets = cogcheck::target::Targets::load_default().unwrap();
+    let version = targets.get("moto").unwrap().earlier_versions[0].clone();
+    let label = format!("moto@{version}");
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let published = repo.join("reports/results/moto.json");
+    let before = std::fs::read(&published).ok();
+    let out = Command::new(env!("CARGO_BIN_EXE_cogcheck"))
+        .args([
+            "run",
+            "--target",
+            &label,
+            "--filter",
+            "user-pools::list-user-pools-shape",
+            "--no-progress",
+        ])
+        .output()
+        .expect("cogcheck runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{stderr}");
+    let results = repo.join(format!("target/cogcheck/{label}.filtered.json"));
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&results).expect("its own results file")).unwrap();
+    assert_eq!(written["target"]["name"], "moto", "{}", written["target"]);
+    assert_eq!(written["target"]["version"], version.as_str());
+    assert_eq!(std::fs::read(&published).ok(), before);
+    let refused = Command::new(env!("CARGO_BIN_EXE_cogcheck"))
+        .args(["run", "--target", &label, "--update-expectations"])
+        .output()
+        .expect("cogcheck runs");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("describes the pinned version"));
+}

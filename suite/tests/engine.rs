@@ -77,7 +77,7 @@ fn engine_against_moto() {
         .on(Axis::Behaviour)
         .next()
         .unwrap_or_else(|| panic!("no behaviour finding: {:?}", result.findings));
-    assert_eq!((f.step, f.check.as_str()), (Some(3), "outcome"));
+    assert_eq!((f.step, f.check.name()), (Some(3), "outcome"));
     assert_eq!(result.steps[4].status, StepStatus::Passed);
     assert!(
         result.cleanup_errors.is_empty(),
@@ -96,7 +96,7 @@ fn engine_against_moto() {
             vec![Known {
                 step: Some(step),
                 axis: Axis::Behaviour,
-                check: check.into(),
+                check: check.parse().expect("a check kind"),
                 path: "$".into(),
                 reason: "why".into(),
                 flaky: false,
@@ -106,11 +106,15 @@ fn engine_against_moto() {
     };
     let b = Strictness::Behaviour;
     assert!(matches!(
-        known(&result.name, 3, &f.check).judge(&result, b).verdict,
+        known(&result.name, 3, f.check.name())
+            .judge(&result, b)
+            .verdict,
         Verdict::ExpectedFailure { .. }
     ));
     assert!(matches!(
-        known(&result.name, 2, &f.check).judge(&result, b).verdict,
+        known(&result.name, 2, f.check.name())
+            .judge(&result, b)
+            .verdict,
         Verdict::Changed { .. }
     ));
 
@@ -137,7 +141,7 @@ fn engine_against_moto() {
     assert!(stopped
         .findings
         .iter()
-        .any(|f| f.check == "capture" && f.step == Some(1)));
+        .any(|f| f.check.name() == "capture" && f.step == Some(1)));
 
     let passing = write_scenario(
         dir.path(),
@@ -179,7 +183,7 @@ fn engine_against_moto() {
     assert!(
         leaked
             .on(Axis::Behaviour)
-            .any(|f| f.step == Some(4) && f.check == "body"),
+            .any(|f| f.step == Some(4) && f.check.name() == "body"),
         "{:?}",
         leaked.findings
     );

@@ -24,7 +24,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 
 use cogcheck::expectations::{Strictness, Verdict};
-use cogcheck::finding::{Axis, ScenarioResult};
+use cogcheck::finding::{Axis, CheckKind, ScenarioResult};
 use cogcheck::run::{RunConfig, Runner};
 use cogcheck::scenario::{self, Scenario};
 use cogcheck::session::{Session, SessionOptions};
@@ -286,9 +286,9 @@ async fn cosmetic_deviations_do_not_change_behaviour_and_new_ones_are_changed() 
         })
         .collect();
     assert!(differing.is_empty(), "{}", differing.join("\n"));
-    assert!(through
-        .iter()
-        .any(|(r, _)| r.on(Axis::Protocol).any(|f| f.check == "request-id")));
+    assert!(through.iter().any(|(r, _)| r
+        .on(Axis::Protocol)
+        .any(|f| f.check == CheckKind::RequestId)));
     // --strict judges every axis: the missing request ids are new protocol findings.
     let strict = run(
         &stripped,
@@ -349,7 +349,7 @@ async fn cosmetic_deviations_do_not_change_behaviour_and_new_ones_are_changed() 
         );
         assert!(
             j.new_findings(r, Axis::Shape)
-                .any(|f| f.check == "missing-required" && f.path.contains("UserConfirmed")),
+                .any(|f| f.check == CheckKind::MissingRequired && f.path.contains("UserConfirmed")),
             "{}: {:?}",
             r.name,
             r.findings

@@ -222,7 +222,7 @@ fn noticed(baseline: &ScenarioResult, mutated: &ScenarioResult, step: usize) -> 
         }
         _ => {}
     }
-    let key = |f: &crate::finding::Finding| (f.step, f.axis, f.check.clone(), f.path.clone());
+    let key = |f: &crate::finding::Finding| (f.step, f.axis, f.check, f.path.clone());
     let mut seen: BTreeMap<_, usize> = BTreeMap::new();
     for f in &baseline.findings {
         *seen.entry(key(f)).or_default() += 1;
@@ -511,7 +511,7 @@ mod tests {
             action: None,
             axis,
             severity: Severity::Shape,
-            check: check.into(),
+            check: check.parse().expect("a check kind"),
             path: "$".into(),
             summary: "s".into(),
             expected: String::new(),

@@ -23,7 +23,9 @@ pub use cleanup::{cleanup, delete_pool, sweep};
 
 use crate::client::{Client, RawResponse};
 use crate::expectations::{Expectations, Judgement, Strictness};
-use crate::finding::{Axis, Finding, Outcome, ScenarioResult, Severity, StepResult, StepStatus};
+use crate::finding::{
+    Axis, CheckKind, Finding, Outcome, ScenarioResult, Severity, StepResult, StepStatus,
+};
 use crate::scenario::helper_step::HelperState;
 use crate::scenario::helpers::totp::TotpGenerator;
 use crate::scenario::{Scenario, Step, StepKind};
@@ -289,7 +291,7 @@ impl Runner {
                     action: None,
                     axis: Axis::Behaviour,
                     severity: Severity::Functional,
-                    check: "panic".into(),
+                    check: CheckKind::Panic,
                     path: "-".into(),
                     summary: reason.clone(),
                     expected: String::new(),

@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::{not_run, RunConfig, EVENTUALLY_INTERVAL, INTERRUPTED};
 use crate::checks::{self, Answer, StepContext};
 use crate::client::Client;
-use crate::finding::{Axis, Finding, Severity, StepResult, StepStatus};
+use crate::finding::{Axis, CheckKind, Finding, Severity, StepResult, StepStatus};
 use crate::model::Model;
 use crate::scenario::helper_step::{HelperContext, HelperState};
 use crate::scenario::helpers::totp::TotpGenerator;
@@ -65,7 +65,7 @@ pub(super) struct Execution<'a> {
 
 /// Behaviour checks an `eventually_ms` read repeats on: a wrong answer that may still turn
 /// right. Shape and protocol findings are not repeated away.
-const REPEATABLE: &[&str] = &["body", "outcome", "error-type"];
+const REPEATABLE: &[CheckKind] = &[CheckKind::Body, CheckKind::Outcome, CheckKind::ErrorType];
 
 impl Execution<'_> {
     fn scope(&self) -> Scope<'_> {
@@ -86,7 +86,7 @@ impl Execution<'_> {
             let reason = "the run was interrupted".to_string();
             return StepRun {
                 record: not_run(step),
-                findings: vec![self.stop_finding(step, "interrupted", &reason)],
+                findings: vec![self.stop_finding(step, CheckKind::Interrupted, &reason)],
                 stop: Some(Stop::CannotGoOn { reason }),
             };
         }
@@ -98,9 +98,9 @@ impl Execution<'_> {
             let mut attempts = 1;
             let repeatable = |r: &StepRun| {
                 r.stop.is_none()
-                    && r.findings.iter().any(|f| {
-                        f.axis == Axis::Behaviour && REPEATABLE.contains(&f.check.as_str())
-                    })
+                    && r.findings
+                        .iter()
+                        .any(|f| f.axis == Axis::Behaviour && REPEATABLE.contains(&f.check))
             };
             while repeatable(&run)
                 && Instant::now() < deadline
@@ -147,7 +147,7 @@ impl Execution<'_> {
     }
 
     /// The behaviour finding that says why the scenario cannot go on.
-    fn stop_finding(&self, step: &Step, check: &str, reason: &str) -> Finding {
+    fn stop_finding(&self, step: &Step, check: CheckKind, reason: &str) -> Finding {
         Finding {
             step: Some(step.index),
             action: match &step.kind {
@@ -156,7 +156,7 @@ impl Execution<'_> {
             },
             axis: Axis::Behaviour,
             severity: step.severity.unwrap_or(Severity::Functional),
-            check: check.into(),
+            check,
             path: "-".into(),
             summary: format!("{}: {reason}", step.label()),
             expected: String::new(),
@@ -182,7 +182,7 @@ impl Execution<'_> {
                 let reason = format!("cannot build the request: {e}");
                 return StepRun {
                     record,
-                    findings: vec![self.stop_finding(step, "template", &reason)],
+                    findings: vec![self.stop_finding(step, CheckKind::Template, &reason)],
                     stop: Some(Stop::CannotGoOn { reason }),
                 };
             }
@@ -211,7 +211,7 @@ impl Execution<'_> {
                         let reason = format!("no answer: {e}");
                         return StepRun {
                             record,
-                            findings: vec![self.stop_finding(step, "transport", &reason)],
+                            findings: vec![self.stop_finding(step, CheckKind::Transport, &reason)],
                             stop: Some(Stop::CannotGoOn { reason }),
                         };
                     }
@@ -330,7 +330,7 @@ impl Execution<'_> {
                         }
                         None => {
                             let reason = format!("save `{name}`: {raw} matched nothing");
-                            let mut f = self.stop_finding(step, "capture", &reason);
+                            let mut f = self.stop_finding(step, CheckKind::Capture, &reason);
                             f.path = raw.clone();
                             f.actual = checks::pretty(&redact(output_shape.as_deref(), body));
                             findings.push(f);

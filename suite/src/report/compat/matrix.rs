@@ -1161,7 +1161,7 @@ fn view(s: &ScenarioIn) -> ScenarioResultView {
                 action: g.action.clone(),
                 axis: g.axis,
                 severity: g.severity,
-                check: g.check.clone(),
+                check: g.check.to_string(),
                 path: scrub(&g.path),
                 summary: scrub(&g.summary),
                 expected: scrub(&g.expected),
