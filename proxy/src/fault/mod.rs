@@ -455,11 +455,10 @@ impl Faults {
                     acts: s.rule.spec.fault.acts(),
                 })
                 .collect();
-            // A rule decided here that fires with a fault that acts keeps the request from
-            // the quota, as below.
+            // A rule decided here (or forced by the header, whatever its count) that fires
+            // with a fault that acts keeps the request from the quota, as below.
             let skip = selections.iter().any(|s| {
-                !s.shared_count
-                    && (s.is_forced || s.decision.is_some_and(|d| d.fired))
+                (s.is_forced || (!s.shared_count && s.decision.is_some_and(|d| d.fired)))
                     && s.rule.spec.fault.acts()
             });
             if !counted.is_empty() || (charge.is_some() && !skip) {

@@ -847,6 +847,62 @@ mod tests {
         assert!((1..=3000).contains(&ttl), "{ttl}");
     }
 
+    /// A Redis that does not answer in time costs a request the timeout, not more: it is
+    /// decided locally and counted; after a few in a row the store is taken for gone, and
+    /// reconnected once Redis answers again.
+    #[tokio::test]
+    async fn a_slow_store_times_out_then_reconnects() {
+        let server = RedisServer::start();
+        let s = Shared::new(&SharedConfig {
+            url: server.url(),
+            prefix: "slow:".into(),
+            timeout: Duration::from_millis(100),
+        })
+        .unwrap();
+        s.connect().await;
+        assert!(s.is_up());
+        let client = redis::Client::open(server.url()).unwrap();
+        let mut other = client.get_multiplexed_async_connection().await.unwrap();
+        // Every client but this one waits for 1.5 s.
+        let () = redis::cmd("CLIENT")
+            .arg("PAUSE")
+            .arg(1500)
+            .arg("ALL")
+            .query_async(&mut other)
+            .await
+            .unwrap();
+        let started = Instant::now();
+        for _ in 0..TIMEOUTS_TO_DISCONNECT {
+            assert_eq!(
+                s.invoke(&[], false, None, Some(1)).await,
+                Err(Fallback::Timeout)
+            );
+        }
+        // Not a benchmark: only that no call waited for the paused Redis.
+        assert!(started.elapsed() < Duration::from_millis(1400));
+        assert!(!s.is_up(), "three timeouts in a row: taken for gone");
+        assert_eq!(
+            s.invoke(&[], false, None, Some(1)).await,
+            Err(Fallback::Unreachable)
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !s.is_up() {
+            assert!(Instant::now() < deadline, "never reconnected");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(s.invoke(&[], false, None, Some(1)).await.is_ok());
+        let mut text = String::new();
+        s.prometheus(&mut text);
+        for line in [
+            "cogcheck_proxy_shared_state_fallbacks_total{reason=\"timeout\"} 3",
+            "cogcheck_proxy_shared_state_fallbacks_total{reason=\"unreachable\"} 1",
+            "cogcheck_proxy_shared_state_reconnects_total 1",
+            "cogcheck_proxy_shared_state_up 1",
+        ] {
+            assert!(text.contains(line), "{line}\n{text}");
+        }
+    }
+
     /// Unreachable at start: every request is decided locally and counted as such.
     #[tokio::test]
     async fn an_unreachable_store_falls_back_and_counts() {
