@@ -255,6 +255,18 @@ async fn a_fleet_shares_one_quota_and_one_rule_budget() {
     // Every decision was the fleet's: no member fell back.
     for m in &fleet {
         assert_eq!(m.metric(&http, "cogcheck_proxy_shared_state_up").await, 1.0);
+        let faults = http
+            .send(
+                "GET",
+                &format!("{}/faults", m.admin),
+                &[],
+                Default::default(),
+            )
+            .await
+            .expect("GET /faults")
+            .json();
+        assert_eq!(faults["shared_state"]["url"], redis.url(), "{faults}");
+        assert_eq!(faults["shared_state"]["up"], true, "{faults}");
         for reason in ["unreachable", "timeout", "error"] {
             let series =
                 format!("cogcheck_proxy_shared_state_fallbacks_total{{reason=\"{reason}\"}}");

@@ -485,6 +485,16 @@ impl Shared {
         format!("{}rule:{hex}", self.prefix)
     }
 
+    /// For `GET /faults`: where the fleet's state is, and whether it is in use now.
+    pub fn describe(&self) -> serde_json::Value {
+        serde_json::json!({
+            "url": self.display,
+            "prefix": self.prefix,
+            "timeout_ms": self.timeout.as_millis() as u64,
+            "up": self.is_up(),
+        })
+    }
+
     /// The shared-state metrics, in the Prometheus text format.
     pub fn prometheus(&self, out: &mut String) {
         use std::fmt::Write;
@@ -948,5 +958,6 @@ mod tests {
         })
         .unwrap();
         assert_eq!(s.display, "redis://127.0.0.1:6379/3");
+        assert!(!s.describe().to_string().contains("hunter2"));
     }
 }
