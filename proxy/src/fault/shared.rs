@@ -76,6 +76,9 @@ const RECONNECT_EVERY: Duration = Duration::from_secs(1);
 /// same double. The refill is the local `Bucket::refill` operation for operation (elapsed time
 /// as whole seconds plus nanoseconds over 1e9, as `Duration::as_secs_f64` computes it).
 pub const SCRIPT: &str = r#"
+-- Redis before 5 replicates scripts verbatim and refuses writes after TIME unless the script
+-- asks for its effects to be replicated instead; from 7 on this is the only mode and a no-op.
+if redis.replicate_commands then redis.replicate_commands() end
 local now
 if ARGV[1] ~= '' then
   now = tonumber(ARGV[1])
