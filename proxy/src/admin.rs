@@ -143,6 +143,9 @@ fn metrics(state: &AdminState) -> String {
             }
         }
     }
+    if let Some(shared) = state.stack.faults.shared() {
+        shared.prometheus(&mut out);
+    }
     if let Some(shadow) = &state.stack.shadow {
         let (compared, mismatched) = shadow.compared();
         for (name, help, kind, value) in [

@@ -50,6 +50,11 @@ EXAMPLES:
         cogcheck-proxy --upstream http://127.0.0.1:5000 --faults fixtures/faults/bad-network.toml \\
             --fault-replay decisions.jsonl
 
+    A fleet of three behind a load balancer, throttling at the account's rate together:
+        cogcheck-proxy --upstream http://127.0.0.1:5000 --quotas --listen 127.0.0.1:4566 \\
+            --shared-state redis://127.0.0.1:6379/0 --shared-state-prefix staging:
+        (the same on 127.0.0.1:4576 and 127.0.0.1:4586)
+
 REPLAY MODES (--mode):
     none          replay only; a request that was never recorded gets a miss error
     once          record everything if the cassette does not exist yet, else like `none`
@@ -244,6 +249,26 @@ pub struct Args {
     /// separated): the named rule's fault is forced for that request. Off by default.
     #[arg(long, value_name = "RULE_IDS", value_delimiter = ',')]
     pub allow_fault_header: Vec<String>,
+
+    /// A fleet: keep quota buckets and the counts of rules with `first`, `every` or `after`
+    /// in this Redis, shared by every proxy given the same URL and prefix, so the fleet
+    /// throttles at the account's rate and "fail the first N" fails N requests in all. One
+    /// round trip per request, within --shared-state-timeout; when Redis is unreachable or
+    /// slow the proxy warns, decides with its own local buckets (counted in GET /metrics) and
+    /// reconnects in the background.
+    #[arg(long, value_name = "redis://HOST:PORT[/DB]")]
+    pub shared_state: Option<String>,
+
+    /// Put before every key in --shared-state, so several fleets can share one Redis.
+    #[arg(long, value_name = "PREFIX", default_value = crate::fault::shared::DEFAULT_PREFIX,
+          requires = "shared_state")]
+    pub shared_state_prefix: String,
+
+    /// Milliseconds a request waits for --shared-state before it is decided locally.
+    #[arg(long, value_name = "MS", default_value_t = crate::fault::shared::DEFAULT_TIMEOUT_MS,
+          requires = "shared_state",
+          value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub shared_state_timeout: u64,
 }
 
 /// What to do with a replayed cassette.
@@ -543,6 +568,13 @@ impl Args {
                 replay: self.fault_replay,
                 quotas: self.quotas,
                 allow_header: self.allow_fault_header,
+                shared: self
+                    .shared_state
+                    .map(|url| crate::fault::shared::SharedConfig {
+                        url,
+                        prefix: self.shared_state_prefix,
+                        timeout: Duration::from_millis(self.shared_state_timeout),
+                    }),
             },
             shadow,
         })

@@ -130,6 +130,8 @@ impl Proxy {
             _ => None,
         };
         let faults = fault::Faults::new(&config.faults)?;
+        // Before serving, so a fleet's first requests already share its quota.
+        faults.connect_shared().await;
         let shadow = match (&config.shadow, &forwarder) {
             (Some(s), Some(f)) => Some(shadow::live::Shadow::start(
                 s,

@@ -121,8 +121,11 @@ impl Stack {
         }
 
         // faults: decided from the headers alone unless a rule reads the body
-        let early_plan =
-            (!self.faults.needs_body(&class)).then(|| self.faults.decide(&class, &mut parts, None));
+        let early_plan = if self.faults.needs_body(&class) {
+            None
+        } else {
+            Some(self.faults.decide(&class, &mut parts, None).await)
+        };
 
         // buffer only when a layer needs the whole body (a faulted request always is)
         let needs_body = self.recorder.is_some()
@@ -155,7 +158,7 @@ impl Stack {
         // faults: may answer, delay, hang or drop the connection before anything else answers
         let plan = match early_plan {
             Some(p) => p,
-            None => self.faults.decide(&class, &mut parts, Some(&body)),
+            None => self.faults.decide(&class, &mut parts, Some(&body)).await,
         };
         if let Some(resp) = self.faults.before_upstream(&plan).await {
             let status = resp.status();

@@ -2,7 +2,7 @@
 //!
 //! | endpoint | what |
 //! |---|---|
-//! | `GET /faults` | seed, rules (as written) with counters `selected`, `fired`, `applied`, `unmatched` (`--fault-replay`) and `expired`, quota buckets, header allowlist, decisions file, replayed decisions file |
+//! | `GET /faults` | seed, rules (as written) with counters `selected`, `fired`, `applied`, `unmatched` (`--fault-replay`) and `expired`, quota buckets, header allowlist, decisions file, replayed decisions file, the fleet's store (`--shared-state`: where, prefix, up) |
 //! | `POST /faults` | adds rules: one rule object, a list, or `{"rules": [...]}`; 201 with the ids, or 400 naming the rule and field (nothing is added) |
 //! | `DELETE /faults/{id}` | removes a rule; 404 if there is none |
 //! | `DELETE /faults` | removes every rule |
@@ -90,6 +90,7 @@ impl Faults {
             },
             "decisions_log": self.log_path.as_ref().map(|p| p.display().to_string()),
             "decisions_replay": self.replay.as_ref().map(|r| r.path().display().to_string()),
+            "shared_state": self.shared.as_ref().map(|s| s.describe()),
         })
     }
 

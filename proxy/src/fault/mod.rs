@@ -20,6 +20,7 @@
 //! | `log.rs` | the decisions file (`--fault-log`), `cogcheck-fault-decisions/1` |
 //! | `replay.rs` | replaying a decisions file (`--fault-replay`): match keys, reading and checking the log |
 //! | `quota.rs` | token buckets per Cognito quota category (`--quotas`) |
+//! | `shared.rs` | a fleet's buckets and rule counts in Redis (`--shared-state`) |
 //! | `control.rs` | the admin API's `/faults` endpoints |
 //! | `conn.rs` | how a request reaches its socket to reset or close it |
 //!
@@ -46,6 +47,7 @@ pub mod log;
 pub mod quota;
 pub mod replay;
 pub mod rules;
+pub mod shared;
 pub mod target;
 
 use std::collections::BTreeSet;
@@ -84,6 +86,8 @@ pub struct FaultConfig {
     /// Rule ids the `x-cogcheck-fault` header may force (`--allow-fault-header`); empty: the
     /// header is not honoured and passes through like any other.
     pub allow_header: Vec<String>,
+    /// Quota buckets and rule counts shared by a fleet of proxies (`--shared-state`).
+    pub shared: Option<shared::SharedConfig>,
 }
 
 /// The rules in force: swapped whole, so a request sees one consistent set.
@@ -108,6 +112,8 @@ pub struct Faults {
     file_rules: Vec<RuleSpec>,
     rules: RwLock<Arc<RuleSet>>,
     quotas: Option<quota::Buckets>,
+    /// The fleet's store, when there is one: counted rules and quotas are decided there.
+    shared: Option<Arc<shared::Shared>>,
     allow_header: Option<BTreeSet<String>>,
     log: Option<log::DecisionLog>,
     log_path: Option<PathBuf>,
@@ -148,6 +154,19 @@ impl Plan {
             (None, None) => "latency",
         }
     }
+}
+
+/// One rule's selection of a request, between its draw and its fault.
+struct Selection<'a> {
+    rule: &'a Arc<Rule>,
+    is_forced: bool,
+    selects: bool,
+    occurrence: Option<u64>,
+    replayed: Option<&'static str>,
+    logged_delay: Option<f64>,
+    decision: Option<rules::Decision>,
+    /// The count (and so whether it fires) is the fleet's.
+    shared_count: bool,
 }
 
 /// The key of match keys' digests: the replayed file's (`FILE.key`), else the one kept for
@@ -261,12 +280,19 @@ impl Faults {
             .as_deref()
             .map(log::DecisionLog::open)
             .transpose()?;
+        let shared = config
+            .shared
+            .as_ref()
+            .map(shared::Shared::new)
+            .transpose()
+            .map_err(Error::Config)?;
         let faults = Faults {
             seed,
             started: Instant::now(),
             rules: RwLock::new(RuleSet::new(Vec::new())),
             file_rules,
             quotas,
+            shared,
             allow_header: (!config.allow_header.is_empty())
                 .then(|| config.allow_header.iter().cloned().collect()),
             log,
@@ -278,6 +304,19 @@ impl Faults {
         };
         faults.reset().map_err(Error::Config)?;
         Ok(faults)
+    }
+
+    /// Connects to the fleet's store, if there is one (warning, and deciding locally, while
+    /// it is unreachable).
+    pub async fn connect_shared(&self) {
+        if let Some(s) = &self.shared {
+            s.connect().await;
+        }
+    }
+
+    /// The fleet's store, for `/metrics`.
+    pub fn shared(&self) -> Option<&shared::Shared> {
+        self.shared.as_deref()
     }
 
     /// True when the decision for this request needs its body.
@@ -295,8 +334,9 @@ impl Faults {
     }
 
     /// Decides what happens to a request: every selecting rule draws, the decisions are
-    /// logged. Strips the fault header when it is honoured.
-    pub fn decide(
+    /// logged. Strips the fault header when it is honoured. With `--shared-state`, the counts
+    /// of counted rules and the quota buckets are the fleet's: one round trip (`shared.rs`).
+    pub async fn decide(
         &self,
         class: &Classified,
         parts: &mut http::request::Parts,
@@ -342,6 +382,9 @@ impl Faults {
         // Only a logged or replayed run needs the key; the rest never pays for it.
         let key = (self.log.is_some() || self.replay.is_some())
             .then(|| replay::match_key(action, json.as_ref(), &self.match_secret));
+
+        // Every selecting rule draws (or takes its logged decision), in order.
+        let mut selections = Vec::new();
         for rule in &set.rules {
             let is_forced = forced.as_deref() == Some(rule.spec.id.as_str());
             let selects = rule.applies_to(operation)
@@ -359,6 +402,7 @@ impl Faults {
             };
             let mut replayed = None;
             let mut logged_delay = None;
+            let mut drawn = false;
             let decision = if !selects {
                 None
             } else if let (Some(r), Some(k), Some(o)) = (&self.replay, &key, occurrence) {
@@ -375,8 +419,78 @@ impl Faults {
                     }
                 })
             } else {
-                Some(rule.decide(self.seed, json.as_ref()))
+                drawn = true;
+                Some(rule.draw(self.seed, json.as_ref()))
             };
+            selections.push(Selection {
+                rule,
+                is_forced,
+                selects,
+                occurrence,
+                replayed,
+                logged_delay,
+                decision,
+                // A drawn decision of a counted rule waits for the fleet's count.
+                shared_count: drawn && self.shared.is_some() && rule.target.counts(),
+            });
+        }
+
+        // The fleet's counts and quota, in one round trip; locally when there is no store or
+        // it does not answer in time.
+        let charge = self
+            .quotas
+            .as_ref()
+            .and_then(|q| q.charge(action, category, json.as_ref()));
+        let mut verdict = None;
+        if let Some(store) = &self.shared {
+            let counted: Vec<shared::Counted<'_>> = selections
+                .iter()
+                .filter(|s| s.shared_count)
+                .map(|s| shared::Counted {
+                    id: &s.rule.spec.id,
+                    first: s.rule.target.first,
+                    every: s.rule.target.every,
+                    after: s.rule.target.after,
+                    draw_ok: s.rule.draw_passes(s.decision.and_then(|d| d.draw)),
+                    acts: s.rule.spec.fault.acts(),
+                })
+                .collect();
+            // A rule decided here (or forced by the header, whatever its count) that fires
+            // with a fault that acts keeps the request from the quota, as below.
+            let skip = selections.iter().any(|s| {
+                (s.is_forced || (!s.shared_count && s.decision.is_some_and(|d| d.fired)))
+                    && s.rule.spec.fault.acts()
+            });
+            if !counted.is_empty() || (charge.is_some() && !skip) {
+                if let Ok(reply) = store.invoke(&counted, skip, charge.as_ref(), None).await {
+                    let mut counts = reply.counts.into_iter();
+                    for s in selections.iter_mut().filter(|s| s.shared_count) {
+                        if let (Some(d), Some(n)) = (s.decision.as_mut(), counts.next()) {
+                            d.n = n;
+                            d.fired = s.rule.fires(d.draw, n);
+                        }
+                    }
+                    verdict = Some(reply.verdict);
+                }
+            }
+        }
+
+        for sel in &selections {
+            let Selection {
+                rule,
+                is_forced,
+                selects,
+                occurrence,
+                replayed,
+                logged_delay,
+                decision,
+                ..
+            } = *sel;
+            if replayed.is_none() {
+                if let Some(d) = decision {
+                    rule.tally(d.fired);
+                }
+            }
             let fired = is_forced || decision.is_some_and(|d| d.fired);
             let mut delay_ms = None;
             let applied = fired
@@ -453,10 +567,21 @@ impl Faults {
             }
         }
         if plan.fault.is_none() {
-            if let Some(q) = &self.quotas {
-                // `category` is the one charged: a challenge response may count toward
+            if let (Some(q), Some(charge)) = (&self.quotas, charge) {
+                // `charge.category` is the one charged: a challenge response may count toward
                 // another than its operation's (quota.rs), and is logged and counted there.
-                if let Some(category) = q.take(action, category, json.as_ref()) {
+                let throttled = match verdict {
+                    Some(shared::Verdict::Passed) => false,
+                    Some(shared::Verdict::Throttled) => true,
+                    // Not charged in the store though no fault acts: cannot happen (the store
+                    // skips the charge exactly when a fault acts); the local buckets decide.
+                    Some(shared::Verdict::NotCharged) | None => {
+                        !q.take_local(&charge, Instant::now())
+                    }
+                };
+                if throttled {
+                    q.count_throttle(&charge.category);
+                    let category = charge.category;
                     let rid = plan
                         .request_id
                         .get_or_insert_with(crate::answer::request_id)

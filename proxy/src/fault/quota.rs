@@ -249,10 +249,41 @@ impl Bucket {
 /// A bucket's name. Typed, so a category, its allowance and an operation's per-pool bucket
 /// can never share one whatever the names hold.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Key {
+pub(crate) enum Key {
     Category(String),
     Allowance(String),
     Pool { action: String, pool: String },
+}
+
+impl Key {
+    /// The bucket's name in a shared store (`shared.rs`), after the fleet's prefix. Category
+    /// and action names come from the catalog and the model; the user pool id comes from the
+    /// request, so it goes in as a digest: of bounded length, and no delimiter inside it can
+    /// make two buckets one.
+    pub(crate) fn shared_name(&self) -> String {
+        match self {
+            Key::Category(c) => format!("q:c:{c}"),
+            Key::Allowance(c) => format!("q:a:{c}"),
+            Key::Pool { action, pool } => {
+                use sha2::{Digest, Sha256};
+                let d = Sha256::digest(pool.as_bytes());
+                let hex: String = d[..8].iter().map(|b| format!("{b:02x}")).collect();
+                format!("q:p:{action}:{hex}")
+            }
+        }
+    }
+}
+
+/// The buckets one request is charged to ([`Buckets::charge`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Charge {
+    /// The category charged, named when the request is throttled.
+    pub category: String,
+    /// Buckets that must all hold a token (the operation's per-user-pool bucket).
+    pub required: Vec<(Key, f64)>,
+    /// Buckets tried in order (the allowance, then the category); the first holding a token
+    /// pays.
+    pub sources: Vec<(Key, f64)>,
 }
 
 /// The bucket under `key`, created full, refilled to `now`.
@@ -357,7 +388,9 @@ impl Buckets {
     }
 
     /// Takes a token for the request (`body`: its JSON input, when read); `Some(category)`
-    /// when it is throttled, naming the category it was charged to.
+    /// when it is throttled, naming the category it was charged to. The proxy goes through
+    /// [`Buckets::charge`] itself, so the fleet's store can take the same charge instead.
+    #[cfg(test)]
     pub fn take(
         &self,
         action: &str,
@@ -368,76 +401,99 @@ impl Buckets {
     }
 
     /// [`Buckets::take`] at a given time, so tests control the clock.
-    fn take_at(
+    #[cfg(test)]
+    pub(crate) fn take_at(
         &self,
         action: &str,
         category: Option<&str>,
         body: Option<&Value>,
         now: Instant,
     ) -> Option<String> {
+        let charge = self.charge(action, category, body)?;
+        if self.take_local(&charge, now) {
+            None
+        } else {
+            self.count_throttle(&charge.category);
+            Some(charge.category)
+        }
+    }
+
+    /// The buckets a request is charged to, in the order they are looked at; `None` when its
+    /// category is never throttled. The local buckets and the fleet's (`shared.rs`) both
+    /// follow this one plan, so a fleet of one decides as one process does.
+    pub(crate) fn charge(
+        &self,
+        action: &str,
+        category: Option<&str>,
+        body: Option<&Value>,
+    ) -> Option<Charge> {
         let charged = CHALLENGE_ROUTE.category_for(action, category?, body);
         let rate = *self.rates.get(charged)?;
-        let pool = match (
+        let required = match (
             body.and_then(|b| Field::UserPoolId.read(b)),
             self.per_pool.get(charged),
         ) {
-            (Some(pool), Some(&r)) => Some((
+            (Some(pool), Some(&r)) => vec![(
                 Key::Pool {
                     action: action.to_string(),
                     pool: pool.to_string(),
                 },
                 r,
-            )),
-            (Some(_) | None, _) => None,
+            )],
+            (Some(_) | None, _) => Vec::new(),
         };
-        let allowance = self
+        let mut sources = Vec::with_capacity(2);
+        if let Some(a) = self
             .allowances
             .get(charged)
-            .filter(|a| a.operations.contains(action));
+            .filter(|a| a.operations.contains(action))
+        {
+            sources.push((Key::Allowance(charged.to_string()), a.rate));
+        }
+        // Beyond the allowance, a request counts toward the category like any other.
+        sources.push((Key::Category(charged.to_string()), rate));
+        Some(Charge {
+            category: charged.to_string(),
+            required,
+            sources,
+        })
+    }
+
+    /// Takes the charge from this process's buckets; false when it is throttled.
+    pub(crate) fn take_local(&self, charge: &Charge, now: Instant) -> bool {
         let mut buckets = match self.buckets.lock() {
             Ok(b) => b,
             Err(poisoned) => poisoned.into_inner(),
         };
         // Every bucket that must hold a token is looked at before any is spent from, so a
         // throttled request costs nothing.
-        let pool_ok = pool
-            .as_ref()
-            .is_none_or(|(k, r)| refilled(&mut buckets, k.clone(), *r, now).has_token());
-        let source = if !pool_ok {
-            None
-        } else if allowance.is_some_and(|a| {
-            refilled(
-                &mut buckets,
-                Key::Allowance(charged.to_string()),
-                a.rate,
-                now,
-            )
-            .has_token()
-        }) {
-            Some(Key::Allowance(charged.to_string()))
-        } else if refilled(&mut buckets, Key::Category(charged.to_string()), rate, now).has_token()
-        {
-            // Beyond the allowance, a request counts toward the category like any other.
-            Some(Key::Category(charged.to_string()))
+        let required_ok = charge
+            .required
+            .iter()
+            .all(|(k, r)| refilled(&mut buckets, k.clone(), *r, now).has_token());
+        let source = if required_ok {
+            charge
+                .sources
+                .iter()
+                .find(|(k, r)| refilled(&mut buckets, k.clone(), *r, now).has_token())
         } else {
             None
         };
-        match source {
-            Some(key) => {
-                for k in pool.map(|(k, _)| k).into_iter().chain([key]) {
-                    if let Some(b) = buckets.get_mut(&k) {
-                        b.spend();
-                    }
-                }
-                None
+        let Some((key, _)) = source else {
+            return false;
+        };
+        for k in charge.required.iter().map(|(k, _)| k).chain([key]) {
+            if let Some(b) = buckets.get_mut(k) {
+                b.spend();
             }
-            None => {
-                drop(buckets);
-                if let Some(c) = self.throttled.get(charged) {
-                    c.fetch_add(1, Ordering::Relaxed);
-                }
-                Some(charged.to_string())
-            }
+        }
+        true
+    }
+
+    /// Counts a throttle under the category it was charged to.
+    pub(crate) fn count_throttle(&self, category: &str) {
+        if let Some(c) = self.throttled.get(category) {
+            c.fetch_add(1, Ordering::Relaxed);
         }
     }
 

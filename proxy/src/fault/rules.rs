@@ -184,8 +184,10 @@ pub struct Decision {
 }
 
 impl Rule {
-    /// Draws for a selected request.
-    pub fn decide(&self, seed: u64, body: Option<&Value>) -> Decision {
+    /// Draws for a selected request and counts it; the caller tallies the decision
+    /// ([`Rule::tally`]) once it is final: with `--shared-state` a counted rule's count, and
+    /// so whether it fires, is the fleet's (`shared.rs`).
+    pub fn draw(&self, seed: u64, body: Option<&Value>) -> Decision {
         let mut state = match self.state.lock() {
             Ok(s) => s,
             Err(poisoned) => poisoned.into_inner(),
@@ -202,9 +204,21 @@ impl Rule {
             None => Some(rand::Rng::gen(&mut state.0)),
         };
         drop(state);
-        let fired = draw.is_some_and(|d| d < self.probability) && self.target.counts_allow(n);
-        self.tally(fired);
-        Decision { n, draw, fired }
+        Decision {
+            n,
+            draw,
+            fired: self.fires(draw, n),
+        }
+    }
+
+    /// True when a draw fires the `n`th selected request (1-based).
+    pub fn fires(&self, draw: Option<f64>, n: u64) -> bool {
+        self.draw_passes(draw) && self.target.counts_allow(n)
+    }
+
+    /// True when the draw alone lets the rule fire (below its probability).
+    pub fn draw_passes(&self, draw: Option<f64>) -> bool {
+        draw.is_some_and(|d| d < self.probability)
     }
 
     /// Takes a decision made elsewhere (replayed from a log): the count of selected requests
@@ -221,7 +235,8 @@ impl Rule {
         Decision { n, draw, fired }
     }
 
-    fn tally(&self, fired: bool) {
+    /// Counts a final decision.
+    pub fn tally(&self, fired: bool) {
         self.selected.fetch_add(1, Ordering::Relaxed);
         if fired {
             self.fired.fetch_add(1, Ordering::Relaxed);

@@ -168,6 +168,12 @@ impl Target {
         })
     }
 
+    /// True when the rule fires by its count of selected requests (`first`, `every`,
+    /// `after`): the count a fleet shares (`shared.rs`).
+    pub fn counts(&self) -> bool {
+        self.first.is_some() || self.every.is_some() || self.after.is_some()
+    }
+
     /// True when the counts let the `n`th selected request (1-based) fire.
     pub fn counts_allow(&self, n: u64) -> bool {
         self.first.is_none_or(|f| n <= f)

@@ -78,6 +78,24 @@ impl FaultKind {
         }
     }
 
+    /// True when a rule of this kind that fires is the one fault a request gets (only one
+    /// acts; latency adds up instead), which also keeps the request from the quota.
+    pub fn acts(&self) -> bool {
+        match self {
+            FaultKind::Latency(_) => false,
+            FaultKind::Error(_)
+            | FaultKind::Status(_)
+            | FaultKind::Hang(_)
+            | FaultKind::Reset(_)
+            | FaultKind::Close(_)
+            | FaultKind::Truncate(_)
+            | FaultKind::Malformed(_)
+            | FaultKind::ContentType(_)
+            | FaultKind::SlowBody(_)
+            | FaultKind::Mutate(_) => true,
+        }
+    }
+
     /// Checks the values serde cannot (ranges, names known to the model).
     pub fn validate(&self) -> Result<(), FieldProblem> {
         let prefixed = |(field, message): FieldProblem| (format!("fault.{field}"), message);
