@@ -190,6 +190,11 @@ fn metrics(state: &AdminState) -> String {
                 "Exchanges that could not be written to the cassette (dropped records).",
                 r.counters().write_errors.load(Relaxed),
             ),
+            (
+                "cogcheck_proxy_record_rotations_total",
+                "Times the cassette reached --record-max-mb and was rotated.",
+                r.counters().rotations.load(Relaxed),
+            ),
         ] {
             counter(&mut out, name, help, "counter");
             let _ = writeln!(out, "{name} {value}");
@@ -209,6 +214,7 @@ fn cassette(state: &AdminState) -> Value {
         "recording": recorder.is_some(),
         "written": recorder.map(|r| r.counters().written.load(std::sync::atomic::Ordering::Relaxed)),
         "write_errors": recorder.map(|r| r.counters().write_errors.load(std::sync::atomic::Ordering::Relaxed)),
+        "rotations": recorder.map(|r| r.counters().rotations.load(std::sync::atomic::Ordering::Relaxed)),
         "replayable": replayer.map(|r| r.replayable()),
         "replayed": replayer.map(|r| r.hits()),
         "misses": replayer.map(|r| r.misses()),

@@ -124,6 +124,17 @@ pub struct Args {
     #[arg(long, value_name = "FILE", conflicts_with = "replay")]
     pub record: Option<PathBuf>,
 
+    /// Cap the cassette at MB megabytes (MiB): when a write would pass it, the file is closed
+    /// and renamed FILE-stem.N.jsonl (N = 1, 2, ..., newest highest) and a fresh FILE begins.
+    /// Only the newest --record-keep rotated files are kept. Off by default.
+    #[arg(long, value_name = "MB")]
+    pub record_max_mb: Option<u64>,
+
+    /// How many rotated cassettes --record-max-mb keeps (older ones are deleted), so disk use
+    /// stays under (keep + 1) x MB.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub record_keep: usize,
+
     /// Answer from the cassette FILE; --mode says what happens to requests it does not hold.
     #[arg(long, value_name = "FILE")]
     pub replay: Option<PathBuf>,
@@ -374,6 +385,8 @@ pub struct Config {
     pub upstream: Option<Upstream>,
     /// Recording and replay.
     pub cassette: CassettePlan,
+    /// Size cap and rotation of the cassette being recorded.
+    pub rotation: crate::record::Rotation,
     /// The admin API's address.
     pub admin: Option<SocketAddr>,
     /// HTTPS for clients.
@@ -403,6 +416,7 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             upstream: Some(Upstream::parse(upstream)?),
             cassette: CassettePlan::Off,
+            rotation: crate::record::Rotation::default(),
             admin: None,
             tls: None,
             upstream_trust: UpstreamTrust::PublicRoots,
@@ -460,6 +474,26 @@ impl Args {
                 }
             )));
         }
+
+        let rotation =
+            match self.record_max_mb {
+                None => crate::record::Rotation::default(),
+                Some(_) if !cassette.records() => return Err(Error::Config(
+                    "--record-max-mb: nothing is recorded (give --record FILE, or --replay FILE \
+                     with --mode new-episodes or all)"
+                        .into(),
+                )),
+                Some(0) => return Err(Error::Config("--record-max-mb must be at least 1".into())),
+                Some(_) if self.record_keep == 0 => {
+                    return Err(Error::Config(
+                        "--record-keep must be at least 1 (the file just rotated)".into(),
+                    ))
+                }
+                Some(mb) => crate::record::Rotation {
+                    max_bytes: Some(mb.saturating_mul(1 << 20)),
+                    keep: self.record_keep,
+                },
+            };
 
         if let Some(admin) = self.admin {
             if !admin.ip().is_loopback() {
@@ -553,6 +587,7 @@ impl Args {
             listen: self.listen,
             upstream,
             cassette,
+            rotation,
             admin: self.admin,
             tls,
             upstream_trust,

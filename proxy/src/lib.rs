@@ -79,7 +79,8 @@ pub use error::{Error, Result};
 pub use fault::replay::MatchSecret;
 pub use fault::FaultConfig;
 pub use record::{
-    Cassette, Header, RecordedError, RecordedExchange, RecordedRequest, RecordedResponse, FORMAT,
+    rotated_path, Cassette, Header, RecordedError, RecordedExchange, RecordedRequest,
+    RecordedResponse, Rotation, FORMAT,
 };
 pub use tls::TlsSource;
 pub use upstream::{Credentials, Upstream, UpstreamTrust};
@@ -126,7 +127,7 @@ impl Proxy {
             }
         }
         let recorder = match (config.cassette.records(), config.cassette.path()) {
-            (true, Some(path)) => Some(record::Recorder::open(path)?),
+            (true, Some(path)) => Some(record::Recorder::open(path, config.rotation)?),
             _ => None,
         };
         let faults = fault::Faults::new(&config.faults)?;

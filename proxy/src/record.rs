@@ -55,8 +55,18 @@
 //! recording run cuts it off before appending.
 //!
 //! A failed write (a full disk) is reported on standard error and counted in the admin API's
-//! `/cassette`, and the answer still goes to the client: a proxy in staging should not take
-//! the application down because its recording failed.
+//! `/cassette` and `/metrics` as dropped records, and the answer still goes to the client: a
+//! proxy in staging should not take the application down because its recording failed. The
+//! file is cut back to its last whole line, so it stays valid JSONL and the next write that
+//! fits (space freed, or a rotation) appends cleanly.
+//!
+//! # Rotation
+//!
+//! With `--record-max-mb`, a write that would take the file past the cap first closes it
+//! (fsync), renames it `<stem>.<N>.jsonl` (N one more than the highest present) and starts a
+//! fresh file with its own header; `seq` goes on increasing across the files and placeholders
+//! stay stable for the life of the process. Only the newest `--record-keep` rotated files are
+//! kept. Each file is a complete cassette that `--replay` reads on its own.
 
 use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
@@ -253,8 +263,67 @@ enum Msg {
 pub struct RecorderCounters {
     /// Exchanges written by this run.
     pub written: AtomicU64,
-    /// Writes that failed.
+    /// Exchanges dropped because their write failed (a full disk).
     pub write_errors: AtomicU64,
+    /// Times the cassette was rotated.
+    pub rotations: AtomicU64,
+}
+
+/// The size cap of a cassette being recorded (`--record-max-mb`, `--record-keep`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rotation {
+    /// Rotate before a write that would take the file past this many bytes; `None`: never.
+    pub max_bytes: Option<u64>,
+    /// Rotated files kept; older ones are deleted.
+    pub keep: usize,
+}
+
+impl Default for Rotation {
+    fn default() -> Rotation {
+        Rotation {
+            max_bytes: None,
+            keep: 10,
+        }
+    }
+}
+
+/// `run.jsonl` → `run.<n>.jsonl` beside it.
+pub fn rotated_path(path: &Path, n: u64) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map_or_else(|| "cassette".into(), |s| s.to_string_lossy().into_owned());
+    let ext = path
+        .extension()
+        .map_or_else(|| "jsonl".into(), |s| s.to_string_lossy().into_owned());
+    path.with_file_name(format!("{stem}.{n}.{ext}"))
+}
+
+/// The numbers of the rotated files of `path` present now, ascending.
+fn rotated_numbers(path: &Path) -> Vec<u64> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut found: Vec<u64> = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| rotated_number(path, &e.file_name().to_string_lossy()))
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort_unstable();
+    found
+}
+
+/// `Some(n)` when `name` is `rotated_path(path, n)`'s file name.
+fn rotated_number(path: &Path, name: &str) -> Option<u64> {
+    let probe = rotated_path(path, 0);
+    let template = probe.file_name()?.to_str()?;
+    let (head, tail) = template.split_once(".0.")?;
+    let middle = name.strip_prefix(head)?.strip_prefix('.')?;
+    let number = middle.strip_suffix(tail)?.strip_suffix('.')?;
+    number.parse().ok().filter(|n| *n > 0)
 }
 
 /// Writes exchanges to a cassette from a dedicated thread.
@@ -269,37 +338,28 @@ const QUEUE: usize = 1024;
 
 impl Recorder {
     /// Opens (creating or appending to) a cassette and starts the writer thread.
-    pub fn open(path: &Path) -> Result<Recorder> {
-        let state = existing_state(path)?;
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(|e| Error::io(path, e))?;
-        // Cut a torn last line (see "Durability") so the file stays valid JSONL.
-        file.set_len(state.valid_len)
-            .and_then(|_| file.seek(std::io::SeekFrom::End(0)))
-            .map_err(|e| Error::io(path, e))?;
-        if state.valid_len == 0 {
-            let header = Header {
-                cassette: FORMAT.into(),
-                created: rfc3339(SystemTime::now()),
-                proxy: concat!("cogcheck-proxy ", env!("CARGO_PKG_VERSION")).into(),
-            };
-            let mut line = serde_json::to_vec(&header)
-                .map_err(|e| Error::Recorder(format!("cannot encode header: {e}")))?;
-            line.push(b'\n');
-            file.write_all(&line).map_err(|e| Error::io(path, e))?;
+    pub fn open(path: &Path, rotation: Rotation) -> Result<Recorder> {
+        let mut state = existing_state(path)?;
+        // After a rotation the fresh file may hold no exchange yet: numbering and placeholders
+        // go on from the newest rotated file.
+        if let Some(n) = rotated_numbers(path).last() {
+            let newest = existing_state(&rotated_path(path, *n))?;
+            state.max_seq = state.max_seq.max(newest.max_seq);
+            state.max_placeholder = state.max_placeholder.max(newest.max_placeholder);
         }
+        let (file, len) = open_for_append(path, state.valid_len)?;
         let (tx, rx) = mpsc::channel(QUEUE);
         let counters = Arc::new(RecorderCounters::default());
         let writer = Writer {
             file,
+            len,
             path: path.to_path_buf(),
+            rotation,
             redactor: Redactor::new(state.max_placeholder + 1),
             next_seq: state.max_seq + 1,
             counters: counters.clone(),
+            failing: false,
+            holds_exchanges: state.max_seq > 0 && state.valid_len > 0,
         };
         let thread = std::thread::Builder::new()
             .name("cogcheck-recorder".into())
@@ -349,12 +409,52 @@ impl Recorder {
     }
 }
 
+/// Opens `path` for appending after its first `valid_len` bytes (cutting a torn last line, see
+/// "Durability"), writing the header into an empty file. Returns the file and its length.
+fn open_for_append(path: &Path, valid_len: u64) -> Result<(std::fs::File, u64)> {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    file.set_len(valid_len)
+        .and_then(|_| file.seek(std::io::SeekFrom::End(0)))
+        .map_err(|e| Error::io(path, e))?;
+    let mut len = valid_len;
+    if valid_len == 0 {
+        let header = Header {
+            cassette: FORMAT.into(),
+            created: rfc3339(SystemTime::now()),
+            proxy: concat!("cogcheck-proxy ", env!("CARGO_PKG_VERSION")).into(),
+        };
+        let mut line = serde_json::to_vec(&header)
+            .map_err(|e| Error::Recorder(format!("cannot encode header: {e}")))?;
+        line.push(b'\n');
+        if let Err(e) = file.write_all(&line) {
+            // A half-written header would make the whole file unreadable.
+            let _ = file.set_len(0);
+            return Err(Error::io(path, e));
+        }
+        len = line.len() as u64;
+    }
+    Ok((file, len))
+}
+
 struct Writer {
     file: std::fs::File,
+    /// Bytes in the file: everything up to the last whole line written.
+    len: u64,
     path: PathBuf,
+    rotation: Rotation,
     redactor: Redactor,
     next_seq: u64,
     counters: Arc<RecorderCounters>,
+    /// The last write failed: the next success says recording resumed.
+    failing: bool,
+    /// The current file holds an exchange: a file with only its header is never rotated, so
+    /// one batch larger than the cap still gets written.
+    holds_exchanges: bool,
 }
 
 impl Writer {
@@ -381,23 +481,7 @@ impl Writer {
                 }
             }
             if !batch.is_empty() {
-                match self.file.write_all(&batch) {
-                    Ok(()) => {
-                        self.counters
-                            .written
-                            .fetch_add(acks.len() as u64, Ordering::Relaxed);
-                    }
-                    Err(e) => {
-                        self.counters
-                            .write_errors
-                            .fetch_add(acks.len() as u64, Ordering::Relaxed);
-                        eprintln!(
-                            "cogcheck-proxy: cannot write {} exchange(s) to {}: {e}",
-                            acks.len(),
-                            self.path.display()
-                        );
-                    }
-                }
+                self.write_batch(&batch, acks.len() as u64);
                 batch.clear();
             }
             for ack in acks.drain(..) {
@@ -411,6 +495,88 @@ impl Writer {
             }
         }
         let _ = self.file.sync_all();
+    }
+
+    /// Writes one batch of `count` exchanges, rotating first when it would pass the cap. A
+    /// failed write drops the batch (counted), cuts the file back to its last whole line and
+    /// leaves the proxy serving.
+    fn write_batch(&mut self, batch: &[u8], count: u64) {
+        if let Some(max) = self.rotation.max_bytes {
+            if self.holds_exchanges && self.len + batch.len() as u64 > max {
+                if let Err(e) = self.rotate() {
+                    eprintln!(
+                        "cogcheck-proxy: WARNING: cannot rotate {}: {e}; writing on past --record-max-mb",
+                        self.path.display()
+                    );
+                }
+            }
+        }
+        match self.file.write_all(batch) {
+            Ok(()) => {
+                self.len += batch.len() as u64;
+                self.holds_exchanges = true;
+                self.counters.written.fetch_add(count, Ordering::Relaxed);
+                if self.failing {
+                    self.failing = false;
+                    eprintln!(
+                        "cogcheck-proxy: recording to {} works again",
+                        self.path.display()
+                    );
+                }
+            }
+            Err(e) => {
+                let dropped = self
+                    .counters
+                    .write_errors
+                    .fetch_add(count, Ordering::Relaxed)
+                    + count;
+                // Part of the batch may have reached the file: cut it back so the cassette
+                // stays whole lines, and so the next write does not land after a torn one.
+                let cut = self
+                    .file
+                    .set_len(self.len)
+                    .and_then(|()| self.file.seek(std::io::SeekFrom::End(0)).map(drop));
+                if !self.failing || dropped.is_power_of_two() {
+                    eprintln!(
+                        "cogcheck-proxy: WARNING: RECORDS DROPPED: cannot write {count} \
+                         exchange(s) to {}: {e} ({dropped} dropped so far; the proxy goes on \
+                         serving){}",
+                        self.path.display(),
+                        match cut {
+                            Ok(()) => String::new(),
+                            Err(c) => format!("; could not cut the torn line: {c}"),
+                        }
+                    );
+                }
+                self.failing = true;
+            }
+        }
+    }
+
+    /// Closes the current file, renames it to the next number, deletes rotated files beyond
+    /// `keep` and opens a fresh one.
+    fn rotate(&mut self) -> Result<()> {
+        self.file.sync_all().map_err(|e| Error::io(&self.path, e))?;
+        let numbers = rotated_numbers(&self.path);
+        let next = numbers.last().map_or(1, |n| n + 1);
+        let to = rotated_path(&self.path, next);
+        std::fs::rename(&self.path, &to).map_err(|e| Error::io(&to, e))?;
+        self.counters.rotations.fetch_add(1, Ordering::Relaxed);
+        let excess = (numbers.len() + 1).saturating_sub(self.rotation.keep);
+        for n in numbers.iter().take(excess) {
+            let old = rotated_path(&self.path, *n);
+            if let Err(e) = std::fs::remove_file(&old) {
+                eprintln!(
+                    "cogcheck-proxy: cannot delete the old cassette {}: {e}",
+                    old.display()
+                );
+            }
+        }
+        let (file, len) = open_for_append(&self.path, 0)?;
+        self.file = file;
+        self.len = len;
+        self.holds_exchanges = false;
+        Ok(())
     }
 
     fn encode(&mut self, ex: Exchange, out: &mut Vec<u8>) {
@@ -666,7 +832,7 @@ mod tests {
     async fn writes_redacted_jsonl_and_appends_with_fresh_numbers() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.jsonl");
-        let rec = Recorder::open(&path).unwrap();
+        let rec = Recorder::open(&path, Rotation::default()).unwrap();
         assert!(
             rec.record(exchange(
                 r#"{"AuthFlow":"USER_PASSWORD_AUTH","ClientId":"c","AuthParameters":{"PASSWORD":"Canary-1"}}"#,
@@ -693,7 +859,7 @@ mod tests {
         drop(f);
         assert!(Cassette::load(&path).unwrap().torn_tail);
         let before = redact::max_placeholder(&text);
-        let rec = Recorder::open(&path).unwrap();
+        let rec = Recorder::open(&path, Rotation::default()).unwrap();
         rec.record(exchange(r#"{"ClientId":"new"}"#, "{}")).await;
         rec.close().await.unwrap();
         let c = Cassette::load(&path).unwrap();
@@ -704,6 +870,83 @@ mod tests {
         );
         let second = serde_json::to_string(&c.exchanges[1]).unwrap();
         assert!(redact::max_placeholder(&second) > before, "{second}");
+    }
+
+    /// With a cap, the cassette rotates into numbered files that are each a whole cassette,
+    /// `seq` goes on across them, only `keep` rotated files stay, and a restart continues the
+    /// numbering from the newest rotated file.
+    #[tokio::test]
+    async fn a_capped_cassette_rotates_into_numbered_whole_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.jsonl");
+        let padding = "x".repeat(600);
+        let body = |i: usize| format!(r#"{{"ClientId":"c","Pad":"{padding}","N":{i}}}"#);
+        // The size of the header and of one exchange line, measured on an uncapped cassette.
+        let probe = dir.path().join("probe.jsonl");
+        let rec = Recorder::open(&probe, Rotation::default()).unwrap();
+        let header = std::fs::metadata(&probe).unwrap().len();
+        rec.record(exchange(&body(0), "{}")).await;
+        rec.close().await.unwrap();
+        let one_line = std::fs::metadata(&probe).unwrap().len() - header;
+        // Room for two exchanges (and the header), not three.
+        let rotation = Rotation {
+            max_bytes: Some(header + 2 * one_line + one_line / 2),
+            keep: 2,
+        };
+        let rec = Recorder::open(&path, rotation).unwrap();
+        for i in 0..10 {
+            assert!(rec.record(exchange(&body(i), "{}")).await);
+        }
+        rec.close().await.unwrap();
+        assert_eq!(
+            rec.counters().rotations.load(Ordering::Relaxed),
+            4,
+            "10 exchanges, 2 a file"
+        );
+        assert_eq!(
+            rotated_numbers(&path),
+            [3, 4],
+            "only the newest two rotated files stay"
+        );
+        let mut seqs = Vec::new();
+        for p in [rotated_path(&path, 3), rotated_path(&path, 4), path.clone()] {
+            let c = Cassette::load(&p).unwrap();
+            assert!(
+                c.header.is_some() && !c.torn_tail,
+                "{} is a whole cassette",
+                p.display()
+            );
+            assert!(std::fs::metadata(&p).unwrap().len() <= rotation.max_bytes.unwrap());
+            seqs.extend(c.exchanges.iter().map(|e| e.seq));
+        }
+        assert_eq!(seqs, [5, 6, 7, 8, 9, 10]);
+
+        // A restart right after a rotation goes on from the newest rotated file.
+        std::fs::remove_file(&path).unwrap();
+        let rec = Recorder::open(&path, rotation).unwrap();
+        rec.record(exchange(r#"{"ClientId":"c"}"#, "{}")).await;
+        rec.close().await.unwrap();
+        let c = Cassette::load(&path).unwrap();
+        assert_eq!(
+            c.exchanges[0].seq, 9,
+            "after the newest rotated file's last seq (8)"
+        );
+    }
+
+    #[test]
+    fn rotated_names_are_recognised_only_for_their_cassette() {
+        let path = Path::new("/d/run.jsonl");
+        assert_eq!(rotated_path(path, 7), Path::new("/d/run.7.jsonl"));
+        assert_eq!(rotated_number(path, "run.7.jsonl"), Some(7));
+        for other in [
+            "run.jsonl",
+            "run.0.jsonl",
+            "run.x.jsonl",
+            "runs.7.jsonl",
+            "run.7.json",
+        ] {
+            assert_eq!(rotated_number(path, other), None, "{other}");
+        }
     }
 
     #[test]
