@@ -75,3 +75,98 @@ fn ctrl_c_during_a_remote_run_deletes_the_runs_pools() {
     assert_eq!(ours(&client), 0, "pools left behind; stderr: {stderr}");
     moto.stop().unwrap();
 }
+
+/// A run killed with SIGKILL cannot clean up after itself; what it leaves, `cogcheck sweep
+/// --prefix <its run prefix>` removes completely (every pool of that run, nothing else).
+#[test]
+fn pools_left_by_a_killed_run_are_removed_by_sweep() {
+    let targets = Targets::load_default().unwrap();
+    let mut moto = targets
+        .get("moto")
+        .unwrap()
+        .start(&Cache::default_location().unwrap(), false)
+        .expect("moto starts");
+    let endpoint = moto.endpoint.clone();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = Client::new(ClientConfig::local(endpoint.clone())).unwrap();
+    let names = |client: &Client| -> Vec<String> {
+        runtime.block_on(async {
+            let r = client
+                .call("ListUserPools", &serde_json::json!({"MaxResults": 60}))
+                .await
+                .unwrap();
+            r.body["UserPools"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p["Name"].as_str().map(str::to_string))
+                .collect()
+        })
+    };
+    // A pool of someone else's, which the sweep must leave alone.
+    runtime
+        .block_on(client.call(
+            "CreateUserPool",
+            &serde_json::json!({"PoolName": "cogcheck-other-team-pool"}),
+        ))
+        .unwrap();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cogcheck"))
+        .args([
+            "run",
+            "--endpoint",
+            &endpoint,
+            "--no-progress",
+            "--jobs",
+            "4",
+        ])
+        .args(["--results", "/dev/null"])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cogcheck runs");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let run_pools = |names: &[String]| -> Vec<String> {
+        names
+            .iter()
+            .filter(|n| n.starts_with("cogcheck-") && *n != "cogcheck-other-team-pool")
+            .cloned()
+            .collect()
+    };
+    while run_pools(&names(&client)).len() < 2 {
+        assert!(Instant::now() < deadline, "the run never created pools");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap(); // SIGKILL: no handler runs.
+    child.wait().unwrap();
+    let left = run_pools(&names(&client));
+    assert!(!left.is_empty(), "a killed run leaves its pools");
+    // Pool names start with the run's prefix: `cogcheck-` and six hex digits.
+    let prefix = left[0].get(..15).expect("a run prefix").to_string();
+    assert!(left.iter().all(|n| n.starts_with(&prefix)), "{left:?}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_cogcheck"))
+        .args(["sweep", "--endpoint", &endpoint, "--prefix", &prefix])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .output()
+        .expect("cogcheck sweep runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = names(&client);
+    assert!(
+        !after.iter().any(|n| n.starts_with(&prefix)),
+        "sweep left pools of the run: {after:?}"
+    );
+    assert!(
+        after.iter().any(|n| n == "cogcheck-other-team-pool"),
+        "{after:?}"
+    );
+    moto.stop().unwrap();
+}
