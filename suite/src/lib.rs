@@ -18,8 +18,13 @@
 //! - [`client`]: an HTTP/HTTPS client that signs with SigV4 where the model says an operation is
 //!   signed.
 //! - [`target`]: named endpoints; local emulators are installed, started and stopped here.
+//! - [`protocol`]: the Cognito protocol math both crates compute the same way (SRP, TOTP,
+//!   `SECRET_HASH`, device verifiers, JWT, WebAuthn, SigV4 signing, quota categories): values in,
+//!   values out, no requests sent. Scenario helper steps, the client, the readiness probe and
+//!   the proxy call it.
 //!
-//! The proxy crate (`cogcheck-proxy`) reuses [`model`] and [`wire`]; nothing here depends on it.
+//! The proxy crate (`cogcheck-proxy`) reuses [`model`], [`wire`] and [`protocol`]; nothing here
+//! depends on it.
 #![deny(missing_docs)]
 
 pub mod checks;
@@ -30,6 +35,7 @@ pub mod finding;
 pub mod fixtures;
 pub mod model;
 pub mod mutation;
+pub mod protocol;
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -50,7 +50,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
 
-use cogcheck::scenario::helpers::{cognito_timestamp, secret_hash, totp_at, SrpClient};
+use cogcheck::protocol::{cognito_timestamp, secret_hash, totp_at, SrpClient};
 use serde_json::{Map, Value};
 
 use crate::redact::{is_placeholder, jwt_spans, PLACEHOLDER_PREFIX};
@@ -376,7 +376,7 @@ impl Mapping {
             }
         }
         let token = body.get("AccessToken").and_then(Value::as_str)?;
-        let (_, claims) = cogcheck::scenario::helpers::decode_unverified(token).ok()?;
+        let (_, claims) = cogcheck::protocol::decode_unverified(token).ok()?;
         let iss = claims.get("iss")?.as_str()?;
         iss.rsplit('/').next().map(str::to_string)
     }
@@ -578,8 +578,8 @@ impl Mapping {
                 }
                 if is_jwt(x) && is_jwt(y) {
                     if let (Ok((_, cx)), Ok((_, cy))) = (
-                        cogcheck::scenario::helpers::decode_unverified(x),
-                        cogcheck::scenario::helpers::decode_unverified(y),
+                        cogcheck::protocol::decode_unverified(x),
+                        cogcheck::protocol::decode_unverified(y),
                     ) {
                         self.learn_value(&cx, &cy, "", depth + 1);
                     }
@@ -965,7 +965,7 @@ impl Mapping {
             }
             "VerifyUserAttribute" => {
                 let (_, claims) =
-                    cogcheck::scenario::helpers::decode_unverified(text("AccessToken")?).ok()?;
+                    cogcheck::protocol::decode_unverified(text("AccessToken")?).ok()?;
                 let pool = claims.get("iss")?.as_str()?.rsplit('/').next()?.to_string();
                 let user = claims.get("username")?.as_str()?.to_string();
                 ("/Code", CodePurpose::Attribute, pool, user)

@@ -135,7 +135,7 @@ impl<'a> Normalizer<'a> {
     }
 
     fn jwt(&mut self, side: Side, token: &str, depth: usize) -> Value {
-        match cogcheck::scenario::helpers::decode_unverified(token) {
+        match cogcheck::protocol::decode_unverified(token) {
             Ok((header, claims)) => {
                 let mut header = header;
                 if let Some(kid) = header.get_mut("kid") {

@@ -21,8 +21,8 @@ pub use cleanup::{cleanup, delete_pool, sweep};
 use crate::client::{Client, RawResponse};
 use crate::expectations::{Expectations, Judgement, Strictness};
 use crate::finding::{Axis, Finding, Outcome, ScenarioResult, Severity, StepResult, StepStatus};
+use crate::protocol::totp::TotpGenerator;
 use crate::scenario::helper_step::HelperState;
-use crate::scenario::helpers::totp::TotpGenerator;
 use crate::scenario::{Scenario, Step, StepKind};
 use step::{Execution, Stop};
 

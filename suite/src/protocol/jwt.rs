@@ -14,7 +14,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
-use super::{excerpt, HelperError, Result};
+use super::{excerpt, ProtocolError, Result};
 
 /// The only algorithm Cognito signs user pool tokens with.
 const RS256: &str = "RS256";
@@ -23,11 +23,13 @@ const RS256: &str = "RS256";
 fn json_part(token_part: &str, what: &str) -> Result<Value> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(token_part)
-        .map_err(|e| HelperError::MalformedJwt(format!("{what} is not unpadded base64url: {e}")))?;
+        .map_err(|e| {
+            ProtocolError::MalformedJwt(format!("{what} is not unpadded base64url: {e}"))
+        })?;
     let value: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| HelperError::MalformedJwt(format!("{what} is not json: {e}")))?;
+        .map_err(|e| ProtocolError::MalformedJwt(format!("{what} is not json: {e}")))?;
     if !value.is_object() {
-        return Err(HelperError::MalformedJwt(format!(
+        return Err(ProtocolError::MalformedJwt(format!(
             "{what} is json but not an object"
         )));
     }
@@ -43,12 +45,12 @@ fn json_part(token_part: &str, what: &str) -> Result<Value> {
 ///
 /// # Errors
 ///
-/// [`HelperError::MalformedJwt`] unless the token is three `.`-separated unpadded base64url
+/// [`ProtocolError::MalformedJwt`] unless the token is three `.`-separated unpadded base64url
 /// parts whose first two are JSON objects.
 pub fn decode_unverified(token: &str) -> Result<(Value, Value)> {
     let parts: Vec<&str> = token.split('.').collect();
     let [header, claims, signature] = parts.as_slice() else {
-        return Err(HelperError::MalformedJwt(format!(
+        return Err(ProtocolError::MalformedJwt(format!(
             "expected 3 parts separated by `.`, found {} in {:?}",
             parts.len(),
             excerpt(token)
@@ -59,7 +61,7 @@ pub fn decode_unverified(token: &str) -> Result<(Value, Value)> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(signature)
         .map_err(|e| {
-            HelperError::MalformedJwt(format!("signature is not unpadded base64url: {e}"))
+            ProtocolError::MalformedJwt(format!("signature is not unpadded base64url: {e}"))
         })?;
     Ok((header, claims))
 }
@@ -93,27 +95,33 @@ pub fn rewrite_claims(token: &str, changes: &serde_json::Map<String, Value>) -> 
 ///
 /// # Errors
 ///
-/// - [`HelperError::MalformedJwt`]: not a JWT (see [`decode_unverified`]).
-/// - [`HelperError::UnsupportedJwtAlgorithm`]: the header's `alg` is not `RS256` (`none`, `HS256`
+/// - [`ProtocolError::MalformedJwt`]: not a JWT (see [`decode_unverified`]).
+/// - [`ProtocolError::UnsupportedJwtAlgorithm`]: the header's `alg` is not `RS256` (`none`, `HS256`
 ///   and the rest are refused before any key is looked at).
-/// - [`HelperError::MissingKid`] / [`HelperError::UnknownKid`]: no key to check with.
-/// - [`HelperError::MalformedJwks`]: the JWKS, or the key the `kid` names, is not an RS256 RSA
+/// - [`ProtocolError::MissingKid`] / [`ProtocolError::UnknownKid`]: no key to check with.
+/// - [`ProtocolError::MalformedJwks`]: the JWKS, or the key the `kid` names, is not an RS256 RSA
 ///   public key.
-/// - [`HelperError::BadSignature`]: the signature does not verify.
+/// - [`ProtocolError::BadSignature`]: the signature does not verify.
 pub fn verify_rs256(token: &str, jwks: &Value) -> Result<Value> {
     let (header, _) = decode_unverified(token)?;
     // Checked here, not left to the library, so that `none` and algorithm-confusion tokens
     // get their own error rather than a generic parse failure.
     match header.get("alg") {
         Some(Value::String(alg)) if alg == RS256 => {}
-        Some(Value::String(alg)) => return Err(HelperError::UnsupportedJwtAlgorithm(alg.clone())),
-        Some(other) => return Err(HelperError::UnsupportedJwtAlgorithm(other.to_string())),
-        None => return Err(HelperError::UnsupportedJwtAlgorithm("<missing>".to_owned())),
+        Some(Value::String(alg)) => {
+            return Err(ProtocolError::UnsupportedJwtAlgorithm(alg.clone()))
+        }
+        Some(other) => return Err(ProtocolError::UnsupportedJwtAlgorithm(other.to_string())),
+        None => {
+            return Err(ProtocolError::UnsupportedJwtAlgorithm(
+                "<missing>".to_owned(),
+            ))
+        }
     }
     let kid = header
         .get("kid")
         .and_then(Value::as_str)
-        .ok_or(HelperError::MissingKid)?;
+        .ok_or(ProtocolError::MissingKid)?;
     let key = find_key(jwks, kid)?;
     let decoding_key = rsa_key(key, kid)?;
 
@@ -127,13 +135,13 @@ pub fn verify_rs256(token: &str, jwks: &Value) -> Result<Value> {
     match jsonwebtoken::decode::<Value>(token, &decoding_key, &validation) {
         Ok(data) => Ok(data.claims),
         Err(e) => Err(match e.kind() {
-            ErrorKind::InvalidSignature => HelperError::BadSignature {
+            ErrorKind::InvalidSignature => ProtocolError::BadSignature {
                 kid: kid.to_owned(),
             },
             ErrorKind::InvalidRsaKey(_) | ErrorKind::InvalidKeyFormat => {
-                HelperError::MalformedJwks(format!("key {kid:?} is not a usable rsa key: {e}"))
+                ProtocolError::MalformedJwks(format!("key {kid:?} is not a usable rsa key: {e}"))
             }
-            _ => HelperError::MalformedJwt(e.to_string()),
+            _ => ProtocolError::MalformedJwt(e.to_string()),
         }),
     }
 }
@@ -143,10 +151,10 @@ fn find_key<'a>(jwks: &'a Value, kid: &str) -> Result<&'a Value> {
     let keys = jwks
         .get("keys")
         .and_then(Value::as_array)
-        .ok_or_else(|| HelperError::MalformedJwks("no `keys` array".to_owned()))?;
+        .ok_or_else(|| ProtocolError::MalformedJwks("no `keys` array".to_owned()))?;
     keys.iter()
         .find(|key| key.get("kid").and_then(Value::as_str) == Some(kid))
-        .ok_or_else(|| HelperError::UnknownKid {
+        .ok_or_else(|| ProtocolError::UnknownKid {
             kid: kid.to_owned(),
             known: keys
                 .iter()
@@ -160,7 +168,7 @@ fn find_key<'a>(jwks: &'a Value, kid: &str) -> Result<&'a Value> {
 /// RFC 7518 section 6.3.1).
 fn rsa_key(jwk: &Value, kid: &str) -> Result<DecodingKey> {
     let member = |name: &str| jwk.get(name).and_then(Value::as_str);
-    let bad = |what: String| HelperError::MalformedJwks(format!("key {kid:?}: {what}"));
+    let bad = |what: String| ProtocolError::MalformedJwks(format!("key {kid:?}: {what}"));
     if member("kty") != Some("RSA") {
         return Err(bad(format!("`kty` is {:?}, not \"RSA\"", jwk.get("kty"))));
     }
@@ -259,7 +267,7 @@ mod tests {
         );
         let err = verify_rs256(&tampered, &jwks()).unwrap_err();
         assert!(
-            matches!(err, HelperError::BadSignature { ref kid } if kid == "test-key-1"),
+            matches!(err, ProtocolError::BadSignature { ref kid } if kid == "test-key-1"),
             "{err}"
         );
     }
@@ -267,7 +275,7 @@ mod tests {
     #[test]
     fn a_signature_by_another_key_fails() {
         let err = verify_rs256(FORGED, &jwks()).unwrap_err();
-        assert!(matches!(err, HelperError::BadSignature { .. }), "{err}");
+        assert!(matches!(err, ProtocolError::BadSignature { .. }), "{err}");
         // The same token verifies once the key that really signed it is published under its
         // kid: the failure above is about the key, not the token.
         let mut key2 = jwks()["keys"][1].clone();
@@ -280,7 +288,7 @@ mod tests {
     fn an_unknown_kid_fails() {
         let err = verify_rs256(UNKNOWN_KID, &jwks()).unwrap_err();
         match err {
-            HelperError::UnknownKid { kid, known } => {
+            ProtocolError::UnknownKid { kid, known } => {
                 assert_eq!(kid, "rotated-away");
                 assert_eq!(known, ["test-key-1", "test-key-2"]);
             }
@@ -289,7 +297,7 @@ mod tests {
         let no_kid = with_header(GOOD, r#"{"alg":"RS256"}"#);
         assert!(matches!(
             verify_rs256(&no_kid, &jwks()),
-            Err(HelperError::MissingKid)
+            Err(ProtocolError::MissingKid)
         ));
     }
 
@@ -300,7 +308,7 @@ mod tests {
         let none = format!("{}.{claims}.", b64(br#"{"alg":"none","kid":"test-key-1"}"#));
         let err = verify_rs256(&none, &jwks()).unwrap_err();
         assert!(
-            matches!(err, HelperError::UnsupportedJwtAlgorithm(ref a) if a == "none"),
+            matches!(err, ProtocolError::UnsupportedJwtAlgorithm(ref a) if a == "none"),
             "{err}"
         );
 
@@ -313,7 +321,7 @@ mod tests {
         ] {
             let err = verify_rs256(&with_header(GOOD, header), &jwks()).unwrap_err();
             assert!(
-                matches!(err, HelperError::UnsupportedJwtAlgorithm(_)),
+                matches!(err, ProtocolError::UnsupportedJwtAlgorithm(_)),
                 "{header}: {err}"
             );
         }
@@ -339,7 +347,7 @@ mod tests {
                 verify_rs256(&bad, &jwks()).map(|_| ()),
             ] {
                 assert!(
-                    matches!(result, Err(HelperError::MalformedJwt(_))),
+                    matches!(result, Err(ProtocolError::MalformedJwt(_))),
                     "{bad:?}: {result:?}"
                 );
             }
@@ -364,7 +372,7 @@ mod tests {
         for jwks in cases {
             let err = verify_rs256(GOOD, &jwks).unwrap_err();
             assert!(
-                matches!(err, HelperError::MalformedJwks(_)),
+                matches!(err, ProtocolError::MalformedJwks(_)),
                 "{jwks}: {err}"
             );
         }
