@@ -15,6 +15,8 @@
 //!   `DEVICE_SRP_AUTH` / `DEVICE_PASSWORD_VERIFIER`.
 //! - [`jwt`]: finding tokens in text, decoding Cognito's tokens and checking their RS256
 //!   signature against the user pool's JWKS.
+//! - [`sigv4`]: the one SigV4 signer (the client, the readiness probe and the proxy's
+//!   re-signing call it) and the [`Credentials`](sigv4::Credentials) it signs with.
 //! - [`webauthn`]: a software passkey authenticator answering `StartWebAuthnRegistration`'s
 //!   creation options with the `RegistrationResponseJSON` `CompleteWebAuthnRegistration` takes.
 //!
@@ -26,6 +28,7 @@
 pub mod device;
 pub mod jwt;
 pub mod secret_hash;
+pub mod sigv4;
 pub mod srp;
 pub mod totp;
 pub mod webauthn;
