@@ -50,10 +50,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
 
+use cogcheck::protocol::jwt::{self, is_jwt};
 use cogcheck::protocol::{cognito_timestamp, secret_hash, totp_at, SrpClient};
 use serde_json::{Map, Value};
 
-use crate::redact::{is_placeholder, jwt_spans, PLACEHOLDER_PREFIX};
+use crate::redact::{is_placeholder, PLACEHOLDER_PREFIX};
 
 // The patterns below are constants: `expect` can only fire on a typo here, caught by every
 // test that touches the mapping, never on input.
@@ -257,11 +258,6 @@ fn learnable(key: &str, a: &str) -> bool {
         || is_jwt(a)
 }
 
-/// True when the whole string is one JWT.
-pub fn is_jwt(s: &str) -> bool {
-    matches!(jwt_spans(s).as_slice(), [(0, end)] if *end == s.len())
-}
-
 /// The kind of an identifier, from where it was found and what it looks like.
 pub fn kind_of(key: &str, value: &str) -> &'static str {
     match key {
@@ -376,7 +372,7 @@ impl Mapping {
             }
         }
         let token = body.get("AccessToken").and_then(Value::as_str)?;
-        let (_, claims) = cogcheck::protocol::decode_unverified(token).ok()?;
+        let (_, claims) = jwt::decode_unverified(token).ok()?;
         let iss = claims.get("iss")?.as_str()?;
         iss.rsplit('/').next().map(str::to_string)
     }
@@ -577,10 +573,9 @@ impl Mapping {
                     self.learn_pair(kind_of(key, x), x, y);
                 }
                 if is_jwt(x) && is_jwt(y) {
-                    if let (Ok((_, cx)), Ok((_, cy))) = (
-                        cogcheck::protocol::decode_unverified(x),
-                        cogcheck::protocol::decode_unverified(y),
-                    ) {
+                    if let (Ok((_, cx)), Ok((_, cy))) =
+                        (jwt::decode_unverified(x), jwt::decode_unverified(y))
+                    {
                         self.learn_value(&cx, &cy, "", depth + 1);
                     }
                 }
@@ -964,8 +959,7 @@ impl Mapping {
                 )
             }
             "VerifyUserAttribute" => {
-                let (_, claims) =
-                    cogcheck::protocol::decode_unverified(text("AccessToken")?).ok()?;
+                let (_, claims) = jwt::decode_unverified(text("AccessToken")?).ok()?;
                 let pool = claims.get("iss")?.as_str()?.rsplit('/').next()?.to_string();
                 let user = claims.get("username")?.as_str()?.to_string();
                 ("/Code", CodePurpose::Attribute, pool, user)

@@ -1,5 +1,10 @@
-//! Cognito's JSON Web Tokens: reading a token's header and claims, and checking its RS256
-//! signature against the user pool's JWKS (`/{UserPoolId}/.well-known/jwks.json`).
+//! Cognito's JSON Web Tokens: finding them in text, reading a token's header and claims, and
+//! checking its RS256 signature against the user pool's JWKS
+//! (`/{UserPoolId}/.well-known/jwks.json`).
+//!
+//! The workspace's one JWT scanner: the suite's report scrubbing, its `$jwt` matcher, the
+//! proxy's redaction, replay matching and compare mode all find and read tokens here, so what
+//! counts as a token is decided once.
 //!
 //! Source: Amazon Cognito developer guide, "Verifying a JSON Web Token",
 //! <https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-tokens-verifying-a-jwt.html>:
@@ -83,6 +88,112 @@ pub fn rewrite_claims(token: &str, changes: &serde_json::Map<String, Value>) -> 
     }
     let payload = b64.encode(claims.to_string());
     Some(format!("{header}.{payload}.{signature}"))
+}
+
+/// The claims of `token`, **without checking its signature or its header**: the payload part
+/// alone, base64url with or without `=` padding, as JSON. For asserting what a token says (the
+/// `$jwt` matcher) where the token's framing is judged elsewhere; [`decode_unverified`] is the
+/// strict reading.
+///
+/// # Errors
+///
+/// [`ProtocolError::MalformedJwt`] unless the token is three `.`-separated parts whose second
+/// is base64url JSON.
+pub fn read_claims(token: &str) -> Result<Value> {
+    let mut parts = token.split('.');
+    let (Some(_), Some(payload), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(ProtocolError::MalformedJwt(
+            "not three dot-separated parts".into(),
+        ));
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .map_err(|e| ProtocolError::MalformedJwt(format!("payload is not base64url: {e}")))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ProtocolError::MalformedJwt(format!("payload is not JSON: {e}")))
+}
+
+/// Base64url's alphabet: what a token's segments are made of.
+fn is_b64url(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+/// Every token starts with `eyJ`: the base64url of `{"`, a JSON header's first bytes.
+const TOKEN_START: &str = "eyJ";
+
+/// Byte ranges of the JWS (3 segments) and JWE (5 segments) compact tokens in `text`. A token
+/// starts with `eyJ` at a word boundary and has a header of at least ten characters; a dot
+/// right after it belongs to the sentence, not the token. For redacting tokens exactly (the
+/// proxy numbers each as a placeholder) and telling a token from other text.
+///
+/// Source: RFC 7515 section 7.1 and RFC 7516 section 7.1 (compact serializations).
+pub fn find(text: &str) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut spans = Vec::new();
+    let mut i = 0;
+    while let Some(off) = text.get(i..).and_then(|t| t.find(TOKEN_START)) {
+        let start = i + off;
+        if start > 0 && is_b64url(bytes[start - 1]) {
+            i = start + TOKEN_START.len();
+            continue;
+        }
+        // Segments: the header, then up to four more after dots (JWE has five).
+        let mut end = start;
+        let mut segments = 0;
+        loop {
+            let seg_start = end;
+            while end < bytes.len() && is_b64url(bytes[end]) {
+                end += 1;
+            }
+            segments += 1;
+            let seg_len = end - seg_start;
+            if segments == 1 && seg_len < 10 {
+                break;
+            }
+            if segments < 5 && end < bytes.len() && bytes[end] == b'.' {
+                end += 1;
+            } else {
+                break;
+            }
+        }
+        if end > start && bytes[end - 1] == b'.' {
+            end -= 1;
+            segments -= 1;
+        }
+        if segments == 3 || segments == 5 {
+            spans.push((start, end));
+            i = end;
+        } else {
+            i = start + TOKEN_START.len();
+        }
+    }
+    spans
+}
+
+/// True when the whole string is one token (see [`find`]).
+pub fn is_jwt(s: &str) -> bool {
+    matches!(find(s).as_slice(), [(0, end)] if *end == s.len())
+}
+
+/// Byte ranges of everything in `text` that may be a token or a piece of one: each `eyJ`, at
+/// a word boundary or not, with the base64url characters and dots after it. Wider than
+/// [`find`] on purpose: for text that must never show a token (published reports), where a
+/// token cut short or glued to a word is still a credential.
+pub fn find_suspect(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut i = 0;
+    while let Some(off) = text.get(i..).and_then(|t| t.find(TOKEN_START)) {
+        let start = i + off;
+        let len = text[start..]
+            .bytes()
+            .position(|b| !(is_b64url(b) || b == b'.'))
+            .unwrap_or(text.len() - start);
+        spans.push((start, start + len));
+        i = start + len;
+    }
+    spans
 }
 
 /// The claims of `token` once its RS256 signature verifies under the key of `jwks` (a
@@ -382,5 +493,44 @@ mod tests {
             .unwrap()
             .retain(|k, _| ["kty", "kid", "n", "e"].contains(&k.as_str()));
         assert!(verify_rs256(GOOD, &serde_json::json!({ "keys": [bare] })).is_ok());
+    }
+
+    const FOUND: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhYmMifQ.c2lnbmF0dXJl-_x";
+
+    #[test]
+    fn tokens_are_found_anywhere_but_glued_to_a_word() {
+        let text = format!("token {FOUND}. and eyJnotatoken and x{FOUND}");
+        let spans = find(&text);
+        assert_eq!(spans.len(), 1, "{spans:?}");
+        assert_eq!(&text[spans[0].0..spans[0].1], FOUND);
+        let jwe = "eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIn0.abc.def.ghi.jkl";
+        assert_eq!(find(jwe), vec![(0, jwe.len())]);
+        assert!(
+            is_jwt(FOUND) && !is_jwt(&format!("Bearer {FOUND}")) && !is_jwt(jwe.get(..40).unwrap())
+        );
+    }
+
+    #[test]
+    fn suspects_include_pieces_of_tokens() {
+        let text = format!("a eyJx.eyJy.z b x{FOUND}. c");
+        let spans = find_suspect(&text);
+        let pieces: Vec<&str> = spans.iter().map(|&(a, b)| &text[a..b]).collect();
+        assert_eq!(pieces, ["eyJx.eyJy.z", &format!("{FOUND}.")[..]]);
+        assert!(find_suspect("no tokens").is_empty());
+    }
+
+    #[test]
+    fn claims_are_read_without_the_header_or_signature() {
+        let token = "eyJhbGciOiJub25lIn0.eyJ0b2tlbl91c2UiOiJpZCIsInN1YiI6InMifQ.sig";
+        assert_eq!(read_claims(token).unwrap()["token_use"], "id");
+        // Padding is tolerated, as some token issuers add it.
+        let padded = "x.eyJhIjoxfQ==.y";
+        assert_eq!(read_claims(padded).unwrap()["a"], 1);
+        for bad in ["nope", "a.b", "a.!!!.c", "a.bm90IGpzb24.c", "a.b.c.d"] {
+            assert!(
+                matches!(read_claims(bad), Err(ProtocolError::MalformedJwt(_))),
+                "{bad}"
+            );
+        }
     }
 }

@@ -581,7 +581,7 @@ mod tests {
         let t = tamper(token, &changes).unwrap();
         assert!(t.ends_with(".c2ln"));
         assert!(t.starts_with("eyJhbGciOiJSUzI1NiJ9."));
-        let claims = super::super::matcher::decode_jwt_claims(&t).unwrap();
+        let claims = crate::protocol::jwt::read_claims(&t).unwrap();
         assert_eq!(claims["sub"], "b");
         assert!(tamper("nope", &changes).is_err());
     }
