@@ -92,7 +92,7 @@ impl Redactor {
             Some(shape) => {
                 Model::get().redact_sensitive(shape, value, &mut |v| self.redact_value(v))
             }
-            None => redact_by_name(value, &mut |v| self.redact_value(v), 0),
+            None => cogcheck::model::redact_by_name(value, &mut |v| self.redact_value(v)),
         }
         scan_strings(value, &mut |s| self.redact_jwts(s), 0);
     }
@@ -174,50 +174,9 @@ pub fn secret_name(name: &str) -> bool {
     cogcheck::secret_list::list().name_is_secret(name)
 }
 
-/// Deep structures are cut off rather than recursed into without bound.
-const MAX_DEPTH: usize = 64;
-
-/// Redacts members by name (for bodies without a shape).
-pub fn redact_by_name(value: &mut Value, redact: &mut dyn FnMut(&Value) -> Value, depth: usize) {
-    if depth > MAX_DEPTH {
-        *value = redact(value);
-        return;
-    }
-    match value {
-        Value::Object(map) => {
-            for (k, v) in map.iter_mut() {
-                if secret_name(k) {
-                    redact_leaves(v, redact, depth + 1);
-                } else {
-                    redact_by_name(v, redact, depth + 1);
-                }
-            }
-        }
-        Value::Array(items) => {
-            for v in items {
-                redact_by_name(v, redact, depth + 1);
-            }
-        }
-        _ => {}
-    }
-}
-
-fn redact_leaves(value: &mut Value, redact: &mut dyn FnMut(&Value) -> Value, depth: usize) {
-    match value {
-        Value::Object(map) if depth <= MAX_DEPTH => {
-            for v in map.values_mut() {
-                redact_leaves(v, redact, depth + 1);
-            }
-        }
-        Value::Array(items) if depth <= MAX_DEPTH => {
-            for v in items {
-                redact_leaves(v, redact, depth + 1);
-            }
-        }
-        Value::Null => {}
-        other => *other = redact(other),
-    }
-}
+/// Deep structures are cut off rather than recursed into without bound (the suite's limit, so
+/// both walks stop at the same depth).
+const MAX_DEPTH: usize = cogcheck::model::MAX_DEPTH;
 
 /// Applies `f` to every string (values, not keys); `Some` replaces it.
 pub fn scan_strings(value: &mut Value, f: &mut dyn FnMut(&str) -> Option<String>, depth: usize) {

@@ -308,7 +308,7 @@ fn normalize(mut value: Value, shape: Option<&str>, is_api: bool) -> Value {
             *text = fields.join("&");
         }
         (None, _) => {
-            redact::redact_by_name(&mut value, &mut |_| Value::String(SECRET.into()), 0);
+            cogcheck::model::redact_by_name(&mut value, &mut |_| Value::String(SECRET.into()));
         }
     }
     redact::scan_strings(

@@ -17,6 +17,8 @@
 //!   signature against the user pool's JWKS.
 //! - [`sigv4`]: the one SigV4 signer (the client, the readiness probe and the proxy's
 //!   re-signing call it) and the [`Credentials`](sigv4::Credentials) it signs with.
+//! - [`quotas`]: the quota categories of `fixtures/quotas.json` (operations, default rates,
+//!   allowances), read once for the compatibility report and the proxy's quota buckets.
 //! - [`webauthn`]: a software passkey authenticator answering `StartWebAuthnRegistration`'s
 //!   creation options with the `RegistrationResponseJSON` `CompleteWebAuthnRegistration` takes.
 //!
@@ -27,6 +29,7 @@
 
 pub mod device;
 pub mod jwt;
+pub mod quotas;
 pub mod secret_hash;
 pub mod sigv4;
 pub mod srp;

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 
 use super::tolerance::{SdkNotice, SdkTolerance};
-use super::{parse_seed_list, scrub, TargetInput, QUOTAS, SEED_ACTIONS};
+use super::{parse_seed_list, scrub, TargetInput, SEED_ACTIONS};
 use crate::error::{Error, Result};
 use crate::expectations::Verdict;
 use crate::finding::{Axis, Finding, Outcome, Severity, StepStatus};
@@ -594,47 +594,11 @@ struct StepIn {
     status: StepStatus,
 }
 
-/// `fixtures/quotas.json`.
-#[derive(Debug, Deserialize)]
-struct QuotasFile {
-    source: String,
-    categories: BTreeMap<String, QuotaCategory>,
-}
-
-#[derive(Debug, Deserialize)]
-struct QuotaCategory {
-    rate_per_second: Option<f64>,
-    operations: Vec<String>,
-}
-
-/// Quota categories: the source URL, each operation's category, each category's rate.
-pub struct Quotas {
-    /// The quotas page.
-    pub source: String,
-    /// Operation → category.
-    pub category_of: BTreeMap<String, String>,
-    /// Category → default requests per second.
-    pub rates: BTreeMap<String, Option<f64>>,
-}
-
-/// Parses `fixtures/quotas.json` (embedded).
-pub fn quotas() -> Result<Quotas> {
-    let file: QuotasFile = serde_json::from_str(QUOTAS).map_err(|e| Error::Config {
+/// The quota categories (`fixtures/quotas.json`, embedded), through the one parser of it.
+fn quotas() -> Result<&'static crate::protocol::quotas::Catalog> {
+    crate::protocol::quotas::catalog().map_err(|message| Error::Config {
         path: "fixtures/quotas.json".into(),
-        message: e.to_string(),
-    })?;
-    let mut category_of = BTreeMap::new();
-    let mut rates = BTreeMap::new();
-    for (name, c) in file.categories {
-        for op in c.operations {
-            category_of.insert(op, name.clone());
-        }
-        rates.insert(name, c.rate_per_second);
-    }
-    Ok(Quotas {
-        source: file.source,
-        category_of,
-        rates,
+        message,
     })
 }
 
@@ -817,8 +781,8 @@ impl Matrix {
             model: first_run
                 .map(|r| r.model)
                 .unwrap_or_else(|| format!("botocore {}", model.source.version)),
-            quotas_source: quotas.source,
-            category_rates: quotas.rates,
+            quotas_source: quotas.source.clone(),
+            category_rates: quotas.rates.clone(),
             sdk_tolerance: tolerance.is_some(),
             targets,
             operations,

@@ -68,7 +68,7 @@ pub const SEED_ACTIONS: &str = include_str!("../../../../fixtures/seed-actions.t
 
 /// Operation categories and default request rates of the Cognito quotas page
 /// (`fixtures/quotas.json`), embedded for the same reason.
-pub const QUOTAS: &str = include_str!("../../../../fixtures/quotas.json");
+pub use crate::protocol::quotas::QUOTAS;
 
 /// The targets `cogcheck report` runs when none are named: the ones that install in a minute
 /// or two. fakecloud joins them when it is installed in the cache already.
