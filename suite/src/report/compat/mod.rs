@@ -47,7 +47,9 @@ pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod matrix;
+mod read;
 pub mod tolerance;
+pub mod view;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
