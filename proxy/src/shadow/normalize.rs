@@ -27,7 +27,8 @@ use serde_json::{json, Map, Value};
 
 use cogcheck::protocol::jwt::{self, is_jwt};
 
-use super::mapping::{replace_tokens, Mapping, Side};
+use super::identify::replace_tokens;
+use super::mapping::{Mapping, Side};
 use super::noise::NoiseRules;
 use crate::redact::{is_placeholder, secret_name};
 
