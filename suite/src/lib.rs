@@ -27,6 +27,7 @@
 //! depends on it.
 #![deny(missing_docs)]
 
+pub mod cache;
 pub mod checks;
 pub mod client;
 pub mod error;

@@ -10,9 +10,22 @@
 use crate::client::{Client, ClientConfig};
 use crate::error::{Error, Result};
 use crate::expectations::Expectations;
-use crate::report::results::TargetInfo;
 use crate::run::RunConfig;
 use crate::target::{self, Cache, RunningTarget, Targets};
+
+/// The target a run went against, as results files and reports name it (the session knows
+/// it first; `report::results` writes it).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TargetInfo {
+    /// Its name (`moto`, `endpoint` for an ad-hoc `COGCHECK_ENDPOINT`).
+    pub name: String,
+    /// Its version, or `unknown`.
+    pub version: String,
+    /// The endpoint used.
+    pub endpoint: String,
+    /// The configuration it ran in.
+    pub configuration: String,
+}
 
 /// What to open.
 #[derive(Debug, Clone, Default)]
