@@ -22,6 +22,7 @@
 //!   `SECRET_HASH`, device verifiers, JWT, WebAuthn, SigV4 signing, quota categories): values in,
 //!   values out, no requests sent. Scenario helper steps, the client, the readiness probe and
 //!   the proxy call it.
+//! - [`cache`]: the one folder installed targets and extracted fixtures are kept in.
 //!
 //! The proxy crate (`cogcheck-proxy`) reuses [`model`], [`wire`] and [`protocol`]; nothing here
 //! depends on it.

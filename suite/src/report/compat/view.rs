@@ -18,7 +18,7 @@ pub struct Matrix {
     pub model: String,
     /// The quotas page the categories come from.
     pub quotas_source: String,
-    /// Default request rate of each quota category (`None` for [`UNCATEGORIZED`]).
+    /// Default request rate of each quota category (`None` for [`UNCATEGORIZED`](super::matrix::UNCATEGORIZED)).
     pub category_rates: BTreeMap<String, Option<f64>>,
     /// Whether an SDK tolerance file was read (otherwise every shape and protocol deviation is
     /// "not measured").
