@@ -68,11 +68,7 @@ impl Forwarder {
             .build(https);
         let base_path = upstream.uri.path().trim_end_matches('/').to_string();
         let identity = match credentials {
-            Some(c) if upstream.is_aws => Some(cogcheck::client::static_identity(
-                &c.access_key_id,
-                &c.secret_access_key,
-                c.session_token.as_deref(),
-            )),
+            Some(c) if upstream.is_aws => Some(c.identity()),
             _ => None,
         };
         Ok(Forwarder {
@@ -193,7 +189,7 @@ impl Forwarder {
         *twin.uri_mut() = req.uri().clone();
         *twin.headers_mut() = req.headers().clone();
         twin.headers_mut().remove(http::header::CONTENT_LENGTH);
-        cogcheck::client::sign_request(
+        cogcheck::protocol::sigv4::sign_request(
             &mut twin,
             body,
             identity,

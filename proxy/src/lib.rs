@@ -36,6 +36,13 @@
 //! (compare mode), `record` (and the cassette format, documented there), `redact`, `stats`,
 //! `admin`, `answer` (bodies and the proxy's own AWS-shaped errors).
 //!
+//! What is Cognito's protocol rather than the proxy's is the suite's and called from here, so
+//! the suite and the proxy never disagree: `cogcheck::protocol` signs (SigV4 re-signing in
+//! `forward`), finds and reads JWTs (`redact`, `replay`, `shadow`), recomputes `SECRET_HASH`,
+//! SRP and TOTP (`shadow`) and reads the quota categories (`fault::quota`);
+//! `cogcheck::model` walks bodies for redaction; `cogcheck::target::Credentials` holds
+//! credentials.
+//!
 //! # Example
 //!
 //! ```no_run

@@ -32,6 +32,7 @@
 use std::collections::HashMap;
 
 use cogcheck::model::Model;
+use cogcheck::protocol::jwt;
 use hmac::{KeyInit, Mac};
 use serde_json::Value;
 
@@ -91,14 +92,14 @@ impl Redactor {
             Some(shape) => {
                 Model::get().redact_sensitive(shape, value, &mut |v| self.redact_value(v))
             }
-            None => redact_by_name(value, &mut |v| self.redact_value(v), 0),
+            None => cogcheck::model::redact_by_name(value, &mut |v| self.redact_value(v)),
         }
         scan_strings(value, &mut |s| self.redact_jwts(s), 0);
     }
 
     /// Replaces every JWT inside `text`.
     pub fn redact_jwts(&mut self, text: &str) -> Option<String> {
-        let spans = jwt_spans(text);
+        let spans = jwt::find(text);
         if spans.is_empty() {
             return None;
         }
@@ -173,50 +174,9 @@ pub fn secret_name(name: &str) -> bool {
     cogcheck::secret_list::list().name_is_secret(name)
 }
 
-/// Deep structures are cut off rather than recursed into without bound.
-const MAX_DEPTH: usize = 64;
-
-/// Redacts members by name (for bodies without a shape).
-pub fn redact_by_name(value: &mut Value, redact: &mut dyn FnMut(&Value) -> Value, depth: usize) {
-    if depth > MAX_DEPTH {
-        *value = redact(value);
-        return;
-    }
-    match value {
-        Value::Object(map) => {
-            for (k, v) in map.iter_mut() {
-                if secret_name(k) {
-                    redact_leaves(v, redact, depth + 1);
-                } else {
-                    redact_by_name(v, redact, depth + 1);
-                }
-            }
-        }
-        Value::Array(items) => {
-            for v in items {
-                redact_by_name(v, redact, depth + 1);
-            }
-        }
-        _ => {}
-    }
-}
-
-fn redact_leaves(value: &mut Value, redact: &mut dyn FnMut(&Value) -> Value, depth: usize) {
-    match value {
-        Value::Object(map) if depth <= MAX_DEPTH => {
-            for v in map.values_mut() {
-                redact_leaves(v, redact, depth + 1);
-            }
-        }
-        Value::Array(items) if depth <= MAX_DEPTH => {
-            for v in items {
-                redact_leaves(v, redact, depth + 1);
-            }
-        }
-        Value::Null => {}
-        other => *other = redact(other),
-    }
-}
+/// Deep structures are cut off rather than recursed into without bound (the suite's limit, so
+/// both walks stop at the same depth).
+const MAX_DEPTH: usize = cogcheck::model::MAX_DEPTH;
 
 /// Applies `f` to every string (values, not keys); `Some` replaces it.
 pub fn scan_strings(value: &mut Value, f: &mut dyn FnMut(&str) -> Option<String>, depth: usize) {
@@ -238,56 +198,6 @@ pub fn scan_strings(value: &mut Value, f: &mut dyn FnMut(&str) -> Option<String>
         }
         _ => {}
     }
-}
-
-fn is_b64url(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
-}
-
-/// Byte ranges of JWS (3 segments) and JWE (5 segments) compact tokens in `text`. A token
-/// starts with `eyJ` (base64url of `{"`) at a word boundary.
-pub fn jwt_spans(text: &str) -> Vec<(usize, usize)> {
-    let bytes = text.as_bytes();
-    let mut spans = Vec::new();
-    let mut i = 0;
-    while let Some(off) = text.get(i..).and_then(|t| t.find("eyJ")) {
-        let start = i + off;
-        if start > 0 && is_b64url(bytes[start - 1]) {
-            i = start + 3;
-            continue;
-        }
-        // Segments: the header, then up to four more after dots (JWE has five).
-        let mut end = start;
-        let mut segments = 0;
-        loop {
-            let seg_start = end;
-            while end < bytes.len() && is_b64url(bytes[end]) {
-                end += 1;
-            }
-            segments += 1;
-            let seg_len = end - seg_start;
-            if segments == 1 && seg_len < 10 {
-                break;
-            }
-            if segments < 5 && end < bytes.len() && bytes[end] == b'.' {
-                end += 1;
-            } else {
-                break;
-            }
-        }
-        // A trailing dot belongs to the sentence, not the token.
-        if end > start && bytes[end - 1] == b'.' {
-            end -= 1;
-            segments -= 1;
-        }
-        if segments == 3 || segments == 5 {
-            spans.push((start, end));
-            i = end;
-        } else {
-            i = start + 3;
-        }
-    }
-    spans
 }
 
 #[cfg(test)]
@@ -329,13 +239,7 @@ mod tests {
 
     #[test]
     fn jwts_are_found_anywhere() {
-        let text = format!("token {JWT}. and eyJnotatoken and x{JWT}");
-        let spans = jwt_spans(&text);
-        assert_eq!(spans.len(), 1, "{spans:?}");
-        assert_eq!(&text[spans[0].0..spans[0].1], JWT);
-        let jwe = "eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIn0.abc.def.ghi.jkl";
-        assert_eq!(jwt_spans(jwe), vec![(0, jwe.len())]);
-
+        // What counts as a token is cogcheck::protocol::jwt::find's business (tested there).
         let mut r = Redactor::new(1);
         let mut body = json!({"Unmodeled": {"deep": [format!("Bearer {JWT}")]}, "message": JWT});
         r.redact_json(Some("GetUserResponse"), &mut body);

@@ -43,7 +43,8 @@ use crate::classify::{Classified, RequestKind};
 use crate::config::Mode;
 use crate::error::Result;
 use crate::record::{Cassette, RecordedExchange, RecordedResponse};
-use crate::redact::{self, is_placeholder, jwt_spans};
+use crate::redact::{self, is_placeholder};
+use cogcheck::protocol::jwt;
 
 const SECRET: &str = "<secret>";
 const VOLATILE: &str = "<volatile>";
@@ -307,7 +308,7 @@ fn normalize(mut value: Value, shape: Option<&str>, is_api: bool) -> Value {
             *text = fields.join("&");
         }
         (None, _) => {
-            redact::redact_by_name(&mut value, &mut |_| Value::String(SECRET.into()), 0);
+            cogcheck::model::redact_by_name(&mut value, &mut |_| Value::String(SECRET.into()));
         }
     }
     redact::scan_strings(
@@ -316,7 +317,7 @@ fn normalize(mut value: Value, shape: Option<&str>, is_api: bool) -> Value {
             if is_placeholder(s) {
                 return Some(SECRET.into());
             }
-            let spans = jwt_spans(s);
+            let spans = jwt::find(s);
             let placeholders = s.contains(redact::PLACEHOLDER_PREFIX);
             if spans.is_empty() && !placeholders {
                 return None;

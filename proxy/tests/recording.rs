@@ -374,7 +374,7 @@ async fn challenge_parameters_codes_and_user_names_stay_out_of_cassette_and_faul
     assert_eq!(status, 200, "{body}");
 
     // SRP: every challenge parameter moto sends that is not a challenge's name is secret.
-    let srp = cogcheck::scenario::helpers::SrpClient::new(&pool_id).unwrap();
+    let srp = cogcheck::protocol::SrpClient::new(&pool_id).unwrap();
     let (status, _, challenge) = raw(
         &c,
         "InitiateAuth",
@@ -410,7 +410,7 @@ async fn challenge_parameters_codes_and_user_names_stay_out_of_cassette_and_faul
         secrets.push(session.to_string());
     }
     let p_str = |k: &str| params[k].as_str().unwrap().to_string();
-    let timestamp = cogcheck::scenario::helpers::cognito_timestamp(
+    let timestamp = cogcheck::protocol::cognito_timestamp(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()

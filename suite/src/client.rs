@@ -1,13 +1,11 @@
 //! A client for the Cognito User Pools API over HTTP or HTTPS.
 //!
-//! Signed operations carry SigV4 for service `cognito-idp` (the `aws-sigv4` crate, the one the
-//! AWS SDK for Rust uses); the operations the model marks unsigned are sent without
+//! Signed operations carry SigV4 for service `cognito-idp` (signed by
+//! [`crate::protocol::sigv4`], the workspace's one signer); the operations the model marks unsigned are sent without
 //! `Authorization`, as the AWS SDKs send them. HTTPS uses rustls with the Mozilla root store.
 
 use std::time::{Duration, SystemTime};
 
-use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -17,6 +15,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::model::Model;
+use crate::protocol::sigv4::{sign_request, Credentials};
 use crate::wire::{self, Response};
 
 /// How to reach an endpoint and who to be there.
@@ -26,12 +25,8 @@ pub struct ClientConfig {
     pub endpoint: String,
     /// The signing region.
     pub region: String,
-    /// Access key id.
-    pub access_key_id: String,
-    /// Secret access key.
-    pub secret_access_key: String,
-    /// Session token, for temporary credentials.
-    pub session_token: Option<String>,
+    /// Who to sign as (`Debug` hides the secret).
+    pub credentials: Credentials,
     /// How long one request may take, connect to last byte.
     pub timeout: Duration,
 }
@@ -42,9 +37,7 @@ impl ClientConfig {
         ClientConfig {
             endpoint: endpoint.into(),
             region: "us-east-1".into(),
-            access_key_id: "testing".into(),
-            secret_access_key: "testing".into(),
-            session_token: None,
+            credentials: Credentials::emulator_default(),
             timeout: Duration::from_secs(30),
         }
     }
@@ -99,14 +92,7 @@ impl Client {
         let http = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .build(https);
-        let identity = aws_credential_types::Credentials::new(
-            config.access_key_id.clone(),
-            config.secret_access_key.clone(),
-            config.session_token.clone(),
-            None,
-            "cogcheck",
-        )
-        .into();
+        let identity = config.credentials.identity();
         Ok(Client {
             config,
             uri,
@@ -233,101 +219,9 @@ impl Client {
     }
 }
 
-/// Signs an HTTP request with SigV4 in place. Shared with the proxy, which re-signs requests
-/// for a real AWS upstream with its own credentials.
-pub fn sign_request<B>(
-    req: &mut http::Request<B>,
-    body: &[u8],
-    identity: &Identity,
-    region: &str,
-    service: &str,
-    time: SystemTime,
-) -> std::result::Result<(), String> {
-    // The Host header is signed; hyper adds it only when sending, so make it explicit here.
-    if !req.headers().contains_key(http::header::HOST) {
-        if let Some(authority) = req.uri().authority() {
-            let value = http::HeaderValue::from_str(authority.as_str())
-                .map_err(|e| format!("bad host {authority}: {e}"))?;
-            req.headers_mut().insert(http::header::HOST, value);
-        }
-    }
-    let params = v4::SigningParams::builder()
-        .identity(identity)
-        .region(region)
-        .name(service)
-        .time(time)
-        .settings(SigningSettings::default())
-        .build()
-        .map_err(|e| e.to_string())?
-        .into();
-    let headers: Vec<(&str, &str)> = req
-        .headers()
-        .iter()
-        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
-        .collect();
-    let uri = req.uri().to_string();
-    let signable = SignableRequest::new(
-        req.method().as_str(),
-        &uri,
-        headers.into_iter(),
-        SignableBody::Bytes(body),
-    )
-    .map_err(|e| e.to_string())?;
-    let (instructions, _signature) = sign(signable, &params)
-        .map_err(|e| e.to_string())?
-        .into_parts();
-    instructions.apply_to_request_http1x(req);
-    Ok(())
-}
-
-/// An identity from static credentials, for [`sign_request`].
-pub fn static_identity(
-    access_key_id: &str,
-    secret_access_key: &str,
-    session_token: Option<&str>,
-) -> Identity {
-    aws_credential_types::Credentials::new(
-        access_key_id,
-        secret_access_key,
-        session_token.map(str::to_string),
-        None,
-        "cogcheck",
-    )
-    .into()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn signature_matches_botocore() {
-        // Reference computed independently with botocore 1.43 (SigV4Auth) for the same
-        // request, credentials and time; `python3 suite/tests/vectors/sigv4_vector.py` prints it.
-        let identity = static_identity(
-            "AKIDEXAMPLE",
-            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-            None,
-        );
-        let body = br#"{"MaxResults":10}"#;
-        let mut req = http::Request::builder()
-            .method("POST")
-            .uri("https://cognito-idp.us-east-1.amazonaws.com/")
-            .header("content-type", wire::CONTENT_TYPE)
-            .header(
-                "x-amz-target",
-                "AWSCognitoIdentityProviderService.ListUserPools",
-            )
-            .body(())
-            .unwrap();
-        let time = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        sign_request(&mut req, body, &identity, "us-east-1", "cognito-idp", time).unwrap();
-        let auth = req.headers()["authorization"].to_str().unwrap();
-        assert_eq!(req.headers()["x-amz-date"], "20231114T221320Z");
-        assert_eq!(auth, SIGV4_VECTOR_AUTHORIZATION);
-    }
-
-    const SIGV4_VECTOR_AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20231114/us-east-1/cognito-idp/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=1c0af0fd292a73df84400aa4442f819490a8f11b2b611e857f20da7bcd05cee5";
 
     #[test]
     fn rejects_bad_endpoints_with_a_clear_error() {

@@ -116,8 +116,8 @@ fn extracted() -> Result<PathBuf> {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let cache = crate::target::Cache::default_location()?;
-    let target = cache.root.join(format!("fixtures-{digest}"));
+    let root = crate::cache::root()?;
+    let target = root.join(format!("fixtures-{digest}"));
     if target.join("scenarios").is_dir() {
         return Ok(target);
     }
@@ -125,11 +125,11 @@ fn extracted() -> Result<PathBuf> {
         path: path.to_path_buf(),
         source,
     };
-    std::fs::create_dir_all(&cache.root).map_err(|e| io(&cache.root, e))?;
+    std::fs::create_dir_all(&root).map_err(|e| io(&root, e))?;
     let staging = tempfile::Builder::new()
         .prefix(".fixtures-")
-        .tempdir_in(&cache.root)
-        .map_err(|e| io(&cache.root, e))?;
+        .tempdir_in(&root)
+        .map_err(|e| io(&root, e))?;
     for (p, bytes) in &files {
         let to = staging.path().join(p);
         if let Some(parent) = to.parent() {

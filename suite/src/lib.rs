@@ -18,10 +18,19 @@
 //! - [`client`]: an HTTP/HTTPS client that signs with SigV4 where the model says an operation is
 //!   signed.
 //! - [`target`]: named endpoints; local emulators are installed, started and stopped here.
+//! - [`protocol`]: the Cognito protocol math both crates compute the same way (SRP, TOTP,
+//!   `SECRET_HASH`, device verifiers, JWT, WebAuthn, SigV4 signing, quota categories): values in,
+//!   values out, no requests sent. Scenario helper steps, the client, the readiness probe and
+//!   the proxy call it.
+//! - [`cache`]: the one folder installed targets and extracted fixtures are kept in.
+//! - [`report_run`]: `cogcheck report`, on top of everything: opens a [`session`] per target,
+//!   runs the scenarios, saves results files, and hands them to [`report`].
 //!
-//! The proxy crate (`cogcheck-proxy`) reuses [`model`] and [`wire`]; nothing here depends on it.
+//! The proxy crate (`cogcheck-proxy`) reuses [`model`], [`wire`] and [`protocol`]; nothing here
+//! depends on it.
 #![deny(missing_docs)]
 
+pub mod cache;
 pub mod checks;
 pub mod client;
 pub mod error;
@@ -30,7 +39,9 @@ pub mod finding;
 pub mod fixtures;
 pub mod model;
 pub mod mutation;
+pub mod protocol;
 pub mod report;
+pub mod report_run;
 pub mod run;
 pub mod scenario;
 pub mod secret_list;

@@ -348,7 +348,7 @@ fn dispatch(command: Command) -> Result<bool> {
             jobs,
             no_progress,
         } => {
-            let options = cogcheck::run::targets::ReportOptions {
+            let options = cogcheck::report_run::ReportOptions {
                 targets,
                 from,
                 out_dir: out_dir.unwrap_or_else(compat::default_out_dir),
@@ -357,7 +357,7 @@ fn dispatch(command: Command) -> Result<bool> {
                 jobs,
                 progress: !no_progress,
             };
-            Ok(cogcheck::run::targets::run_report(options)?)
+            Ok(cogcheck::report_run::run_report(options)?)
         }
         Command::Compare { args } => {
             let exe = std::env::current_exe().context("cannot find this program's path")?;

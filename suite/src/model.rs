@@ -606,8 +606,42 @@ impl Model {
     }
 }
 
-/// Replaces every scalar inside `value` with `redact`'s answer, keeping objects and arrays.
-fn redact_leaves(value: &mut Value, redact: &mut dyn FnMut(&Value) -> Value, depth: usize) {
+/// Redacts the members of a body that has no shape to walk (an unknown action, the OAuth
+/// endpoints) by name: every member fixtures/secrets.toml's `[names]` calls secret
+/// (`password`, `code`, `client_secret`, ...) has its leaves redacted, at any depth. The
+/// name-based twin of [`Model::redact_sensitive`], with the same leaf walk and depth limit.
+pub fn redact_by_name(value: &mut Value, redact: &mut dyn FnMut(&Value) -> Value) {
+    redact_names(value, redact, 0);
+}
+
+fn redact_names(value: &mut Value, redact: &mut dyn FnMut(&Value) -> Value, depth: usize) {
+    if depth > MAX_DEPTH {
+        *value = redact(value);
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if crate::secret_list::list().name_is_secret(k) {
+                    redact_leaves(v, redact, depth + 1);
+                } else {
+                    redact_names(v, redact, depth + 1);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                redact_names(v, redact, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Replaces every scalar inside `value` with `redact`'s answer, keeping objects and arrays;
+/// `null` stays. Below [`MAX_DEPTH`] it fails closed: the whole sub-value in one call. The one
+/// leaf walk of every redaction, by shape or by name, in the suite and the proxy.
+pub fn redact_leaves(value: &mut Value, redact: &mut dyn FnMut(&Value) -> Value, depth: usize) {
     if value.is_null() {
         return;
     }

@@ -68,21 +68,18 @@ pub fn scrub<'a>(text: &str, secrets: impl Iterator<Item = &'a String>) -> Strin
 /// Replaces anything that looks like a JWT (`eyJ…`, the base64url of `{"`) with a marker, so a
 /// token that slipped past the results' redaction never reaches a published report.
 pub fn scrub_tokens(text: &str) -> String {
-    if !text.contains("eyJ") {
+    let spans = crate::protocol::jwt::find_suspect(text);
+    if spans.is_empty() {
         return text.to_string();
     }
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find("eyJ") {
-        out.push_str(&rest[..at]);
-        let token = &rest[at..];
-        let len = token
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
-            .unwrap_or(token.len());
+    let mut at = 0;
+    for (start, end) in spans {
+        out.push_str(&text[at..start]);
         out.push_str("<redacted: token>");
-        rest = &token[len..];
+        at = end;
     }
-    out.push_str(rest);
+    out.push_str(&text[at..]);
     out
 }
 

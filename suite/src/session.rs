@@ -10,9 +10,22 @@
 use crate::client::{Client, ClientConfig};
 use crate::error::{Error, Result};
 use crate::expectations::Expectations;
-use crate::report::results::TargetInfo;
 use crate::run::RunConfig;
 use crate::target::{self, Cache, RunningTarget, Targets};
+
+/// The target a run went against, as results files and reports name it (the session knows
+/// it first; `report::results` writes it).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TargetInfo {
+    /// Its name (`moto`, `endpoint` for an ad-hoc `COGCHECK_ENDPOINT`).
+    pub name: String,
+    /// Its version, or `unknown`.
+    pub version: String,
+    /// The endpoint used.
+    pub endpoint: String,
+    /// The configuration it ran in.
+    pub configuration: String,
+}
 
 /// What to open.
 #[derive(Debug, Clone, Default)]
@@ -80,18 +93,12 @@ impl Session {
                 (Some(spec), Some(running), endpoint)
             }
         };
-        let (access_key_id, secret_access_key, session_token) = match spec {
-            Some(_) if running.is_some() => {
-                let c = running
-                    .as_ref()
-                    .map(|r| r.credentials.clone())
-                    .unwrap_or_else(target::credentials_from_env);
-                (c.access_key_id, c.secret_access_key, c.session_token)
-            }
-            _ => {
-                let c = target::credentials_from_env();
-                (c.access_key_id, c.secret_access_key, c.session_token)
-            }
+        let credentials = match spec {
+            Some(_) if running.is_some() => running
+                .as_ref()
+                .map(|r| r.credentials.clone())
+                .unwrap_or_else(target::credentials_from_env),
+            _ => target::credentials_from_env(),
         };
         if name == "aws" || endpoint.contains(".amazonaws.com") {
             target::check_aws_opt_in()?;
@@ -102,9 +109,7 @@ impl Session {
         let client = Client::new(ClientConfig {
             endpoint: endpoint.clone(),
             region: region.clone(),
-            access_key_id,
-            secret_access_key,
-            session_token,
+            credentials,
             timeout: std::time::Duration::from_secs(30),
         })?;
         if running.is_none() {

@@ -12,7 +12,7 @@ use cogcheck::report::compat::{
     self, matrix::CellStatus, tolerance::SdkTolerance, write_reports, Matrix, TargetInput, Written,
 };
 use cogcheck::report::results::{self, Results};
-use cogcheck::run::targets;
+use cogcheck::report_run as targets;
 use serde_json::{json, Value};
 
 const JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl";

@@ -35,8 +35,6 @@ use serde_json::{json, Value};
 
 use super::target::Field;
 
-const QUOTAS: &str = include_str!("../../../fixtures/quotas.json");
-
 /// Table footnote 1 of the quotas page: "A `RespondToAuthChallenge` or
 /// `AdminRespondToAuthChallenge` response with a `ChallengeName` of `NEW_PASSWORD_REQUIRED`
 /// counts toward the `UserAccountRecovery` category." quotas.json keeps one category per
@@ -95,110 +93,32 @@ pub struct QuotaSpec {
     pub rates: BTreeMap<String, f64>,
 }
 
-#[derive(Deserialize)]
-struct QuotasFile {
-    source: String,
-    categories: BTreeMap<String, CategoryFile>,
-}
-
-#[derive(Deserialize)]
-struct CategoryFile {
-    rate_per_second: Option<f64>,
-    #[serde(default)]
-    per_user_pool_rate_per_second: Option<f64>,
-    #[serde(default)]
-    allowance: Option<AllowanceFile>,
-    operations: Vec<String>,
-}
-
-/// A category's `allowance`: a separate quota for some of its operations.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AllowanceFile {
-    operations: Vec<String>,
-    multiplier: f64,
-    #[serde(default)]
-    #[allow(dead_code)] // documentation in the file; read so `deny_unknown_fields` allows it
-    note: Option<String>,
-}
-
-/// A separate quota for some operations of a category, at a multiple of its rate; what it
-/// cannot cover counts toward the category.
-#[derive(Debug, Clone)]
-pub struct Allowance {
-    /// The operations it covers.
-    pub operations: BTreeSet<String>,
-    /// Its rate as a multiple of the category's.
-    pub multiplier: f64,
-}
-
-/// The categories of `fixtures/quotas.json`.
-#[derive(Debug)]
-pub struct Catalog {
-    /// The quotas page they come from.
-    pub source: String,
-    /// Operation → category.
-    pub category_of: HashMap<String, String>,
-    /// Category → default rate (none for `Uncategorized`).
-    pub rates: BTreeMap<String, Option<f64>>,
-    /// Category → per user pool and operation rate, where there is one.
-    pub per_pool: BTreeMap<String, f64>,
-    /// Category → its separate allowance, where there is one.
-    pub allowances: BTreeMap<String, Allowance>,
-}
+/// The categories of `fixtures/quotas.json`, read by the suite's one parser of it.
+pub use cogcheck::protocol::quotas::Catalog;
 
 /// The catalog, parsed once.
 pub fn catalog() -> Result<&'static Catalog, String> {
-    static CATALOG: OnceLock<Result<Catalog, String>> = OnceLock::new();
+    static CATALOG: OnceLock<Result<&'static Catalog, String>> = OnceLock::new();
     CATALOG
-        .get_or_init(|| parse_catalog(QUOTAS))
-        .as_ref()
-        .map_err(Clone::clone)
+        .get_or_init(|| cogcheck::protocol::quotas::catalog().and_then(check_route))
+        .clone()
 }
 
+/// The shared parse, plus what only quota emulation needs: the category [`CHALLENGE_ROUTE`]
+/// moves requests to must exist ([`catalog`] does the same to the compiled-in file).
+#[cfg(test)]
 fn parse_catalog(text: &str) -> Result<Catalog, String> {
-    let file: QuotasFile = serde_json::from_str(text)
-        .map_err(|e| format!("fixtures/quotas.json (compiled in): {e}"))?;
-    let mut category_of = HashMap::new();
-    let mut rates = BTreeMap::new();
-    let mut per_pool = BTreeMap::new();
-    let mut allowances = BTreeMap::new();
-    for (name, c) in file.categories {
-        if let Some(a) = c.allowance {
-            let field = format!("fixtures/quotas.json: categories.{name}.allowance");
-            if c.rate_per_second.is_none() {
-                return Err(format!("{field}: the category has no rate to multiply"));
-            }
-            if !(a.multiplier.is_finite() && a.multiplier > 0.0) {
-                return Err(format!(
-                    "{field}.multiplier: {} must be above 0",
-                    a.multiplier
-                ));
-            }
-            // The allowance is the category's own: an operation of another category would be
-            // charged to two categories' buckets.
-            if let Some(op) = a.operations.iter().find(|op| !c.operations.contains(op)) {
-                return Err(format!(
-                    "{field}.operations: {op} is not an operation of {name}"
-                ));
-            }
-            allowances.insert(
-                name.clone(),
-                Allowance {
-                    operations: a.operations.into_iter().collect(),
-                    multiplier: a.multiplier,
-                },
-            );
-        }
-        for op in c.operations {
-            category_of.insert(op, name.clone());
-        }
-        if let Some(p) = c.per_user_pool_rate_per_second {
-            per_pool.insert(name.clone(), p);
-        }
-        rates.insert(name, c.rate_per_second);
-    }
-    if !rates.contains_key(CHALLENGE_ROUTE.category) {
+    let catalog = cogcheck::protocol::quotas::parse(text)?;
+    check_route(&catalog)?;
+    Ok(catalog)
+}
+
+fn check_route<C: std::borrow::Borrow<Catalog>>(catalog: C) -> Result<C, String> {
+    if !catalog
+        .borrow()
+        .rates
+        .contains_key(CHALLENGE_ROUTE.category)
+    {
         return Err(format!(
             "fixtures/quotas.json: no category {}, which {} with ChallengeName {} count toward",
             CHALLENGE_ROUTE.category,
@@ -206,13 +126,7 @@ fn parse_catalog(text: &str) -> Result<Catalog, String> {
             CHALLENGE_ROUTE.challenge
         ));
     }
-    Ok(Catalog {
-        source: file.source,
-        category_of,
-        rates,
-        per_pool,
-        allowances,
-    })
+    Ok(catalog)
 }
 
 struct Bucket {

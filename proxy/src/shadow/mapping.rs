@@ -36,10 +36,13 @@
 //! A live shadow runs for days, so the mapping cannot keep everything it ever learned. When
 //! both backends delete a user pool, everything learned about that pool (its id, its clients
 //! and their secrets, the passwords and SRP sign-ins in it) goes with it. Beyond that, the
-//! pairs are held to a byte budget ([`DEFAULT_BUDGET`], `--shadow-mapping-mb`): over it, the
-//! oldest short-lived values (sessions, tokens, codes, pagination tokens), which a client
-//! stops sending within hours, are forgotten first, then the oldest of any kind. A forgotten
-//! value is no longer rewritten for the shadow; [`Mapping::forgotten`] counts them.
+//! pairs, and what is kept beside them (the passwords users were given, the user each refresh
+//! token was issued to, the values invented for a cassette), are held to one byte budget
+//! ([`DEFAULT_BUDGET`], `--shadow-mapping-mb`): over it, the oldest short-lived values
+//! (sessions, tokens, codes, pagination tokens, refresh tokens' users, invented values), which
+//! a client stops sending within hours, are forgotten first, then the oldest of any kind. A
+//! forgotten value is no longer rewritten for the shadow; [`Mapping::forgotten`] counts the
+//! forgotten pairs.
 //!
 //! From a cassette, where secrets are `<secret:N>`, a placeholder the mapping does not know is
 //! given a fresh value, the same for every use of the placeholder, chosen by where it appears:
@@ -48,79 +51,13 @@
 //! attributes, `123456` for codes, and a neutral string otherwise.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::LazyLock;
 
-use cogcheck::scenario::helpers::{cognito_timestamp, secret_hash, totp_at, SrpClient};
+use cogcheck::protocol::jwt::{self, is_jwt};
+use cogcheck::protocol::{cognito_timestamp, secret_hash, totp_at, SrpClient};
 use serde_json::{Map, Value};
 
-use crate::redact::{is_placeholder, jwt_spans, PLACEHOLDER_PREFIX};
-
-// The patterns below are constants: `expect` can only fire on a typo here, caught by every
-// test that touches the mapping, never on input.
-static POOL_ID: LazyLock<regex::Regex> = LazyLock::new(|| {
-    regex::Regex::new(r"^[a-z]{2}(-[a-z]+)+-\d+_[0-9A-Za-z]+$").expect("a valid pattern")
-});
-static DEVICE_KEY: LazyLock<regex::Regex> = LazyLock::new(|| {
-    regex::Regex::new(r"^[a-z]{2}(-[a-z]+)+-\d+_[0-9a-fA-F-]{36}$").expect("a valid pattern")
-});
-static UUID: LazyLock<regex::Regex> = LazyLock::new(|| {
-    regex::Regex::new(
-        r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
-    )
-    .expect("a valid pattern")
-});
-
-/// Members whose differing values are identifiers to learn.
-const ID_KEYS: &[&str] = &[
-    "Id",
-    "UserPoolId",
-    "ClientId",
-    "ClientSecret",
-    "Session",
-    "AccessToken",
-    "IdToken",
-    "RefreshToken",
-    "DeviceKey",
-    "DeviceGroupKey",
-    "SecretCode",
-    "UserSub",
-    "sub",
-    "USER_ID_FOR_SRP",
-    "USERNAME",
-    "Username",
-    "SECRET_BLOCK",
-    "NextToken",
-    "PaginationToken",
-    "JobId",
-    "CredentialId",
-    "CloudFrontDomain",
-    "PreSignedUrl",
-    "jti",
-    "origin_jti",
-    "event_id",
-    "iss",
-    "aud",
-    "client_id",
-    "username",
-    "cognito:username",
-    "device_key",
-    "x-moto-forgot-password-confirmation-code",
-];
-
-/// Members that name an element of a list, to pair list elements by.
-const NAMING_KEYS: &[&str] = &[
-    "Name",
-    "Username",
-    "ClientName",
-    "GroupName",
-    "ProviderName",
-    "Identifier",
-    "DeviceKey",
-    "ClientId",
-    "Id",
-    "JobName",
-    "CredentialId",
-];
+use super::identify::{attribute, invent, kind_of, learnable, replace_tokens, NAMING_KEYS};
+use crate::redact::is_placeholder;
 
 /// The kinds of values a client stops sending within hours: forgotten first over budget.
 const SHORT_LIVED: &[&str] = &[
@@ -219,6 +156,28 @@ pub struct PrimaryOutcome {
     pub error_type: Option<String>,
 }
 
+/// An entry of the maps a [`Mapping`] keeps beside its pairs, by its key there.
+enum Beside {
+    /// `refresh_users`.
+    RefreshUser(String),
+    /// `invented`.
+    Invented(String),
+    /// `passwords`: (shadow pool, user).
+    Password(String, String),
+}
+
+impl Beside {
+    /// Refresh tokens' users and invented values serve requests of the next hours; passwords
+    /// serve sign-ins for as long as the user exists.
+    fn short_lived(&self) -> bool {
+        // No wildcard: a new kind of entry must choose.
+        match self {
+            Beside::RefreshUser(_) | Beside::Invented(_) => true,
+            Beside::Password(..) => false,
+        }
+    }
+}
+
 /// The learned mapping and what it derived (client secrets, passwords, SRP and TOTP state).
 pub struct Mapping {
     /// By number, in the order learned; numbers are never reused, so a forgotten pair leaves
@@ -237,59 +196,20 @@ pub struct Mapping {
     client_pool_primary: HashMap<String, String>,
     client_pool_shadow: HashMap<String, String>,
     pool_names: HashMap<String, String>,
-    passwords: HashMap<(String, String), String>,
+    /// The password the shadow was given for (shadow pool, user), with its entry in `beside`.
+    passwords: HashMap<(String, String), (String, usize)>,
     /// The user each primary refresh token was issued to: REFRESH_TOKEN_AUTH sends a
     /// SECRET_HASH over the username but no USERNAME, so the hash for the shadow needs it.
-    refresh_users: HashMap<String, String>,
+    refresh_users: HashMap<String, (String, usize)>,
     /// Shadow values invented for a cassette's placeholders: unlike values learned from an
     /// answer, an invented confirmation code is one the shadow never delivered.
-    invented: std::collections::HashSet<String>,
+    invented: HashMap<String, usize>,
+    /// The entries of the three maps above by the number they were remembered under (numbers
+    /// shared with `pairs`, so "oldest" compares across both): they count against the budget
+    /// and are forgotten like pairs, or a long live compare would grow them without bound.
+    beside: BTreeMap<usize, Beside>,
     totp: Vec<usize>,
     srp: HashMap<String, SrpState>,
-}
-
-fn learnable(key: &str, a: &str) -> bool {
-    is_placeholder(a)
-        || ID_KEYS.contains(&key)
-        || POOL_ID.is_match(a)
-        || DEVICE_KEY.is_match(a)
-        || UUID.is_match(a)
-        || is_jwt(a)
-}
-
-/// True when the whole string is one JWT.
-pub fn is_jwt(s: &str) -> bool {
-    matches!(jwt_spans(s).as_slice(), [(0, end)] if *end == s.len())
-}
-
-/// The kind of an identifier, from where it was found and what it looks like.
-pub fn kind_of(key: &str, value: &str) -> &'static str {
-    match key {
-        "ClientId" | "client_id" | "aud" => "client-id",
-        "ClientSecret" => "client-secret",
-        "Session" => "session",
-        "AccessToken" | "IdToken" => "jwt",
-        "RefreshToken" => "refresh-token",
-        "DeviceKey" | "device_key" => "device-key",
-        "DeviceGroupKey" => "device-group-key",
-        "SecretCode" => "totp-secret",
-        "UserSub" | "sub" => "sub",
-        "USER_ID_FOR_SRP" => "user-id",
-        "Username" | "USERNAME" | "username" | "cognito:username" => "username",
-        "SECRET_BLOCK" => "srp-secret-block",
-        "NextToken" | "PaginationToken" => "next-token",
-        "JobId" => "job-id",
-        "jti" | "origin_jti" => "jti",
-        "event_id" => "event-id",
-        "iss" => "issuer",
-        "x-moto-forgot-password-confirmation-code" => "code",
-        _ if POOL_ID.is_match(value) => "pool-id",
-        _ if DEVICE_KEY.is_match(value) => "device-key",
-        _ if is_jwt(value) => "jwt",
-        _ if UUID.is_match(value) => "uuid",
-        _ if is_placeholder(value) => "secret",
-        _ => "value",
-    }
 }
 
 impl Default for Mapping {
@@ -322,7 +242,8 @@ impl Mapping {
             pool_names: HashMap::new(),
             passwords: HashMap::new(),
             refresh_users: HashMap::new(),
-            invented: std::collections::HashSet::new(),
+            invented: HashMap::new(),
+            beside: BTreeMap::new(),
             totp: Vec::new(),
             srp: HashMap::new(),
         }
@@ -338,7 +259,8 @@ impl Mapping {
         self.forgotten
     }
 
-    /// What the held pairs cost, in bytes, as counted against the budget.
+    /// What the held pairs and the entries kept beside them cost, in bytes, as counted against
+    /// the budget.
     pub fn bytes(&self) -> usize {
         self.bytes
     }
@@ -376,7 +298,7 @@ impl Mapping {
             }
         }
         let token = body.get("AccessToken").and_then(Value::as_str)?;
-        let (_, claims) = cogcheck::scenario::helpers::decode_unverified(token).ok()?;
+        let (_, claims) = jwt::decode_unverified(token).ok()?;
         let iss = claims.get("iss")?.as_str()?;
         iss.rsplit('/').next().map(str::to_string)
     }
@@ -407,8 +329,7 @@ impl Mapping {
         {
             return;
         }
-        let i = self.next;
-        self.next += 1;
+        let i = self.number();
         self.pairs.insert(
             i,
             Pair {
@@ -428,28 +349,123 @@ impl Mapping {
         }
     }
 
-    /// Forgets the oldest pairs until a quarter of the budget is free again (so shrinking is
-    /// rare and its cost spread over many learned pairs): short-lived values first.
+    /// The next number for a pair or an entry kept beside the pairs.
+    fn number(&mut self) -> usize {
+        let i = self.next;
+        self.next += 1;
+        i
+    }
+
+    /// Forgets the oldest pairs and entries until a quarter of the budget is free again (so
+    /// shrinking is rare and its cost spread over many learned values): short-lived first.
     fn shrink(&mut self) {
         let goal = self.budget / 4 * 3;
-        let short_lived: Vec<usize> = self
+        let mut short_lived: Vec<usize> = self
             .pairs
             .iter()
             .filter(|(_, p)| SHORT_LIVED.contains(&p.kind))
             .map(|(&i, _)| i)
+            .chain(
+                self.beside
+                    .iter()
+                    .filter(|(_, e)| e.short_lived())
+                    .map(|(&i, _)| i),
+            )
             .collect();
+        short_lived.sort_unstable();
         for i in short_lived {
             if self.bytes <= goal {
                 return;
             }
-            self.forget(i);
+            self.forget_any(i);
         }
         while self.bytes > goal {
-            let Some(&i) = self.pairs.keys().next() else {
-                return;
+            let oldest = match (self.pairs.keys().next(), self.beside.keys().next()) {
+                (Some(&p), Some(&b)) => p.min(b),
+                (Some(&i), None) | (None, Some(&i)) => i,
+                (None, None) => return,
             };
-            self.forget(i);
+            self.forget_any(oldest);
         }
+    }
+
+    /// Forgets pair or entry `i`, whichever it is.
+    fn forget_any(&mut self, i: usize) {
+        if self.pairs.contains_key(&i) {
+            self.forget(i);
+        } else {
+            self.forget_beside(i);
+        }
+    }
+
+    /// Counts an entry just put in one of the maps beside the pairs (the entry it replaced,
+    /// if any, was forgotten first).
+    fn remember_beside(&mut self, i: usize, entry: Beside, cost: usize) {
+        self.beside.insert(i, entry);
+        self.bytes += cost;
+        if self.bytes > self.budget {
+            self.shrink();
+        }
+    }
+
+    fn remember_refresh_user(&mut self, token: &str, user: &str) {
+        let i = self.number();
+        let replaced = self.refresh_users.get(token).map(|&(_, j)| j);
+        if let Some(j) = replaced {
+            self.forget_beside(j);
+        }
+        self.refresh_users
+            .insert(token.to_string(), (user.to_string(), i));
+        let cost = token.len() + user.len() + PAIR_OVERHEAD;
+        self.remember_beside(i, Beside::RefreshUser(token.to_string()), cost);
+    }
+
+    fn remember_invented(&mut self, value: &str) {
+        if self.invented.contains_key(value) {
+            return;
+        }
+        let i = self.number();
+        self.invented.insert(value.to_string(), i);
+        let cost = value.len() + PAIR_OVERHEAD / 2;
+        self.remember_beside(i, Beside::Invented(value.to_string()), cost);
+    }
+
+    fn remember_password(&mut self, pool: String, user: String, password: String) {
+        let i = self.number();
+        let key = (pool, user);
+        if let Some(j) = self.passwords.get(&key).map(|&(_, j)| j) {
+            self.forget_beside(j);
+        }
+        let cost = key.0.len() + key.1.len() + password.len() + PAIR_OVERHEAD;
+        let entry = Beside::Password(key.0.clone(), key.1.clone());
+        self.passwords.insert(key, (password, i));
+        self.remember_beside(i, entry, cost);
+    }
+
+    /// Forgets one entry kept beside the pairs, giving its cost back.
+    fn forget_beside(&mut self, i: usize) {
+        let Some(entry) = self.beside.remove(&i) else {
+            return;
+        };
+        // The maps hold an entry only while `beside` does (a replaced entry is forgotten
+        // first), so each removal below finds what it removes.
+        let cost = match entry {
+            Beside::RefreshUser(token) => self
+                .refresh_users
+                .remove(&token)
+                .map(|(user, _)| token.len() + user.len() + PAIR_OVERHEAD),
+            Beside::Invented(value) => self
+                .invented
+                .remove(&value)
+                .map(|_| value.len() + PAIR_OVERHEAD / 2),
+            Beside::Password(pool, user) => {
+                let cost = pool.len() + user.len() + PAIR_OVERHEAD;
+                self.passwords
+                    .remove(&(pool, user))
+                    .map(|(password, _)| cost + password.len())
+            }
+        };
+        self.bytes = self.bytes.saturating_sub(cost.unwrap_or(0));
     }
 
     /// Forgets one pair, under all its names.
@@ -494,7 +510,15 @@ impl Mapping {
         for c in take_clients_of(&mut self.client_pool_shadow, &shadow_pool) {
             self.secrets_shadow.remove(&c);
         }
-        self.passwords.retain(|(pool, _), _| pool != &shadow_pool);
+        let passwords: Vec<usize> = self
+            .passwords
+            .iter()
+            .filter(|((pool, _), _)| pool == &shadow_pool)
+            .map(|(_, &(_, i))| i)
+            .collect();
+        for i in passwords {
+            self.forget_beside(i);
+        }
         self.srp.retain(|_, s| s.pool != shadow_pool);
         if let Some(i) = self.lookup(Side::Primary, primary_pool).map(|(i, _)| i) {
             self.forget(i);
@@ -531,8 +555,7 @@ impl Mapping {
                 .iter()
                 .find_map(|p| request_primary.pointer(p).and_then(Value::as_str));
             if let Some(user) = user {
-                self.refresh_users
-                    .insert(refresh.to_string(), user.to_string());
+                self.remember_refresh_user(refresh, user);
             }
         }
         // Pools and clients, for SECRET_HASH, SRP and the reports.
@@ -577,10 +600,9 @@ impl Mapping {
                     self.learn_pair(kind_of(key, x), x, y);
                 }
                 if is_jwt(x) && is_jwt(y) {
-                    if let (Ok((_, cx)), Ok((_, cy))) = (
-                        cogcheck::scenario::helpers::decode_unverified(x),
-                        cogcheck::scenario::helpers::decode_unverified(y),
-                    ) {
+                    if let (Ok((_, cx)), Ok((_, cy))) =
+                        (jwt::decode_unverified(x), jwt::decode_unverified(y))
+                    {
                         self.learn_value(&cx, &cy, "", depth + 1);
                     }
                 }
@@ -664,10 +686,10 @@ impl Mapping {
                 if let Some(b) = self.to_shadow(s) {
                     *s = b.to_string();
                 } else if generate && is_placeholder(s) {
-                    let fresh = invent(key, outcome);
+                    let fresh = invent(key, outcome.error_type.as_deref());
                     let kind = kind_of(key, s);
                     self.learn_pair(kind, s, &fresh);
-                    self.invented.insert(fresh.clone());
+                    self.remember_invented(&fresh);
                     *s = fresh;
                 } else if let Some(t) = self.translate_text(s) {
                     *s = t;
@@ -737,7 +759,7 @@ impl Mapping {
                 let token = original
                     .pointer("/AuthParameters/REFRESH_TOKEN")?
                     .as_str()?;
-                self.refresh_users.get(token).cloned()
+                self.refresh_users.get(token).map(|(user, _)| user.clone())
             };
             let in_auth_parameters = container == Some("AuthParameters");
             let user_a =
@@ -811,7 +833,7 @@ impl Mapping {
             _ => (None, None),
         };
         if let (Some(user), Some(password)) = found {
-            self.passwords.insert((pool, user), password);
+            self.remember_password(pool, user, password);
         }
     }
 
@@ -902,7 +924,7 @@ impl Mapping {
                     self.passwords
                         .get(&(state.pool.clone(), state.username.clone()))
                         .or_else(|| self.passwords.get(&(state.pool.clone(), user_id.clone())))
-                        .cloned()
+                        .map(|(password, _)| password.clone())
                 } else {
                     Some("Wrong-Pa55word!".to_string())
                 };
@@ -964,8 +986,7 @@ impl Mapping {
                 )
             }
             "VerifyUserAttribute" => {
-                let (_, claims) =
-                    cogcheck::scenario::helpers::decode_unverified(text("AccessToken")?).ok()?;
+                let (_, claims) = jwt::decode_unverified(text("AccessToken")?).ok()?;
                 let pool = claims.get("iss")?.as_str()?.rsplit('/').next()?.to_string();
                 let user = claims.get("username")?.as_str()?.to_string();
                 ("/Code", CodePurpose::Attribute, pool, user)
@@ -975,7 +996,7 @@ impl Mapping {
         let code = shadow_body.pointer(pointer)?.as_str()?;
         // A code learned from the shadow's own answer (moto's header) is already right; one
         // invented for a cassette's placeholder is not, and needs the delivered one.
-        if self.shadow.contains_key(code) && !self.invented.contains(code) {
+        if self.shadow.contains_key(code) && !self.invented.contains_key(code) {
             return None;
         }
         Some(CodeSlot {
@@ -1024,96 +1045,6 @@ fn take_clients_of(client_pool: &mut HashMap<String, String>, pool: &str) -> Vec
         client_pool.remove(c);
     }
     clients
-}
-
-/// `{"Name": n, "Value": v}` as `(n, v)`.
-fn attribute(v: &Value) -> Option<(&str, &Value)> {
-    let o = v.as_object()?;
-    if o.len() != 2 {
-        return None;
-    }
-    Some((o.get("Name")?.as_str()?, o.get("Value")?))
-}
-
-fn hex(n: usize) -> String {
-    (0..n)
-        .map(|_| char::from_digit(rand::random::<u32>() % 16, 16).unwrap_or('0'))
-        .collect()
-}
-
-/// A fresh value for an unknown placeholder, chosen by the member it appears in.
-fn invent(key: &str, outcome: &PrimaryOutcome) -> String {
-    match key {
-        "PASSWORD" | "Password" | "ProposedPassword" | "PreviousPassword" | "TemporaryPassword"
-        | "NEW_PASSWORD" => {
-            if outcome.error_type.as_deref() == Some("InvalidPasswordException") {
-                "weak".to_string()
-            } else {
-                format!("Cc9!{}", hex(12))
-            }
-        }
-        "Username" | "USERNAME" => format!("user-{}", hex(8)),
-        "email" => format!("u{}@example.com", hex(8)),
-        "phone_number" => format!("+1555{:07}", rand::random::<u32>() % 10_000_000),
-        "ConfirmationCode"
-        | "Code"
-        | "UserCode"
-        | "SMS_MFA_CODE"
-        | "EMAIL_OTP_CODE"
-        | "SOFTWARE_TOKEN_MFA_CODE"
-        | "ANSWER" => "123456".to_string(),
-        _ => format!("cogcheck-{}", hex(12)),
-    }
-}
-
-/// Walks `text` as `<secret:N>` placeholders, identifier-like tokens (letters, digits, `_`,
-/// `-`) and other characters, writing each to `out` as `replace` answers (`None` keeps it).
-/// A plain token shorter than six characters is never replaced: it is a word, not an id.
-/// Returns whether anything was replaced.
-pub(crate) fn replace_tokens(
-    text: &str,
-    out: &mut String,
-    mut replace: impl FnMut(&str) -> Option<String>,
-) -> bool {
-    let mut changed = false;
-    let mut rest = text;
-    while !rest.is_empty() {
-        if rest.starts_with(PLACEHOLDER_PREFIX) {
-            if let Some(end) = rest.find('>') {
-                let token = &rest[..=end];
-                match replace(token) {
-                    Some(b) => {
-                        out.push_str(&b);
-                        changed = true;
-                    }
-                    None => out.push_str(token),
-                }
-                rest = &rest[end + 1..];
-                continue;
-            }
-        }
-        let len = rest
-            .bytes()
-            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-')
-            .count();
-        if len == 0 {
-            let ch = rest.chars().next().map_or(1, char::len_utf8);
-            out.push_str(&rest[..ch]);
-            rest = &rest[ch..];
-            continue;
-        }
-        let token = &rest[..len];
-        // `replace` is not even asked about short tokens: it may number what it answers.
-        match (len >= 6).then(|| replace(token)).flatten() {
-            Some(b) => {
-                out.push_str(&b);
-                changed = true;
-            }
-            None => out.push_str(token),
-        }
-        rest = &rest[len..];
-    }
-    changed
 }
 
 #[cfg(test)]
@@ -1360,6 +1291,60 @@ mod tests {
         }
         assert_eq!(m.to_shadow("us-east-1_A000"), None);
         assert_eq!(m.to_shadow("us-east-1_A099"), Some("us-east-1_B099"));
+    }
+
+    #[test]
+    fn passwords_refresh_users_and_invented_values_are_held_to_the_budget() {
+        const BUDGET: usize = 16 * 1024;
+        let mut m = Mapping::with_budget(BUDGET);
+        pool_with_client(&mut m, "AAA", "BBB");
+        let none = http::HeaderMap::new();
+        let long = "z".repeat(60);
+        for n in 0..3000 {
+            // A sign-in: its refresh token's user is remembered.
+            m.learn(
+                &json!({"AuthParameters": {"USERNAME": format!("user-{n}")}}),
+                &json!({"AuthenticationResult": {"RefreshToken": format!("rt-a-{n}-{long}")}}),
+                &json!({"AuthenticationResult": {"RefreshToken": format!("rt-b-{n}-{long}")}}),
+                (&none, &none),
+            );
+            // A user given a password: remembered for SRP.
+            let mut body = json!({"UserPoolId": "us-east-1_AAA", "Username": format!("u-{n}"),
+                                  "Password": format!("Pa55-{n}-{long}")});
+            m.rewrite(
+                "AdminSetUserPassword",
+                &mut body,
+                &mut String::new(),
+                &ok(),
+                false,
+            );
+            // A cassette's placeholder: a value is invented.
+            let mut body = json!({"ConfirmationCode": format!("<secret:{n}>")});
+            m.rewrite("ConfirmSignUp", &mut body, &mut String::new(), &ok(), true);
+            assert!(m.bytes() <= BUDGET, "over budget after {n}: {}", m.bytes());
+        }
+        // Each map holds at most what fits in the budget, not one entry per request.
+        let most = BUDGET / PAIR_OVERHEAD;
+        assert!(m.refresh_users.len() < most, "{}", m.refresh_users.len());
+        assert!(m.passwords.len() < most, "{}", m.passwords.len());
+        assert!(m.invented.len() < most, "{}", m.invented.len());
+        assert_eq!(
+            m.beside.len(),
+            m.refresh_users.len() + m.passwords.len() + m.invented.len(),
+            "every entry is accounted once"
+        );
+        // The newest are kept (durable passwords outgrow the budget here, so even the pool's
+        // pair went, oldest first, and the last password is filed under the id sent).
+        assert!(m.passwords.keys().any(|(_, user)| user == "u-2999"));
+        assert!(m.refresh_users.contains_key(&format!("rt-a-2999-{long}")));
+
+        // Forgetting everything gives every byte back.
+        let held: Vec<usize> = m.pairs.keys().chain(m.beside.keys()).copied().collect();
+        for i in held {
+            m.forget_any(i);
+        }
+        assert_eq!(m.bytes(), 0);
+        assert!(m.passwords.is_empty() && m.refresh_users.is_empty() && m.invented.is_empty());
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //!   mapping.rs  rewrite for the shadow (ids, SECRET_HASH, SRP, TOTP) ──> shadow
 //!                                                                        │ answer
 //!   mapping.rs  learn pairs from both answers <──────────────────────────┘
+//!   identify.rs   (what is an identifier, and of what kind; invented values)
 //!   normalize.rs + noise.rs  placeholders, JWT claims, noise rules
 //!   diff.rs     compare, unified diff ──> report.rs (JSONL, Markdown, JUnit)
 //! ```
@@ -33,6 +34,7 @@
 //! primary's answers back instead would let a hung shadow stall real traffic.
 
 pub mod diff;
+pub mod identify;
 pub mod live;
 pub mod mapping;
 pub mod noise;
@@ -90,7 +92,7 @@ pub fn path_label(method: &http::Method, path: &str) -> String {
     let segments: Vec<&str> = path
         .split('/')
         .map(|s| {
-            if mapping::kind_of("", s) == "pool-id" {
+            if identify::kind_of("", s) == "pool-id" {
                 "{UserPoolId}"
             } else {
                 s
@@ -205,7 +207,7 @@ impl Comparer {
             // JWKS and other paths name the pool in a segment.
             req.path
                 .split(['/', '?'])
-                .find(|s| mapping::kind_of("", s) == "pool-id")
+                .find(|s| identify::kind_of("", s) == "pool-id")
                 .map(str::to_string)
         });
         let seq = self.report.compared(&req.label);

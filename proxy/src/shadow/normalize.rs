@@ -25,9 +25,12 @@ use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 
-use super::mapping::{is_jwt, replace_tokens, Mapping, Side};
+use cogcheck::protocol::jwt::{self, is_jwt};
+
+use super::identify::replace_tokens;
+use super::mapping::{Mapping, Side};
 use super::noise::NoiseRules;
-use crate::redact::{is_placeholder, jwt_spans, secret_name};
+use crate::redact::{is_placeholder, secret_name};
 
 const TIME_CLAIMS: &[&str] = &["iat", "exp", "auth_time", "nbf"];
 
@@ -135,7 +138,7 @@ impl<'a> Normalizer<'a> {
     }
 
     fn jwt(&mut self, side: Side, token: &str, depth: usize) -> Value {
-        match cogcheck::scenario::helpers::decode_unverified(token) {
+        match jwt::decode_unverified(token) {
             Ok((header, claims)) => {
                 let mut header = header;
                 if let Some(kid) = header.get_mut("kid") {
@@ -150,7 +153,7 @@ impl<'a> Normalizer<'a> {
 
     /// Learned values and JWTs inside a longer text.
     fn text(&mut self, side: Side, s: &str) -> String {
-        let spans = jwt_spans(s);
+        let spans = jwt::find(s);
         let mut out = String::with_capacity(s.len());
         let mut at = 0;
         for (start, end) in spans.into_iter().chain(std::iter::once((s.len(), s.len()))) {

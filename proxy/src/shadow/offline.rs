@@ -292,9 +292,7 @@ async fn connect(
         let client = cogcheck::client::Client::new(cogcheck::client::ClientConfig {
             endpoint: against.to_string(),
             region,
-            access_key_id: c.access_key_id,
-            secret_access_key: c.secret_access_key,
-            session_token: c.session_token,
+            credentials: c,
             timeout: std::time::Duration::from_secs(30),
         })
         .map_err(|e| Error::Config(format!("--against {against}: {e}")))?;
@@ -321,9 +319,7 @@ async fn connect(
     let client = cogcheck::client::Client::new(cogcheck::client::ClientConfig {
         endpoint: running.endpoint.clone(),
         region,
-        access_key_id: c.access_key_id,
-        secret_access_key: c.secret_access_key,
-        session_token: c.session_token,
+        credentials: c,
         timeout: std::time::Duration::from_secs(30),
     })
     .map_err(|e| Error::Config(format!("--against {against}: {e}")))?;

@@ -361,7 +361,7 @@ mod tests {
             .to_string();
         assert!(new.ends_with(".c2lnbmF0dXJl"));
         assert_eq!(new.split('.').next(), token.split('.').next());
-        let (_, decoded) = crate::scenario::helpers::jwt::decode_unverified(&new).unwrap();
+        let (_, decoded) = crate::protocol::jwt::decode_unverified(&new).unwrap();
         assert_eq!(decoded["token_use"], "id");
         assert_eq!(decoded["sub"], "abc");
         let (expired, _) = apply("InitiateAuth", &a, Operator::JwtClaim, 1).unwrap();
@@ -369,7 +369,7 @@ mod tests {
             .as_str()
             .unwrap()
             .to_string();
-        let (_, decoded) = crate::scenario::helpers::jwt::decode_unverified(&t).unwrap();
+        let (_, decoded) = crate::protocol::jwt::decode_unverified(&t).unwrap();
         assert_eq!(decoded["exp"], 946_684_800u64);
     }
 

@@ -329,8 +329,7 @@ pub(super) fn sites(action: &str, raw: &RawResponse, operator: Operator) -> Vec<
                 let Some(token) = n.value.as_str() else {
                     continue;
                 };
-                let Ok((_, claims)) = crate::scenario::helpers::jwt::decode_unverified(token)
-                else {
+                let Ok((_, claims)) = crate::protocol::jwt::decode_unverified(token) else {
                     continue;
                 };
                 for claim in CLAIMS {
@@ -341,8 +340,7 @@ pub(super) fn sites(action: &str, raw: &RawResponse, operator: Operator) -> Vec<
                         continue;
                     };
                     let changes = Map::from_iter([(claim.to_string(), new)]);
-                    if let Some(t) = crate::scenario::helpers::jwt::rewrite_claims(token, &changes)
-                    {
+                    if let Some(t) = crate::protocol::jwt::rewrite_claims(token, &changes) {
                         push(
                             n.path.clone(),
                             detail,

@@ -97,18 +97,8 @@ pub struct RunInfo {
     pub shard: Option<Shard>,
 }
 
-/// The target a run went against.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TargetInfo {
-    /// Its name (`moto`, `endpoint` for an ad-hoc `COGCHECK_ENDPOINT`).
-    pub name: String,
-    /// Its version, or `unknown`.
-    pub version: String,
-    /// The endpoint used.
-    pub endpoint: String,
-    /// The configuration it ran in.
-    pub configuration: String,
-}
+/// The target a run went against: opened by a session, written into results files.
+pub use crate::session::TargetInfo;
 
 /// One scenario in the results file.
 #[derive(Debug, Clone, Serialize, Deserialize)]

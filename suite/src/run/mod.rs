@@ -7,13 +7,10 @@
 //!   on all three axes ([`crate::checks`]), save captures; a scenario goes on after any finding
 //!   and stops only when it cannot (no answer, or a value later steps need was not captured);
 //! - `cleanup`: whatever happens (a finding, a stop, a panic inside a step) every user pool the
-//!   scenario created is deleted afterwards, and those calls are judged too;
-//! - `targets`: `cogcheck report`'s run of the whole suite against several targets in turn,
-//!   one results file each, handed to the reporter.
+//!   scenario created is deleted afterwards, and those calls are judged too.
 
 mod cleanup;
 mod step;
-pub mod targets;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -26,8 +23,8 @@ use crate::expectations::{Expectations, Judgement, Strictness};
 use crate::finding::{
     Axis, CheckKind, Finding, Outcome, ScenarioResult, Severity, StepResult, StepStatus,
 };
+use crate::protocol::totp::TotpGenerator;
 use crate::scenario::helper_step::HelperState;
-use crate::scenario::helpers::totp::TotpGenerator;
 use crate::scenario::{Scenario, Step, StepKind};
 use step::{Execution, Stop};
 

@@ -3,7 +3,7 @@
 //! Each helper takes templated arguments (`with`) and answers a JSON object that a step can
 //! `save` from and `expect` of, exactly like an action's answer. A helper that fails answers an
 //! error with a type (`JwtSignatureInvalid`, ...) that a step can expect, so a scenario can
-//! assert that a tampered token is refused. The math itself lives in [`super::helpers`].
+//! assert that a tampered token is refused. The math itself lives in [`crate::protocol`]; following a listing in [`super::paginate`].
 //!
 //! | helper | with | answers |
 //! |---|---|---|
@@ -25,7 +25,8 @@ use std::sync::Mutex;
 
 use serde_json::{json, Value};
 
-use super::helpers;
+use super::paginate;
+use crate::protocol;
 
 /// The helpers, by name. Matched without a wildcard so a new helper must be handled everywhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,9 +98,9 @@ impl HelperFailure {
 pub struct HelperState {
     /// Confirmation codes already handed to a step, so a second one waits for a new code.
     used_codes: std::collections::BTreeSet<String>,
-    srp: Option<helpers::srp::SrpClient>,
-    device_srp: Option<helpers::srp::SrpClient>,
-    device: Option<helpers::device::DeviceSecret>,
+    srp: Option<protocol::srp::SrpClient>,
+    device_srp: Option<protocol::srp::SrpClient>,
+    device: Option<protocol::device::DeviceSecret>,
 }
 
 /// What helpers may use from the run.
@@ -109,7 +110,7 @@ pub struct HelperContext<'a> {
     /// Per-scenario memory.
     pub state: &'a Mutex<HelperState>,
     /// Shared across the run so no TOTP window is used twice.
-    pub totp: &'a helpers::totp::TotpGenerator,
+    pub totp: &'a protocol::totp::TotpGenerator,
     /// How the target exposes confirmation codes, if it does.
     pub codes: Option<&'a crate::target::CodeSource>,
     /// The target's output log, for targets that print their codes.
@@ -179,20 +180,20 @@ impl HelperStep {
                 })
         };
         let helper_err =
-            |e: helpers::HelperError| HelperFailure::new(e.error_type(), e.to_string());
+            |e: protocol::ProtocolError| HelperFailure::new(e.error_type(), e.to_string());
         match self {
             HelperStep::SecretHash => Ok(json!({
-                "SECRET_HASH": helpers::secret_hash::secret_hash(&arg("username")?, &arg("client_id")?, &arg("client_secret")?)
+                "SECRET_HASH": protocol::secret_hash::secret_hash(&arg("username")?, &arg("client_id")?, &arg("client_secret")?)
             })),
             HelperStep::SrpStart => {
-                let client = helpers::srp::SrpClient::new(&arg("pool_id")?).map_err(helper_err)?;
+                let client = protocol::srp::SrpClient::new(&arg("pool_id")?).map_err(helper_err)?;
                 let a = client.srp_a_hex();
                 state()?.srp = Some(client);
                 Ok(json!({ "SRP_A": a }))
             }
             HelperStep::SrpClaim => {
                 let password = arg("password")?;
-                let timestamp = helpers::srp::cognito_timestamp(unix_now());
+                let timestamp = protocol::srp::cognito_timestamp(unix_now());
                 // amazon-cognito-identity-js signs whatever USER_ID_FOR_SRP holds; without one,
                 // the name the user signs in with is the best guess, so the target still gets a
                 // proof to check (the InitiateAuth step asserts the parameter is there).
@@ -231,7 +232,7 @@ impl HelperStep {
             }
             HelperStep::DecodeJwt => {
                 let (header, claims) =
-                    helpers::jwt::decode_unverified(&arg("token")?).map_err(helper_err)?;
+                    protocol::jwt::decode_unverified(&arg("token")?).map_err(helper_err)?;
                 Ok(json!({ "header": header, "claims": claims }))
             }
             HelperStep::VerifyJwt => {
@@ -251,8 +252,8 @@ impl HelperStep {
                 let jwks: Value = serde_json::from_slice(&raw.body).map_err(|e| {
                     HelperFailure::new("JwksUnavailable", format!("GET {path} is not JSON: {e}"))
                 })?;
-                let claims = helpers::jwt::verify_rs256(&token, &jwks).map_err(helper_err)?;
-                let (header, _) = helpers::jwt::decode_unverified(&token).map_err(helper_err)?;
+                let claims = protocol::jwt::verify_rs256(&token, &jwks).map_err(helper_err)?;
+                let (header, _) = protocol::jwt::decode_unverified(&token).map_err(helper_err)?;
                 Ok(json!({ "header": header, "claims": claims }))
             }
             HelperStep::TamperJwt => {
@@ -266,7 +267,7 @@ impl HelperStep {
                 Ok(json!({ "token": tamper(&token, changes)? }))
             }
             HelperStep::DeviceSecret => {
-                let secret = helpers::device::new_device_secret(
+                let secret = protocol::device::new_device_secret(
                     &arg("device_key")?,
                     &arg("device_group_key")?,
                 )
@@ -292,13 +293,13 @@ impl HelperStep {
                             "device_srp_start needs an earlier device_secret",
                         )
                     })?;
-                let client = helpers::srp::SrpClient::for_device(&group).map_err(helper_err)?;
+                let client = protocol::srp::SrpClient::for_device(&group).map_err(helper_err)?;
                 let a = client.srp_a_hex();
                 st.device_srp = Some(client);
                 Ok(json!({ "SRP_A": a }))
             }
             HelperStep::DeviceClaim => {
-                let timestamp = helpers::srp::cognito_timestamp(unix_now());
+                let timestamp = protocol::srp::cognito_timestamp(unix_now());
                 let secret_block = challenge("SECRET_BLOCK")?;
                 let st = state()?;
                 let (Some(device), Some(srp)) = (st.device.as_ref(), st.device_srp.as_ref()) else {
@@ -307,7 +308,7 @@ impl HelperStep {
                         "device_claim needs device_secret and device_srp_start first",
                     ));
                 };
-                let signature = helpers::device::device_password_verifier(
+                let signature = protocol::device::device_password_verifier(
                     srp,
                     device,
                     &challenge("SRP_B")?,
@@ -332,7 +333,7 @@ impl HelperStep {
                     )
                 })?;
                 let credential =
-                    helpers::webauthn::register(options, &arg("origin")?).map_err(helper_err)?;
+                    protocol::webauthn::register(options, &arg("origin")?).map_err(helper_err)?;
                 Ok(json!({ "Credential": credential }))
             }
             HelperStep::Paginate => paginate(args, ctx).await,
@@ -394,7 +395,7 @@ impl HelperStep {
     }
 }
 
-/// The `paginate` helper: follows a listing's tokens to the end (see [`helpers::paginate`]).
+/// The `paginate` helper: follows a listing's tokens to the end (see [`paginate`]).
 async fn paginate(args: &Value, ctx: &HelperContext<'_>) -> Result<Value, HelperFailure> {
     let bad = |m: String| HelperFailure::new("BadArgument", m);
     let action = args
@@ -444,11 +445,11 @@ async fn paginate(args: &Value, ctx: &HelperContext<'_>) -> Result<Value, Helper
         Some(v) => v
             .as_u64()
             .and_then(|n| usize::try_from(n).ok())
-            .filter(|n| (1..=helpers::paginate::MAX_PAGES_LIMIT).contains(n))
+            .filter(|n| (1..=paginate::MAX_PAGES_LIMIT).contains(n))
             .ok_or_else(|| {
                 bad(format!(
                     "`max_pages` must be 1 to {}, got {v}",
-                    helpers::paginate::MAX_PAGES_LIMIT
+                    paginate::MAX_PAGES_LIMIT
                 ))
             })?,
     };
@@ -480,7 +481,7 @@ async fn paginate(args: &Value, ctx: &HelperContext<'_>) -> Result<Value, Helper
         (None, false) => return Err(bad("`wait_for` needs `within_ms`".into())),
         (Some(_), true) => return Err(bad("`within_ms` needs `wait_for`".into())),
     };
-    let spec = helpers::paginate::PageSpec {
+    let spec = paginate::PageSpec {
         items,
         token_out,
         limit,
@@ -508,9 +509,9 @@ async fn walk(
     action: &str,
     input: &serde_json::Map<String, Value>,
     token_in: &str,
-    spec: helpers::paginate::PageSpec,
-) -> Result<helpers::paginate::Walk, HelperFailure> {
-    let mut walk = helpers::paginate::Walk::new(spec);
+    spec: paginate::PageSpec,
+) -> Result<paginate::Walk, HelperFailure> {
+    let mut walk = paginate::Walk::new(spec);
     let mut request = input.clone();
     request.remove(token_in);
     for page in 1.. {
@@ -548,7 +549,7 @@ fn unix_now() -> i64 {
 
 /// Rewrites claims in a JWT's payload and keeps its header and signature, as an attacker would.
 fn tamper(token: &str, changes: &serde_json::Map<String, Value>) -> Result<String, HelperFailure> {
-    super::helpers::jwt::rewrite_claims(token, changes).ok_or_else(|| {
+    protocol::jwt::rewrite_claims(token, changes).ok_or_else(|| {
         HelperFailure::new(
             "BadArgument",
             "`token` is not a JWT with a base64url JSON payload",
@@ -580,7 +581,7 @@ mod tests {
         let t = tamper(token, &changes).unwrap();
         assert!(t.ends_with(".c2ln"));
         assert!(t.starts_with("eyJhbGciOiJSUzI1NiJ9."));
-        let claims = super::super::matcher::decode_jwt_claims(&t).unwrap();
+        let claims = crate::protocol::jwt::read_claims(&t).unwrap();
         assert_eq!(claims["sub"], "b");
         assert!(tamper("nope", &changes).is_err());
     }

@@ -517,7 +517,7 @@ impl Matcher {
                     m.check(Some(v), &format!("{path}[{i}]"), scope, out);
                 }
             }
-            Matcher::Jwt(m) => match actual.as_str().map(decode_jwt_claims) {
+            Matcher::Jwt(m) => match actual.as_str().map(crate::protocol::jwt::read_claims) {
                 Some(Ok(claims)) => {
                     m.check(Some(&claims), &format!("{path}<jwt claims>"), scope, out)
                 }
@@ -616,21 +616,6 @@ fn json_equal(a: &Value, b: &Value) -> bool {
         }
         _ => a == b,
     }
-}
-
-/// Decodes a JWT's claims without checking its signature.
-pub fn decode_jwt_claims(token: &str) -> Result<Value, String> {
-    use base64::Engine;
-    let mut parts = token.split('.');
-    let (Some(_), Some(payload), Some(_), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err("not three dot-separated parts".into());
-    };
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .map_err(|e| format!("payload is not base64url: {e}"))?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("payload is not JSON: {e}"))
 }
 
 #[cfg(test)]

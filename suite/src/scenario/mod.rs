@@ -7,8 +7,8 @@
 //! and reports each problem with the file, the JSON path and the reason.
 
 pub mod helper_step;
-pub mod helpers;
 pub mod matcher;
+pub mod paginate;
 pub mod select;
 pub mod template;
 

@@ -1,7 +1,5 @@
 //! The environment: endpoint override, region, credentials, the opt-in for real AWS.
 
-use std::fmt;
-
 use crate::error::{Error, Result};
 
 /// The endpoint the suite should use instead of starting a target: `COGCHECK_ENDPOINT`, else
@@ -27,40 +25,8 @@ pub(super) fn region_from(get: impl Fn(&str) -> Option<String>) -> String {
         .unwrap_or_else(|| "us-east-1".to_string())
 }
 
-/// AWS credentials. `Debug` never prints the secret or the session token.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
-    /// The access key id (`AWS_ACCESS_KEY_ID`).
-    pub access_key_id: String,
-    /// The secret access key (`AWS_SECRET_ACCESS_KEY`).
-    pub secret_access_key: String,
-    /// The session token of temporary credentials (`AWS_SESSION_TOKEN`).
-    pub session_token: Option<String>,
-}
-
-impl Credentials {
-    /// The harmless credentials emulators are driven with: `testing` / `testing`.
-    pub fn emulator_default() -> Credentials {
-        Credentials {
-            access_key_id: "testing".to_string(),
-            secret_access_key: "testing".to_string(),
-            session_token: None,
-        }
-    }
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &"<redacted>")
-            .field(
-                "session_token",
-                &self.session_token.as_ref().map(|_| "<redacted>"),
-            )
-            .finish()
-    }
-}
+/// AWS credentials: one type for the whole workspace, kept with the signer that uses them.
+pub use crate::protocol::sigv4::Credentials;
 
 /// Credentials by AWS conventions (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
 /// `AWS_SESSION_TOKEN`); when the key id or the secret is missing, the emulator default

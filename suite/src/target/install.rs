@@ -12,7 +12,6 @@ use std::time::Instant;
 use crate::error::{Error, Result};
 
 use super::{
-    env::env_lookup,
     log::log_tail,
     process::describe_status,
     spec::{InstallKind, InstallRecipe, TargetSpec},
@@ -58,15 +57,7 @@ impl Cache {
     /// `$COGCHECK_CACHE`, else the XDG cache directory (`$XDG_CACHE_HOME` or `~/.cache`)
     /// followed by `cogcheck`.
     pub fn default_location() -> Result<Cache> {
-        if let Some(root) = env_lookup("COGCHECK_CACHE") {
-            return Ok(Cache::new(root));
-        }
-        dirs::cache_dir()
-            .map(|dir| Cache::new(dir.join("cogcheck")))
-            .ok_or_else(|| Error::Config {
-                path: PathBuf::from("$COGCHECK_CACHE"),
-                message: "no cache directory: neither COGCHECK_CACHE, XDG_CACHE_HOME nor HOME is set; set COGCHECK_CACHE".to_string(),
-            })
+        crate::cache::root().map(Cache::new)
     }
 
     /// Where a target is installed: `<root>/targets/<name>-<version>`.

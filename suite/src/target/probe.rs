@@ -5,6 +5,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, SystemTime};
 
 use super::{env::Credentials, spec::ProbeKind};
+use crate::protocol::sigv4::sign_request;
 
 pub(super) fn probe_name(kind: &ProbeKind) -> String {
     match kind {
@@ -20,50 +21,32 @@ pub(super) fn signed_list_user_pools(
     region: &str,
     credentials: &Credentials,
 ) -> std::result::Result<Vec<u8>, String> {
-    use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-    use aws_sigv4::sign::v4;
-
     let body = br#"{"MaxResults":1}"#;
     let host = addr.to_string();
-    let url = format!("http://{host}/");
-    let headers = [
-        ("host", host.as_str()),
-        ("content-type", "application/x-amz-json-1.1"),
-        (
+    let mut req = http::Request::builder()
+        .method("POST")
+        .uri(format!("http://{host}/"))
+        .header("host", host.as_str())
+        .header("content-type", "application/x-amz-json-1.1")
+        .header(
             "x-amz-target",
             "AWSCognitoIdentityProviderService.ListUserPools",
-        ),
-    ];
-    let identity: aws_smithy_runtime_api::client::identity::Identity =
-        aws_credential_types::Credentials::new(
-            &credentials.access_key_id,
-            &credentials.secret_access_key,
-            credentials.session_token.clone(),
-            None,
-            "cogcheck-target",
         )
-        .into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name("cognito-idp")
-        .time(SystemTime::now())
-        .settings(SigningSettings::default())
-        .build()
-        .map_err(|e| format!("signing: {e}"))?
-        .into();
-    let signable = SignableRequest::new(
-        "POST",
-        &url,
-        headers.iter().copied(),
-        SignableBody::Bytes(body),
+        .body(())
+        .map_err(|e| format!("signing: {e}"))?;
+    sign_request(
+        &mut req,
+        body,
+        &credentials.identity(),
+        region,
+        "cognito-idp",
+        SystemTime::now(),
     )
     .map_err(|e| format!("signing: {e}"))?;
-    let (instructions, _signature) = sign(signable, &params)
-        .map_err(|e| format!("signing: {e}"))?
-        .into_parts();
+    // The signed request, written by hand: the probe runs before any async runtime exists.
     let mut request = String::from("POST / HTTP/1.1\r\n");
-    for (name, value) in headers.iter().copied().chain(instructions.headers()) {
+    for (name, value) in req.headers() {
+        let value = value.to_str().map_err(|e| format!("signing: {e}"))?;
         request.push_str(&format!("{name}: {value}\r\n"));
     }
     request.push_str(&format!(
@@ -114,5 +97,30 @@ pub(super) fn snippet(bytes: &[u8]) -> String {
     match text.char_indices().nth(300) {
         Some((cut, _)) => format!("{}...", &text[..cut]),
         None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_probe_request_is_signed_by_the_shared_signer() {
+        let addr: SocketAddr = "127.0.0.1:9229".parse().unwrap();
+        let creds = Credentials {
+            session_token: Some("tok".into()),
+            ..Credentials::emulator_default()
+        };
+        let bytes = signed_list_user_pools(addr, "eu-west-1", &creds).unwrap();
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(text.starts_with("POST / HTTP/1.1\r\n"), "{text}");
+        assert!(text.contains("host: 127.0.0.1:9229\r\n"), "{text}");
+        assert!(
+            text.contains("authorization: AWS4-HMAC-SHA256 Credential=testing/")
+                && text.contains("/eu-west-1/cognito-idp/aws4_request"),
+            "{text}"
+        );
+        assert!(text.contains("x-amz-security-token: tok\r\n"), "{text}");
+        assert!(text.ends_with("\r\n\r\n{\"MaxResults\":1}"), "{text}");
     }
 }

@@ -1,4 +1,4 @@
-"""Independent check of the software WebAuthn authenticator (suite/src/scenario/helpers/webauthn.rs).
+"""Independent check of the software WebAuthn authenticator (suite/src/protocol/webauthn.rs).
 
 The credential below is what `register_with` produces for the fixed inputs of its unit tests
 (options `vector_options()`, origin https://cogcheck.auth.us-east-1.amazoncognito.com, private

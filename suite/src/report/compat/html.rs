@@ -17,6 +17,7 @@ use super::matrix::{
     percent, Cell, CellStatus, CheckStatus, FindingView, Matrix, Standing, TargetColumn,
     PROTOCOL_BADGE, SHAPE_BADGE,
 };
+use super::view::TargetTrend;
 use crate::finding::Severity;
 
 /// Longest expected / actual / diff text embedded per failure; the JSON report has them whole.
@@ -108,7 +109,7 @@ pub fn render(m: &Matrix) -> String {
                         .trend
                         .iter()
                         .find(|x| x.name == t.name)
-                        .map(super::trend::svg)
+                        .map(trend_svg)
                         .unwrap_or_default(),
                     conf = esc(&t.configuration),
                 );
@@ -697,244 +698,118 @@ pub fn esc(text: &str) -> String {
     out
 }
 
-const CSS: &str = r#"
-:root{--bg:#f7f8fa;--fg:#1d2430;--muted:#5f6b7a;--line:#dfe3e8;--card:#fff;--accent:#0b5cad;
---pass:#009E73;--pass-bg:#d8f0e7;--pass-fg:#00553d;--partial:#E69F00;--partial-bg:#fcecc6;--partial-fg:#6e4a00;
---fail:#D55E00;--fail-bg:#f8dccb;--fail-fg:#8a3300;--unsup:#CC79A7;--unsup-bg:#efdbe8;--unsup-fg:#6e2f57;
---skip:#56B4E9;--skip-bg:#e1f0fa;--skip-fg:#1d5a80;--controls-h:0px}
-*{box-sizing:border-box}
-html{font-size:15px}
-body{margin:0;background:var(--bg);color:var(--fg);font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,"Noto Sans",sans-serif;line-height:1.45}
-code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;font-size:.9em}
-.wrap{max-width:1320px;margin:0 auto;padding:0 20px}
-.top{background:#14213d;color:#fff;padding:22px 0 18px;margin-bottom:20px}
-.top h1{margin:0;font-size:1.6rem;font-weight:650;letter-spacing:-.01em}
-.top .thin{font-weight:400;opacity:.8}
-.top .meta{margin:.35rem 0 0;opacity:.85;font-size:.92rem}
-.star{color:#b07d00}
-.top .star{color:#ffd166}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:14px;margin-bottom:14px}
-.card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 16px;box-shadow:0 1px 2px rgba(0,0,0,.04)}
-.card h2{margin:0 0 .4rem;font-size:1.15rem}
-.card .ver{font-weight:400;color:var(--muted);font-size:.9rem;margin-left:.3rem}
-.card .big{margin:.2rem 0 .45rem}
-.card .pct{font-size:1.7rem;font-weight:700;letter-spacing:-.02em}
-.card .of{color:var(--muted);font-size:.9rem}
-.bar{height:8px;background:#eceff3;border-radius:4px;overflow:hidden}
-.bar span{display:block;height:100%;background:var(--pass)}
-.facts{list-style:none;padding:0;margin:.7rem 0 .4rem;font-size:.92rem}
-.facts li{margin:.1rem 0}
-.conf{color:var(--muted);font-size:.8rem;margin:.4rem 0 0;overflow-wrap:anywhere}
-.ic{width:1.05em;height:1.05em;vertical-align:-.17em;flex:none}
-.card.unavailable{background:repeating-linear-gradient(135deg,#fff,#fff 8px,#f4f5f7 8px,#f4f5f7 16px)}
-.card.unavailable pre{white-space:pre-wrap;max-height:220px;overflow:auto;background:#f4f5f7;padding:8px;border-radius:6px;font-size:.78rem}
-.interop{background:var(--card);border:1px solid var(--line);border-left:4px solid var(--pass);border-radius:8px;padding:10px 14px;margin:0 0 14px}
-details.inline{display:inline}
-details.inline summary{display:inline;cursor:pointer;color:var(--accent)}
-.oplist{display:block;margin-top:6px;line-height:1.9}
-.oplist code{background:#eef2f6;border-radius:4px;padding:1px 5px;margin-right:2px}
-.legend{display:flex;flex-wrap:wrap;gap:6px 22px;align-items:baseline;margin:0 0 12px;font-size:.9rem}
-.legend ul{display:flex;flex-wrap:wrap;gap:4px 16px;list-style:none;padding:0;margin:0}
-.legend .def{color:var(--muted);margin:.2rem 0 0;flex-basis:100%}
-.chip{display:inline-block;min-width:2.1em;text-align:center;border-radius:5px;padding:0 4px;margin-right:3px;border:1px solid transparent}
-.groups{display:flex;flex-wrap:wrap;gap:10px;margin:0 0 14px}
-.group-view{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:6px 12px;flex:1 1 100%}
-.group-view summary{cursor:pointer;font-weight:600}
-.gtable{border-collapse:collapse;width:100%;margin:8px 0 4px;font-size:.86rem}
-.gtable th,.gtable td{padding:4px 8px;border-top:1px solid var(--line);text-align:left;vertical-align:middle;white-space:nowrap}
-.gtable small{color:var(--muted)}
-.num{text-align:right!important}
-.muted{color:var(--muted)}
-.mini{display:inline-block;width:44px;height:6px;background:#eceff3;border-radius:3px;overflow:hidden;margin-right:6px;vertical-align:middle}
-.mini span{display:block;height:100%;background:var(--pass)}
-.controls{position:sticky;top:0;z-index:5;display:flex;flex-wrap:wrap;gap:8px 14px;align-items:end;background:rgba(247,248,250,.97);backdrop-filter:blur(4px);padding:10px 0;border-bottom:1px solid var(--line)}
-.controls label{display:flex;flex-direction:column;font-size:.75rem;color:var(--muted);text-transform:uppercase;letter-spacing:.04em;gap:2px}
-.controls .grow{flex:1 1 200px}
-.controls input,.controls select{font:inherit;font-size:.92rem;text-transform:none;letter-spacing:0;color:var(--fg);padding:5px 8px;border:1px solid #c9d0d8;border-radius:6px;background:#fff}
-.controls .count{margin-left:auto;color:var(--muted);font-size:.9rem;align-self:center}
-.matrix{border-collapse:separate;border-spacing:0;width:100%;background:var(--card);border:1px solid var(--line);border-radius:8px;font-size:.9rem}
-.matrix thead th{position:sticky;top:var(--controls-h);z-index:4;background:#eef1f5;border-bottom:1px solid var(--line);text-align:left;padding:8px 10px;font-size:.8rem;text-transform:uppercase;letter-spacing:.04em;color:#3b4654;white-space:nowrap}
-.matrix thead th.target{text-align:center}
-.matrix thead th small{display:block;text-transform:none;letter-spacing:0;font-weight:400;color:var(--muted)}
-.sortable{cursor:pointer;user-select:none}
-.sortable::after{content:" ↕";opacity:.35}
-.sortable[aria-sort=ascending]::after{content:" ↑";opacity:.9}
-.sortable[aria-sort=descending]::after{content:" ↓";opacity:.9}
-.matrix tbody th,.matrix tbody td{padding:5px 10px;border-bottom:1px solid #eef0f3;text-align:left;font-weight:400}
-.matrix tbody tr:hover>*{background-color:#f3f6fa}
-.matrix tbody th code{font-size:.88rem}
-.matrix td.area,.matrix td.cat{color:var(--muted);font-size:.84rem;white-space:nowrap}
-.matrix tr.group-row th{background:#e4e9f0;color:#27313d;font-weight:650;padding:7px 10px;text-align:left;position:static}
-.matrix tr.group-row small{font-weight:400;color:var(--muted);margin-left:8px}
-td.cell{text-align:center;white-space:nowrap;font-variant-numeric:tabular-nums;min-width:86px}
-td.cell .n{margin-left:.35em;font-size:.84rem}
-td.clickable{cursor:pointer}
-td.clickable:hover,td.clickable:focus{outline:2px solid var(--accent);outline-offset:-2px}
-.s-pass{background:var(--pass-bg)!important;color:var(--pass-fg)}
-.s-partial{background:var(--partial-bg)!important;color:var(--partial-fg)}
-.s-fail{background:var(--fail-bg)!important;color:var(--fail-fg)}
-.s-unsupported{background:repeating-linear-gradient(135deg,var(--unsup-bg),var(--unsup-bg) 5px,#f7ecf3 5px,#f7ecf3 10px)!important;color:var(--unsup-fg)}
-.s-skipped{background:var(--skip-bg)!important;color:var(--skip-fg)}
-.s-not_covered{color:#9aa3ad}
-.s-unavailable{color:#9aa3ad;background:repeating-linear-gradient(135deg,#fff,#fff 5px,#f1f2f4 5px,#f1f2f4 10px)!important}
-.chip.s-not_covered,.chip.s-unavailable{border-color:var(--line)}
-.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
-.foot{color:var(--muted);font-size:.84rem;margin:14px 0 40px}
-.drawer{position:fixed;top:0;right:0;bottom:0;width:min(760px,94vw);background:#fff;border-left:1px solid var(--line);box-shadow:-8px 0 24px rgba(20,33,61,.14);z-index:20;display:flex;flex-direction:column}
-.drawer[hidden]{display:none}
-.drawer-head{display:flex;align-items:center;justify-content:space-between;padding:14px 18px;border-bottom:1px solid var(--line);background:#f4f6f9}
-.drawer-head h2{margin:0;font-size:1.05rem}
-.drawer-head button{font:inherit;border:1px solid #c9d0d8;background:#fff;border-radius:6px;padding:2px 10px;cursor:pointer}
-#detail-body{overflow:auto;padding:12px 18px 30px}
-.check{border:1px solid var(--line);border-radius:8px;margin:10px 0;overflow:hidden}
-.check h3{margin:0;font-size:.95rem;padding:8px 12px;display:flex;gap:8px;align-items:center;flex-wrap:wrap}
-.check h3 code{font-weight:600}
-.o-pass{color:var(--pass)}.o-fail,.o-known_failure{color:var(--fail)}.o-unsupported{color:var(--unsup-fg)}.o-skipped{color:var(--skip)}
-.badge.wire{background:#ecebfa;color:#3a3f9e}
-.badge{font-size:.75rem;border-radius:10px;padding:1px 8px;border:1px solid transparent;font-weight:500}
-.check .body{padding:4px 12px 10px;font-size:.9rem}
-.check .body p{margin:.35rem 0}
-.check .reason{background:#f4f6f9;border-left:3px solid #8a94a3;padding:6px 10px;margin:.5rem 0}
-.check .src{color:var(--muted);font-size:.8rem;word-break:break-all}
-.check pre{background:#f6f8fa;border:1px solid #e6e9ee;border-radius:6px;padding:8px 10px;overflow:auto;max-height:360px;margin:.25rem 0 .6rem;font-size:.8rem;line-height:1.4}
-.check .lbl{font-size:.75rem;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);margin-top:.5rem}
-pre.diff .add{background:#e3f4ec;color:#00553d;display:block}
-pre.diff .del{background:#fbe6da;color:#8a3300;display:block}
-pre.diff .hunk{color:#5a4fcf;display:block}
-.s-blocked{background:repeating-linear-gradient(45deg,var(--unsup-bg),var(--unsup-bg) 5px,#fff 5px,#fff 10px)!important;color:var(--unsup-fg)}
-sup.wire{font-size:.8rem;margin-left:1px;color:#3a3f9e;font-weight:700}
-.chip.wire{color:#3a3f9e;font-weight:700;border-color:var(--line)}
-.deviations{margin:0 0 14px}
-.deviations>h2{font-size:1.15rem;margin:.2rem 0 .5rem}
-.devs{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:8px 14px;margin:0 0 10px}
-.devs h3{margin:.2rem 0 .4rem;font-size:1.02rem}
-.devs h4{margin:.3rem 0;font-size:.95rem}
-.devs details summary{cursor:pointer;font-weight:600;margin:.25rem 0}
-.devs .n{display:inline-block;min-width:1.6em;text-align:center;background:#eef1f5;border-radius:9px;padding:0 6px;font-weight:600;font-size:.85rem}
-.devs .none{color:var(--muted);margin:.2rem 0 .4rem}
-.devs ol.findings{margin:.2rem 0 .5rem;padding-left:1.6em;font-size:.9rem}
-.devs ol.findings li{margin:.15rem 0}
-section.security{border-left:4px solid #b3261e;padding-left:10px}
-section.security[data-count="0"]{border-left-color:var(--pass)}
-section.security h4{color:#8c1d18}
-.tag{font-size:.75rem;border-radius:9px;padding:0 7px;border:1px solid var(--line);white-space:nowrap}
-.tag.new{background:#fbe6da;color:#8a3300;border-color:#f0c3a8}
-.tag.known{background:#eef1f5;color:#3b4654;white-space:normal}
-.sdk{font-size:.8rem;border-radius:9px;padding:0 7px;border:1px solid var(--line)}
-.sdk-no_sdk_notices{background:var(--pass-bg);color:var(--pass-fg)}
-.sdk-noticed{background:var(--fail-bg);color:var(--fail-fg)}
-.sdk-not_measured{color:var(--muted)}
-.finding{border-top:1px dashed var(--line);padding:.3rem 0 .2rem}
-.finding .fh{margin:.2rem 0}
-.finding.sev-security .fh b{color:#8c1d18}
-.sevtag{font-size:.72rem;text-transform:uppercase;letter-spacing:.04em;color:var(--muted)}
-@media (max-width:760px){.controls .count{margin-left:0}.matrix td.area,.matrix td.cat{display:none}}
-@media print{.controls,.drawer{display:none}.matrix thead th{position:static}}
-.trend{margin:.6rem 0 0}.trend svg{display:block;overflow:visible}.trend .axis{stroke:var(--line)}
-.trend .line{fill:none;stroke:var(--accent);stroke-width:2}.trend circle{fill:var(--accent)}
-.trend .pinned circle{fill:var(--pass)}.trend text{font-size:10px;fill:var(--muted)}
-.trend .rate{fill:var(--fg);font-weight:600}.trend figcaption{font-size:.75rem;color:var(--muted)}
-"#;
+/// Width and height of the chart in CSS pixels; small enough for a target's card.
+const WIDTH: f64 = 260.0;
+const HEIGHT: f64 = 90.0;
+const PAD_X: f64 = 26.0;
+const PAD_TOP: f64 = 14.0;
+const PAD_BOTTOM: f64 = 18.0;
 
-const JS: &str = r#"
-(function(){
-"use strict";
-var data=JSON.parse(document.getElementById("data").textContent);
-var table=document.getElementById("matrix"),tbody=table.tBodies[0];
-var rows=Array.prototype.slice.call(tbody.querySelectorAll("tr[data-op]"));
-var ctl={q:byId("q"),area:byId("f-area"),category:byId("f-category"),seed:byId("f-seed"),status:byId("f-status"),target:byId("f-target"),group:byId("f-group")};
-var sortKey="name",sortDir=1;
-function byId(id){return document.getElementById(id);}
-function esc(s){return String(s==null?"":s).replace(/[&<>"']/g,function(c){return{"&":"&amp;","<":"&lt;",">":"&gt;","\"":"&quot;","'":"&#39;"}[c];});}
-function setControlsHeight(){document.documentElement.style.setProperty("--controls-h",byId("controls").offsetHeight+"px");}
-window.addEventListener("resize",setControlsHeight);setControlsHeight();
-if(window.ResizeObserver)new ResizeObserver(setControlsHeight).observe(byId("controls"));
-function matches(tr){
-  var q=ctl.q.value.trim().toLowerCase();
-  if(q&&tr.dataset.op.toLowerCase().indexOf(q)<0)return false;
-  var a=ctl.area.value;
-  if(a){if(a==="not covered"){if(tr.dataset.areas!=="")return false;}else if((" "+tr.dataset.areas+" ").indexOf(" "+a+" ")<0)return false;}
-  if(ctl.category.value&&tr.dataset.category!==ctl.category.value)return false;
-  if(ctl.seed.value==="seed"&&tr.dataset.seed!=="1")return false;
-  if(ctl.seed.value==="non-seed"&&tr.dataset.seed!=="0")return false;
-  var st=ctl.status.value;
-  if(st){var sts=tr.dataset.statuses.split(" ");var t=ctl.target.value;
-    if(t!==""){if(sts[+t]!==st)return false;}else if(sts.indexOf(st)<0)return false;}
-  return true;
+/// The trend of one target as an inline SVG: the behaviour pass rate (0-100%) per version,
+/// oldest on the left, each point labelled with its rate and version and titled with its
+/// counts. Empty when the target has fewer than two versions to compare.
+pub fn trend_svg(trend: &TargetTrend) -> String {
+    let n = trend.points.len();
+    if n < 2 {
+        return String::new();
+    }
+    let x = |i: usize| PAD_X + (WIDTH - 2.0 * PAD_X) * i as f64 / (n - 1) as f64;
+    let y = |rate: f64| PAD_TOP + (HEIGHT - PAD_TOP - PAD_BOTTOM) * (1.0 - rate / 100.0);
+    let path: Vec<String> = trend
+        .points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("{:.1},{:.1}", x(i), y(p.rate())))
+        .collect();
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        r#"<figure class="trend" data-target="{name}" data-points="{n}"><svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{name}: behaviour pass rate per version"><line x1="{PAD_X}" y1="{base:.1}" x2="{right:.1}" y2="{base:.1}" class="axis"/><polyline points="{points}" class="line"/>"#,
+        name = esc(&trend.name),
+        base = y(0.0),
+        right = WIDTH - PAD_X,
+        points = path.join(" "),
+    );
+    for (i, p) in trend.points.iter().enumerate() {
+        let _ = write!(
+            out,
+            r#"<g class="point{pinned}" data-version="{ver}" data-behaviour-passed="{passed}" data-behaviour-total="{total}"><title>{name} {ver}: {passed}/{total} behaviour checks pass (ran {date})</title><circle cx="{cx:.1}" cy="{cy:.1}" r="3.5"/><text x="{cx:.1}" y="{ty:.1}" text-anchor="middle" class="rate">{rate:.0}%</text><text x="{cx:.1}" y="{vy:.1}" text-anchor="middle" class="ver">{ver}</text></g>"#,
+            pinned = if p.pinned { " pinned" } else { "" },
+            name = esc(&trend.name),
+            ver = esc(&p.version),
+            passed = p.behaviour_passed,
+            total = p.behaviour_total,
+            date = esc(p.finished.get(..10).unwrap_or(&p.finished)),
+            cx = x(i),
+            cy = y(p.rate()),
+            ty = y(p.rate()) - 6.0,
+            vy = HEIGHT - 4.0,
+            rate = p.rate(),
+        );
+    }
+    let _ = write!(
+        out,
+        "</svg><figcaption>behaviour pass rate per version</figcaption></figure>"
+    );
+    out
 }
-function key(tr){
-  if(sortKey==="name")return tr.dataset.op.toLowerCase();
-  if(sortKey==="area")return tr.dataset.area+" "+tr.dataset.op.toLowerCase();
-  if(sortKey==="category")return tr.dataset.category+" "+tr.dataset.op.toLowerCase();
-  var i=+sortKey.slice(1);var td=tr.querySelectorAll("td.cell")[i];return td?parseFloat(td.dataset.score):0;
+
+/// The page's style, inlined so the page needs no network; kept in its own file so CSS
+/// tools and reviewers see CSS.
+const CSS: &str = include_str!("page.css");
+
+/// The page's script (filters, sorting, the failure drawer), inlined like the style.
+const JS: &str = include_str!("page.js");
+
+#[cfg(test)]
+mod tests {
+    use super::super::view::TrendPoint;
+    use super::*;
+
+    fn point(version: &str, passed: usize, total: usize, pinned: bool) -> TrendPoint {
+        TrendPoint {
+            version: version.into(),
+            behaviour_passed: passed,
+            behaviour_total: total,
+            finished: "2026-12-03T00:00:00Z".into(),
+            pinned,
+        }
+    }
+
+    #[test]
+    fn the_chart_places_each_version_at_its_rate() {
+        let t = TargetTrend {
+            name: "moto".into(),
+            points: vec![
+                point("5.0.28", 50, 100, false),
+                point("5.2.5", 75, 100, true),
+            ],
+        };
+        let svg = trend_svg(&t);
+        assert!(svg.contains(r#"data-points="2""#), "{svg}");
+        // 50% sits halfway down the plot area, 75% a quarter of the way down.
+        let plot = HEIGHT - PAD_TOP - PAD_BOTTOM;
+        assert!(
+            svg.contains(&format!("cy=\"{:.1}\"", PAD_TOP + plot * 0.5)),
+            "{svg}"
+        );
+        assert!(
+            svg.contains(&format!("cy=\"{:.1}\"", PAD_TOP + plot * 0.25)),
+            "{svg}"
+        );
+        assert!(svg.contains(">50%<") && svg.contains(">75%<"), "{svg}");
+        assert!(
+            svg.contains(r#"class="point pinned" data-version="5.2.5""#),
+            "{svg}"
+        );
+    }
+
+    #[test]
+    fn one_version_is_no_trend() {
+        let t = TargetTrend {
+            name: "moto".into(),
+            points: vec![point("5.2.5", 1, 2, true)],
+        };
+        assert_eq!(trend_svg(&t), "");
+    }
 }
-function groupOf(tr){var g=ctl.group.value;return g==="area"?tr.dataset.area:g==="category"?tr.dataset.category:"";}
-function apply(){
-  var sorted=rows.slice().sort(function(x,y){
-    var gx=groupOf(x),gy=groupOf(y);if(gx!==gy)return gx<gy?-1:1;
-    var kx=key(x),ky=key(y);if(kx<ky)return -sortDir;if(kx>ky)return sortDir;
-    return x.dataset.op<y.dataset.op?-1:1;});
-  Array.prototype.slice.call(tbody.querySelectorAll("tr.group-row")).forEach(function(g){g.remove();});
-  var shown=0,cols=table.tHead.rows[0].cells.length,current=null,header=null,inGroup=0;
-  function closeGroup(){if(header){header.querySelector("small").textContent=inGroup+" operation"+(inGroup===1?"":"s");header.hidden=inGroup===0;}}
-  sorted.forEach(function(tr){
-    var g=groupOf(tr);
-    if(ctl.group.value&&g!==current){closeGroup();current=g;inGroup=0;
-      header=document.createElement("tr");header.className="group-row";
-      header.innerHTML='<th colspan="'+cols+'">'+esc(g)+'<small></small></th>';tbody.appendChild(header);}
-    tbody.appendChild(tr);
-    var ok=matches(tr);tr.hidden=!ok;if(ok){shown++;inGroup++;}
-  });
-  closeGroup();
-  byId("count").textContent="Showing "+shown+" of "+rows.length+" operations";
-  setControlsHeight();
-}
-["input","change"].forEach(function(ev){Object.keys(ctl).forEach(function(k){ctl[k].addEventListener(ev,apply);});});
-Array.prototype.forEach.call(table.tHead.querySelectorAll("th.sortable"),function(th){
-  th.addEventListener("click",function(){
-    var k=th.dataset.sort;
-    if(sortKey===k)sortDir=-sortDir;else{sortKey=k;sortDir=k.charAt(0)==="t"&&k!=="name"?-1:1;}
-    Array.prototype.forEach.call(table.tHead.querySelectorAll("th.sortable"),function(o){o.removeAttribute("aria-sort");});
-    th.setAttribute("aria-sort",sortDir>0?"ascending":"descending");apply();});
-});
-var drawer=byId("detail"),lastCell=null;
-var VCLASS={pass:"s-pass",fail:"s-fail",known_failure:"s-partial",unsupported:"s-unsupported",skipped:"s-skipped"};
-function diffHtml(d){return d.split("\n").map(function(l){var c=l.indexOf("@@")===0?"hunk":l.charAt(0)==="+"&&l.indexOf("+++")!==0?"add":l.charAt(0)==="-"&&l.indexOf("---")!==0?"del":"";return c?'<span class="'+c+'">'+esc(l)+'</span>':esc(l)+"\n";}).join("");}
-function findingHtml(f){
-  var at=f.step==null?"Cleanup":"Step "+esc(f.step)+(f.label?" <code>"+esc(f.label)+"</code>":"");
-  var h='<div class="finding ax-'+esc(f.axis)+' sev-'+esc(f.severity)+'" data-axis="'+esc(f.axis)+'" data-severity="'+esc(f.severity)+'"><p class="fh">'+at+' · <b>'+esc(f.axis)+"/"+esc(f.check)+'</b> <span class="sevtag">'+esc(f.severity)+'</span> at <code>'+esc(f.path)+"</code>: "+esc(f.summary)+' '+(f.known!=null?'<span class="tag known">known: '+esc(f.known)+"</span>":'<span class="tag new">new</span>')+"</p>";
-  if(f.expected)h+='<div class="lbl">expected</div><pre>'+esc(f.expected)+"</pre>";
-  if(f.actual)h+='<div class="lbl">actual</div><pre>'+esc(f.actual)+"</pre>";
-  if(f.diff)h+='<div class="lbl">diff</div><pre class="diff">'+diffHtml(f.diff)+"</pre>";
-  if(f.source)h+='<p class="src">evidence: '+esc(f.source)+"</p>";
-  return h+"</div>";
-}
-function open(td){
-  var op=td.parentNode.dataset.op,ti=+td.dataset.target,t=data.targets[ti],cell=data.cells[op][ti];
-  byId("detail-title").innerHTML="<code>"+esc(op)+"</code> on "+esc(t.name)+" <small>"+esc(t.version)+"</small>";
-  var h='<p>'+(cell.total?cell.passed+" of "+cell.total+" behaviour checks pass.":"No behaviour checks.")+(cell.unsupported?" "+cell.unsupported+" check(s) reached an operation "+esc(t.name)+" does not implement (counted apart, not as failures).":"")+' Scenarios covering this operation on '+esc(t.name)+':</p>';
-  cell.checks.forEach(function(c){
-    var name=c[0],status=c[1],verdict=c[2],shape=c[3],protocol=c[4],s=data.scenarios[name]||{},r=(s.results||[])[ti];
-    h+='<section class="check" data-status="'+esc(status)+'"><h3><span class="o-'+esc(status)+'">'+(data.icons[status]||"")+'</span><code>'+esc(name)+'</code><span class="badge '+(VCLASS[status]||"")+'">behaviour: '+esc(status.replace(/_/g," "))+'</span>'+(shape?'<span class="badge wire" data-axis="shape">shape ×'+shape+'</span>':"")+(protocol?'<span class="badge wire" data-axis="protocol">protocol ×'+protocol+'</span>':"")+'</h3><div class="body">';
-    if(r){
-      if(r.outcome==="unsupported")h+="<p>Step "+esc(r.step)+": the target does not implement <code>"+esc(r.action)+"</code>"+(r.outcome_reason?" ("+esc(r.outcome_reason)+")":"")+".</p>";
-      else if(r.outcome==="skipped")h+="<p>Skipped: "+esc(r.outcome_reason)+"</p>";
-      else if(r.outcome==="stopped")h+="<p>Stopped at step "+esc(r.step)+(r.label?" <code>"+esc(r.label)+"</code>":"")+": "+esc(r.outcome_reason)+"</p>";
-      if(r.reason&&r.outcome!=="skipped")h+='<p class="reason">Verdict '+esc(verdict.replace(/_/g," "))+": "+esc(r.reason)+"</p>";
-      if(!r.findings.length&&r.outcome==="completed")h+="<p>Every assertion held.</p>";
-      r.findings.forEach(function(f){h+=findingHtml(f);});
-      if(r.stale&&r.stale.length)h+='<p class="reason">Known deviations that no longer occur: '+esc(r.stale.join("; "))+"</p>";
-    }else h+="<p>Not run on this target.</p>";
-    if(s.source)h+='<p class="src">scenario source: '+esc(s.source)+(s.file?" · "+esc(s.file):"")+"</p>";
-    h+="</div></section>";
-  });
-  byId("detail-body").innerHTML=h;drawer.hidden=false;lastCell=td;byId("detail-close").focus();
-}
-function close(){drawer.hidden=true;if(lastCell)lastCell.focus();}
-tbody.addEventListener("click",function(e){var td=e.target.closest("td.clickable");if(td)open(td);});
-tbody.addEventListener("keydown",function(e){if(e.key==="Enter"||e.key===" "){var td=e.target.closest("td.clickable");if(td){e.preventDefault();open(td);}}});
-byId("detail-close").addEventListener("click",close);
-document.addEventListener("keydown",function(e){if(e.key==="Escape"&&!drawer.hidden)close();});
-apply();
-})();
-"#;

@@ -3,7 +3,7 @@
 //! (`reports/compatibility.html`) and JSON (`reports/compatibility.json`, schema in [`json`]).
 //!
 //! The data flows one way: results files (written by `cogcheck run`, or by
-//! [`crate::run::targets`] for `cogcheck report`; this module never runs anything) →
+//! [`crate::report_run`] for `cogcheck report`; this module never runs anything) →
 //! [`TargetInput`] per target → [`matrix::Matrix`] (all the numbers, computed once, with the
 //! [`trend`] of earlier versions) → three renderers that only format it. That is why the three
 //! files cannot disagree.
@@ -49,8 +49,10 @@ pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod matrix;
+mod read;
 pub mod tolerance;
 pub mod trend;
+pub mod view;
 
 use std::path::{Path, PathBuf};
 
@@ -65,7 +67,7 @@ pub const SEED_ACTIONS: &str = include_str!("../../../../fixtures/seed-actions.t
 
 /// Operation categories and default request rates of the Cognito quotas page
 /// (`fixtures/quotas.json`), embedded for the same reason.
-pub const QUOTAS: &str = include_str!("../../../../fixtures/quotas.json");
+pub use crate::protocol::quotas::QUOTAS;
 
 /// The targets `cogcheck report` runs when none are named: the ones that install in a minute
 /// or two. fakecloud joins them when it is installed in the cache already.

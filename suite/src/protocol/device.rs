@@ -14,7 +14,7 @@ use num_bigint::BigUint;
 use rand::RngCore as _;
 
 use super::srp::{java_bytes, private_x, SrpClient, GROUP};
-use super::{HelperError, Result};
+use super::{ProtocolError, Result};
 
 /// A device's SRP secret and the verifier Cognito stores for it.
 ///
@@ -57,7 +57,7 @@ impl std::fmt::Debug for DeviceSecret {
 ///
 /// # Errors
 ///
-/// [`HelperError::Empty`] if `device_key` or `device_group_key` is empty.
+/// [`ProtocolError::Empty`] if `device_key` or `device_group_key` is empty.
 pub fn new_device_secret(device_key: &str, device_group_key: &str) -> Result<DeviceSecret> {
     let mut rng = rand::thread_rng();
     let mut password = [0u8; 40];
@@ -80,7 +80,7 @@ pub fn new_device_secret(device_key: &str, device_group_key: &str) -> Result<Dev
 ///
 /// # Errors
 ///
-/// [`HelperError::Empty`] if `device_key` or `device_group_key` is empty.
+/// [`ProtocolError::Empty`] if `device_key` or `device_group_key` is empty.
 pub fn device_secret_with(
     device_key: &str,
     device_group_key: &str,
@@ -90,10 +90,10 @@ pub fn device_secret_with(
     // Cognito never issues empty keys; one from an endpoint under test would make a verifier
     // bound to nothing, so name the problem here rather than fail later at ConfirmDevice.
     if device_key.is_empty() {
-        return Err(HelperError::Empty("DeviceKey"));
+        return Err(ProtocolError::Empty("DeviceKey"));
     }
     if device_group_key.is_empty() {
-        return Err(HelperError::Empty("DeviceGroupKey"));
+        return Err(ProtocolError::Empty("DeviceGroupKey"));
     }
     let group = &*GROUP;
     let salt = BigUint::from_bytes_be(salt);
@@ -148,8 +148,8 @@ pub fn device_password_verifier(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::helpers::srp::tests::{vector_a, vector_b, SECRET_BLOCK, TIMESTAMP};
-    use crate::scenario::helpers::srp::{hash_to_int, parse_hex};
+    use crate::protocol::srp::tests::{vector_a, vector_b, SECRET_BLOCK, TIMESTAMP};
+    use crate::protocol::srp::{hash_to_int, parse_hex};
 
     // Vectors from pycognito 2024.5.1's `generate_hash_device(device_group_key, device_key)`
     // with `os.urandom` replaced to return the given password bytes, then the salt bytes:
@@ -296,6 +296,6 @@ mod tests {
             TIMESTAMP,
         )
         .unwrap_err();
-        assert!(matches!(err, HelperError::Srp(_)), "{err}");
+        assert!(matches!(err, ProtocolError::Srp(_)), "{err}");
     }
 }

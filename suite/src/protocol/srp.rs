@@ -26,7 +26,7 @@ use num_bigint::BigUint;
 use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
 
-use super::{excerpt, HelperError, Result};
+use super::{excerpt, ProtocolError, Result};
 
 /// N: the 3072-bit MODP prime of RFC 3526 section 4 (the group RFC 5054 appendix A lists as
 /// 3072-bit), as `AuthenticationHelper.js` spells it.
@@ -104,7 +104,7 @@ pub(super) fn hash_to_int(parts: &[&[u8]]) -> BigUint {
 /// Refused: no digits at all, a leading `-` (both clients read a negative number, which no SRP
 /// value is) and any other character (which neither client reads as that digit).
 pub(super) fn parse_hex(what: &'static str, value: &str) -> Result<BigUint> {
-    let err = || HelperError::Hex {
+    let err = || ProtocolError::Hex {
         what,
         value: excerpt(value),
     };
@@ -210,7 +210,7 @@ impl SrpClient {
     ///
     /// # Errors
     ///
-    /// [`HelperError::UserPoolId`] if the id has no pool name after `_`.
+    /// [`ProtocolError::UserPoolId`] if the id has no pool name after `_`.
     pub fn new(user_pool_id: &str) -> Result<Self> {
         Self::with_private_key(user_pool_id, &random_private_key())
     }
@@ -219,7 +219,7 @@ impl SrpClient {
     ///
     /// # Errors
     ///
-    /// [`HelperError::UserPoolId`] if the id has no pool name after `_`; [`HelperError::Srp`] if
+    /// [`ProtocolError::UserPoolId`] if the id has no pool name after `_`; [`ProtocolError::Srp`] if
     /// `a` is zero (then `A = 1`, a degenerate key no real client sends).
     pub fn with_private_key(user_pool_id: &str, a: &[u8]) -> Result<Self> {
         // AWS's clients take `split('_')[1]`; region names contain no `_`, so that is the pool
@@ -228,7 +228,7 @@ impl SrpClient {
             .split('_')
             .nth(1)
             .filter(|name| !name.is_empty())
-            .ok_or_else(|| HelperError::UserPoolId(excerpt(user_pool_id)))?;
+            .ok_or_else(|| ProtocolError::UserPoolId(excerpt(user_pool_id)))?;
         Self::from_parts(pool_name, a)
     }
 
@@ -237,7 +237,7 @@ impl SrpClient {
         let group = &*GROUP;
         let a = BigUint::from_bytes_be(a);
         if a == BigUint::ZERO {
-            return Err(HelperError::Srp("the private key a is zero"));
+            return Err(ProtocolError::Srp("the private key a is zero"));
         }
         let big_a = group.g.modpow(&a, &group.n);
         Ok(Self {
@@ -255,10 +255,10 @@ impl SrpClient {
     ///
     /// # Errors
     ///
-    /// [`HelperError::Empty`] if `device_group_key` is empty.
+    /// [`ProtocolError::Empty`] if `device_group_key` is empty.
     pub fn for_device(device_group_key: &str) -> Result<Self> {
         if device_group_key.is_empty() {
-            return Err(HelperError::Empty("DeviceGroupKey"));
+            return Err(ProtocolError::Empty("DeviceGroupKey"));
         }
         Self::from_parts(device_group_key, &random_private_key())
     }
@@ -281,9 +281,9 @@ impl SrpClient {
     ///
     /// # Errors
     ///
-    /// [`HelperError::Hex`] for an `SRP_B` or `SALT` that no AWS client reads as a number (see
+    /// [`ProtocolError::Hex`] for an `SRP_B` or `SALT` that no AWS client reads as a number (see
     /// `parse_hex`; `SECRET_BLOCK` is read as leniently as the JS client does and never refused);
-    /// [`HelperError::Srp`] if `B mod N = 0` or `u = 0` (RFC 5054 section 2.5.4: the client
+    /// [`ProtocolError::Srp`] if `B mod N = 0` or `u = 0` (RFC 5054 section 2.5.4: the client
     /// must abort; the AWS clients do too).
     pub fn password_verifier(
         &self,
@@ -325,14 +325,14 @@ impl SrpClient {
 
         let b_mod_n = &big_b % &group.n;
         if b_mod_n == BigUint::ZERO {
-            return Err(HelperError::Srp(
+            return Err(ProtocolError::Srp(
                 "SRP_B mod N is zero; refusing the challenge",
             ));
         }
         // u hashes B as sent (not reduced), as the AWS clients do.
         let u = hash_to_int(&[&java_bytes(&self.big_a), &java_bytes(&big_b)]);
         if u == BigUint::ZERO {
-            return Err(HelperError::Srp(
+            return Err(ProtocolError::Srp(
                 "u = H(A | B) is zero; refusing the challenge",
             ));
         }
@@ -507,7 +507,7 @@ pub(super) mod tests {
         let n = &GROUP.n;
         for b in [BigUint::ZERO, n.clone(), n * 2u8] {
             let err = verify(&client, &b.to_str_radix(16), SALT).unwrap_err();
-            assert!(matches!(err, HelperError::Srp(_)), "{err}");
+            assert!(matches!(err, ProtocolError::Srp(_)), "{err}");
             assert!(err.to_string().contains("SRP_B mod N is zero"), "{err}");
         }
     }
@@ -605,11 +605,14 @@ pub(super) mod tests {
     fn user_pool_ids_without_a_pool_name_are_refused() {
         for bad in ["", "us-east-1", "us-east-1_", "_"] {
             let err = SrpClient::with_private_key(bad, &vector_a()).unwrap_err();
-            assert!(matches!(err, HelperError::UserPoolId(_)), "{bad:?}: {err}");
+            assert!(
+                matches!(err, ProtocolError::UserPoolId(_)),
+                "{bad:?}: {err}"
+            );
         }
         assert!(matches!(
             SrpClient::with_private_key(POOL_ID, &[0, 0]),
-            Err(HelperError::Srp(_))
+            Err(ProtocolError::Srp(_))
         ));
     }
 

@@ -1,8 +1,11 @@
-//! Protocol helpers that scenarios call by name: the multi-step client-side math that a JSON
-//! scenario cannot express.
+//! The Cognito protocol: the client-side math and wire conventions of the User Pools API that
+//! are facts of the service, not of any one test, shared by the suite and the proxy.
 //!
-//! Each helper is a pure function of its inputs (the TOTP generator adds a clock), unit-tested
-//! against published vectors or vectors computed independently by another implementation:
+//! Nothing here sends a request or reads a scenario: each function takes values and answers
+//! values, so a scenario step (`scenario::helper_step`), the client
+//! ([`crate::client`]), the readiness probe and the proxy (re-signing, compare mode, quotas)
+//! all compute the same thing the same way. Data flows in through arguments and out through
+//! return values; the only state is the TOTP generator's memory of used time steps.
 //!
 //! - [`secret_hash()`]: the `SECRET_HASH` parameter for app clients that have a secret.
 //! - [`totp`]: RFC 6238 codes for software-token MFA, and a generator that never hands out two
@@ -10,20 +13,25 @@
 //! - [`srp`]: the client side of `USER_SRP_AUTH` / `PASSWORD_VERIFIER`.
 //! - [`device`]: `ConfirmDevice`'s `DeviceSecretVerifierConfig` and the client side of
 //!   `DEVICE_SRP_AUTH` / `DEVICE_PASSWORD_VERIFIER`.
-//! - [`jwt`]: decoding Cognito's tokens and checking their RS256 signature against the user
-//!   pool's JWKS.
-//! - [`paginate`]: following a listing's tokens to the end, refusing a page larger than the
-//!   requested maximum and a token that comes round again.
+//! - [`jwt`]: finding tokens in text, decoding Cognito's tokens and checking their RS256
+//!   signature against the user pool's JWKS.
+//! - [`sigv4`]: the one SigV4 signer (the client, the readiness probe and the proxy's
+//!   re-signing call it) and the [`Credentials`](sigv4::Credentials) it signs with.
+//! - [`quotas`]: the quota categories of `fixtures/quotas.json` (operations, default rates,
+//!   allowances), read once for the compatibility report and the proxy's quota buckets.
 //! - [`webauthn`]: a software passkey authenticator answering `StartWebAuthnRegistration`'s
 //!   creation options with the `RegistrationResponseJSON` `CompleteWebAuthnRegistration` takes.
 //!
-//! Bad input (malformed base64, hex, base32, a token that is not a JWT) is an error, never a
-//! panic: these helpers read values that came back from the endpoint under test.
+//! Each is unit-tested against published vectors or vectors computed independently by another
+//! implementation. Bad input (malformed base64, hex, base32, a token that is not a JWT) is an
+//! error, never a panic: these functions read values that came back from the endpoint under
+//! test.
 
 pub mod device;
 pub mod jwt;
-pub mod paginate;
+pub mod quotas;
 pub mod secret_hash;
+pub mod sigv4;
 pub mod srp;
 pub mod totp;
 pub mod webauthn;
@@ -34,11 +42,11 @@ pub use secret_hash::secret_hash;
 pub use srp::{cognito_timestamp, SrpClient};
 pub use totp::{totp_at, Clock, SystemClock, TotpGenerator};
 
-/// What went wrong in a protocol helper. Messages are lowercase and name the value that was
+/// What went wrong in the protocol math. Messages are lowercase and name the value that was
 /// wrong.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum HelperError {
+pub enum ProtocolError {
     /// A value that should be base32 (RFC 4648) is not, or decodes to nothing.
     #[error("{what} is not valid base32 (RFC 4648 alphabet A-Z, 2-7): {detail}")]
     Base32 {
@@ -101,68 +109,37 @@ pub enum HelperError {
         /// The key that was tried.
         kid: String,
     },
-    /// A listing page with more items than the request's `Limit` / `MaxResults` allowed.
-    #[error("page {page} holds {size} items, more than the requested maximum of {limit}")]
-    PageTooLarge {
-        /// The page, from 1.
-        page: usize,
-        /// How many items it held.
-        size: usize,
-        /// The requested maximum.
-        limit: usize,
-    },
-    /// A listing whose pagination token came round again, so following it would never end.
-    #[error("page {page} answers the pagination token page {first} already answered")]
-    PaginationLoop {
-        /// The page that repeated a token, from 1.
-        page: usize,
-        /// The page that carried it first.
-        first: usize,
-    },
-    /// A listing that still had a token after the most pages a walk may take.
-    #[error("the listing still answers a pagination token after {max} pages")]
-    TooManyPages {
-        /// The most pages the walk allowed.
-        max: usize,
-    },
-    /// A listing page whose items or token have the wrong type.
-    #[error("malformed page: {0}")]
-    PageMalformed(String),
     /// WebAuthn credential creation options this authenticator cannot answer (a member missing
     /// or of the wrong type, no ES256 among `pubKeyCredParams`).
     #[error("webauthn: {0}")]
     WebAuthnOptions(String),
 }
 
-impl HelperError {
+impl ProtocolError {
     /// A stable name for this kind of failure, for scenarios that expect a helper to refuse
     /// something (e.g. `JwtSignatureInvalid` for a tampered token).
     pub fn error_type(&self) -> &'static str {
         // No wildcard: a new variant must choose its name here.
         match self {
-            HelperError::Base32 { .. }
-            | HelperError::Base64 { .. }
-            | HelperError::Hex { .. }
-            | HelperError::UserPoolId(_)
-            | HelperError::Empty(_) => "BadArgument",
-            HelperError::Srp(_) => "SrpParameterRefused",
-            HelperError::MalformedJwt(_) => "JwtMalformed",
-            HelperError::UnsupportedJwtAlgorithm(_) => "JwtAlgorithmRefused",
-            HelperError::MissingKid => "JwtKidMissing",
-            HelperError::UnknownKid { .. } => "JwtKidUnknown",
-            HelperError::MalformedJwks(_) => "JwksMalformed",
-            HelperError::BadSignature { .. } => "JwtSignatureInvalid",
-            HelperError::WebAuthnOptions(_) => "WebAuthnOptionsRefused",
-            HelperError::PageTooLarge { .. } => "PageTooLarge",
-            HelperError::PaginationLoop { .. } => "PaginationLoop",
-            HelperError::TooManyPages { .. } => "TooManyPages",
-            HelperError::PageMalformed(_) => "PageMalformed",
+            ProtocolError::Base32 { .. }
+            | ProtocolError::Base64 { .. }
+            | ProtocolError::Hex { .. }
+            | ProtocolError::UserPoolId(_)
+            | ProtocolError::Empty(_) => "BadArgument",
+            ProtocolError::Srp(_) => "SrpParameterRefused",
+            ProtocolError::MalformedJwt(_) => "JwtMalformed",
+            ProtocolError::UnsupportedJwtAlgorithm(_) => "JwtAlgorithmRefused",
+            ProtocolError::MissingKid => "JwtKidMissing",
+            ProtocolError::UnknownKid { .. } => "JwtKidUnknown",
+            ProtocolError::MalformedJwks(_) => "JwksMalformed",
+            ProtocolError::BadSignature { .. } => "JwtSignatureInvalid",
+            ProtocolError::WebAuthnOptions(_) => "WebAuthnOptionsRefused",
         }
     }
 }
 
-/// The helpers' result type.
-pub type Result<T, E = HelperError> = std::result::Result<T, E>;
+/// The protocol functions' result type.
+pub type Result<T, E = ProtocolError> = std::result::Result<T, E>;
 
 /// Cuts a value from outside to a length fit for an error message, on a character boundary.
 fn excerpt(value: &str) -> String {

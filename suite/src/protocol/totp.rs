@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime};
 
 use totp_rs::{Algorithm, Secret, TOTP};
 
-use super::{excerpt, HelperError, Result};
+use super::{excerpt, ProtocolError, Result};
 
 /// RFC 6238's time step (X), which Cognito uses.
 const STEP_SECONDS: u64 = 30;
@@ -41,19 +41,19 @@ fn secret_bytes(secret_b32: &str) -> Result<Vec<u8>> {
         .trim_end_matches('=')
         .to_ascii_uppercase();
     if normalized.is_empty() {
-        return Err(HelperError::Base32 {
+        return Err(ProtocolError::Base32 {
             what: "SecretCode",
             detail: "it is empty".to_owned(),
         });
     }
     let bytes = Secret::Encoded(normalized)
         .to_bytes()
-        .map_err(|_| HelperError::Base32 {
+        .map_err(|_| ProtocolError::Base32 {
             what: "SecretCode",
             detail: format!("cannot decode {:?}", excerpt(secret_b32)),
         })?;
     if bytes.is_empty() {
-        return Err(HelperError::Base32 {
+        return Err(ProtocolError::Base32 {
             what: "SecretCode",
             detail: format!("{:?} decodes to no bytes", excerpt(secret_b32)),
         });
@@ -76,7 +76,7 @@ fn code_at(secret: Vec<u8>, unix_time: u64) -> String {
 ///
 /// # Errors
 ///
-/// [`HelperError::Base32`] if `secret_b32` is not base32 or is empty.
+/// [`ProtocolError::Base32`] if `secret_b32` is not base32 or is empty.
 pub fn totp_at(secret_b32: &str, unix_time: u64) -> Result<String> {
     Ok(code_at(secret_bytes(secret_b32)?, unix_time))
 }
@@ -153,7 +153,7 @@ impl<C: Clock> TotpGenerator<C> {
     ///
     /// # Errors
     ///
-    /// [`HelperError::Base32`] if `secret_b32` is not base32 or is empty; it is reported at once,
+    /// [`ProtocolError::Base32`] if `secret_b32` is not base32 or is empty; it is reported at once,
     /// without waiting.
     pub async fn fresh_code(&self, secret_b32: &str) -> Result<String> {
         let secret = secret_bytes(secret_b32)?;
@@ -235,7 +235,10 @@ mod tests {
     fn bad_secrets_are_errors_not_panics() {
         for bad in ["", "   ", "====", "A", "é", "not base32!", "GEZDGNBV1"] {
             let err = totp_at(bad, 59).unwrap_err();
-            assert!(matches!(err, HelperError::Base32 { .. }), "{bad:?}: {err}");
+            assert!(
+                matches!(err, ProtocolError::Base32 { .. }),
+                "{bad:?}: {err}"
+            );
             assert!(err.to_string().contains("SecretCode"), "{err}");
         }
     }

@@ -1,5 +1,10 @@
-//! Cognito's JSON Web Tokens: reading a token's header and claims, and checking its RS256
-//! signature against the user pool's JWKS (`/{UserPoolId}/.well-known/jwks.json`).
+//! Cognito's JSON Web Tokens: finding them in text, reading a token's header and claims, and
+//! checking its RS256 signature against the user pool's JWKS
+//! (`/{UserPoolId}/.well-known/jwks.json`).
+//!
+//! The workspace's one JWT scanner: the suite's report scrubbing, its `$jwt` matcher, the
+//! proxy's redaction, replay matching and compare mode all find and read tokens here, so what
+//! counts as a token is decided once.
 //!
 //! Source: Amazon Cognito developer guide, "Verifying a JSON Web Token",
 //! <https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-tokens-verifying-a-jwt.html>:
@@ -14,7 +19,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
-use super::{excerpt, HelperError, Result};
+use super::{excerpt, ProtocolError, Result};
 
 /// The only algorithm Cognito signs user pool tokens with.
 const RS256: &str = "RS256";
@@ -23,11 +28,13 @@ const RS256: &str = "RS256";
 fn json_part(token_part: &str, what: &str) -> Result<Value> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(token_part)
-        .map_err(|e| HelperError::MalformedJwt(format!("{what} is not unpadded base64url: {e}")))?;
+        .map_err(|e| {
+            ProtocolError::MalformedJwt(format!("{what} is not unpadded base64url: {e}"))
+        })?;
     let value: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| HelperError::MalformedJwt(format!("{what} is not json: {e}")))?;
+        .map_err(|e| ProtocolError::MalformedJwt(format!("{what} is not json: {e}")))?;
     if !value.is_object() {
-        return Err(HelperError::MalformedJwt(format!(
+        return Err(ProtocolError::MalformedJwt(format!(
             "{what} is json but not an object"
         )));
     }
@@ -43,12 +50,12 @@ fn json_part(token_part: &str, what: &str) -> Result<Value> {
 ///
 /// # Errors
 ///
-/// [`HelperError::MalformedJwt`] unless the token is three `.`-separated unpadded base64url
+/// [`ProtocolError::MalformedJwt`] unless the token is three `.`-separated unpadded base64url
 /// parts whose first two are JSON objects.
 pub fn decode_unverified(token: &str) -> Result<(Value, Value)> {
     let parts: Vec<&str> = token.split('.').collect();
     let [header, claims, signature] = parts.as_slice() else {
-        return Err(HelperError::MalformedJwt(format!(
+        return Err(ProtocolError::MalformedJwt(format!(
             "expected 3 parts separated by `.`, found {} in {:?}",
             parts.len(),
             excerpt(token)
@@ -59,7 +66,7 @@ pub fn decode_unverified(token: &str) -> Result<(Value, Value)> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(signature)
         .map_err(|e| {
-            HelperError::MalformedJwt(format!("signature is not unpadded base64url: {e}"))
+            ProtocolError::MalformedJwt(format!("signature is not unpadded base64url: {e}"))
         })?;
     Ok((header, claims))
 }
@@ -83,6 +90,112 @@ pub fn rewrite_claims(token: &str, changes: &serde_json::Map<String, Value>) -> 
     Some(format!("{header}.{payload}.{signature}"))
 }
 
+/// The claims of `token`, **without checking its signature or its header**: the payload part
+/// alone, base64url with or without `=` padding, as JSON. For asserting what a token says (the
+/// `$jwt` matcher) where the token's framing is judged elsewhere; [`decode_unverified`] is the
+/// strict reading.
+///
+/// # Errors
+///
+/// [`ProtocolError::MalformedJwt`] unless the token is three `.`-separated parts whose second
+/// is base64url JSON.
+pub fn read_claims(token: &str) -> Result<Value> {
+    let mut parts = token.split('.');
+    let (Some(_), Some(payload), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(ProtocolError::MalformedJwt(
+            "not three dot-separated parts".into(),
+        ));
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .map_err(|e| ProtocolError::MalformedJwt(format!("payload is not base64url: {e}")))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ProtocolError::MalformedJwt(format!("payload is not JSON: {e}")))
+}
+
+/// Base64url's alphabet: what a token's segments are made of.
+fn is_b64url(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+/// Every token starts with `eyJ`: the base64url of `{"`, a JSON header's first bytes.
+const TOKEN_START: &str = "eyJ";
+
+/// Byte ranges of the JWS (3 segments) and JWE (5 segments) compact tokens in `text`. A token
+/// starts with `eyJ` at a word boundary and has a header of at least ten characters; a dot
+/// right after it belongs to the sentence, not the token. For redacting tokens exactly (the
+/// proxy numbers each as a placeholder) and telling a token from other text.
+///
+/// Source: RFC 7515 section 7.1 and RFC 7516 section 7.1 (compact serializations).
+pub fn find(text: &str) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut spans = Vec::new();
+    let mut i = 0;
+    while let Some(off) = text.get(i..).and_then(|t| t.find(TOKEN_START)) {
+        let start = i + off;
+        if start > 0 && is_b64url(bytes[start - 1]) {
+            i = start + TOKEN_START.len();
+            continue;
+        }
+        // Segments: the header, then up to four more after dots (JWE has five).
+        let mut end = start;
+        let mut segments = 0;
+        loop {
+            let seg_start = end;
+            while end < bytes.len() && is_b64url(bytes[end]) {
+                end += 1;
+            }
+            segments += 1;
+            let seg_len = end - seg_start;
+            if segments == 1 && seg_len < 10 {
+                break;
+            }
+            if segments < 5 && end < bytes.len() && bytes[end] == b'.' {
+                end += 1;
+            } else {
+                break;
+            }
+        }
+        if end > start && bytes[end - 1] == b'.' {
+            end -= 1;
+            segments -= 1;
+        }
+        if segments == 3 || segments == 5 {
+            spans.push((start, end));
+            i = end;
+        } else {
+            i = start + TOKEN_START.len();
+        }
+    }
+    spans
+}
+
+/// True when the whole string is one token (see [`find`]).
+pub fn is_jwt(s: &str) -> bool {
+    matches!(find(s).as_slice(), [(0, end)] if *end == s.len())
+}
+
+/// Byte ranges of everything in `text` that may be a token or a piece of one: each `eyJ`, at
+/// a word boundary or not, with the base64url characters and dots after it. Wider than
+/// [`find`] on purpose: for text that must never show a token (published reports), where a
+/// token cut short or glued to a word is still a credential.
+pub fn find_suspect(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut i = 0;
+    while let Some(off) = text.get(i..).and_then(|t| t.find(TOKEN_START)) {
+        let start = i + off;
+        let len = text[start..]
+            .bytes()
+            .position(|b| !(is_b64url(b) || b == b'.'))
+            .unwrap_or(text.len() - start);
+        spans.push((start, start + len));
+        i = start + len;
+    }
+    spans
+}
+
 /// The claims of `token` once its RS256 signature verifies under the key of `jwks` (a
 /// `{"keys": [...]}` document as served at `/{UserPoolId}/.well-known/jwks.json`) whose `kid`
 /// the token's header names.
@@ -93,27 +206,33 @@ pub fn rewrite_claims(token: &str, changes: &serde_json::Map<String, Value>) -> 
 ///
 /// # Errors
 ///
-/// - [`HelperError::MalformedJwt`]: not a JWT (see [`decode_unverified`]).
-/// - [`HelperError::UnsupportedJwtAlgorithm`]: the header's `alg` is not `RS256` (`none`, `HS256`
+/// - [`ProtocolError::MalformedJwt`]: not a JWT (see [`decode_unverified`]).
+/// - [`ProtocolError::UnsupportedJwtAlgorithm`]: the header's `alg` is not `RS256` (`none`, `HS256`
 ///   and the rest are refused before any key is looked at).
-/// - [`HelperError::MissingKid`] / [`HelperError::UnknownKid`]: no key to check with.
-/// - [`HelperError::MalformedJwks`]: the JWKS, or the key the `kid` names, is not an RS256 RSA
+/// - [`ProtocolError::MissingKid`] / [`ProtocolError::UnknownKid`]: no key to check with.
+/// - [`ProtocolError::MalformedJwks`]: the JWKS, or the key the `kid` names, is not an RS256 RSA
 ///   public key.
-/// - [`HelperError::BadSignature`]: the signature does not verify.
+/// - [`ProtocolError::BadSignature`]: the signature does not verify.
 pub fn verify_rs256(token: &str, jwks: &Value) -> Result<Value> {
     let (header, _) = decode_unverified(token)?;
     // Checked here, not left to the library, so that `none` and algorithm-confusion tokens
     // get their own error rather than a generic parse failure.
     match header.get("alg") {
         Some(Value::String(alg)) if alg == RS256 => {}
-        Some(Value::String(alg)) => return Err(HelperError::UnsupportedJwtAlgorithm(alg.clone())),
-        Some(other) => return Err(HelperError::UnsupportedJwtAlgorithm(other.to_string())),
-        None => return Err(HelperError::UnsupportedJwtAlgorithm("<missing>".to_owned())),
+        Some(Value::String(alg)) => {
+            return Err(ProtocolError::UnsupportedJwtAlgorithm(alg.clone()))
+        }
+        Some(other) => return Err(ProtocolError::UnsupportedJwtAlgorithm(other.to_string())),
+        None => {
+            return Err(ProtocolError::UnsupportedJwtAlgorithm(
+                "<missing>".to_owned(),
+            ))
+        }
     }
     let kid = header
         .get("kid")
         .and_then(Value::as_str)
-        .ok_or(HelperError::MissingKid)?;
+        .ok_or(ProtocolError::MissingKid)?;
     let key = find_key(jwks, kid)?;
     let decoding_key = rsa_key(key, kid)?;
 
@@ -127,13 +246,13 @@ pub fn verify_rs256(token: &str, jwks: &Value) -> Result<Value> {
     match jsonwebtoken::decode::<Value>(token, &decoding_key, &validation) {
         Ok(data) => Ok(data.claims),
         Err(e) => Err(match e.kind() {
-            ErrorKind::InvalidSignature => HelperError::BadSignature {
+            ErrorKind::InvalidSignature => ProtocolError::BadSignature {
                 kid: kid.to_owned(),
             },
             ErrorKind::InvalidRsaKey(_) | ErrorKind::InvalidKeyFormat => {
-                HelperError::MalformedJwks(format!("key {kid:?} is not a usable rsa key: {e}"))
+                ProtocolError::MalformedJwks(format!("key {kid:?} is not a usable rsa key: {e}"))
             }
-            _ => HelperError::MalformedJwt(e.to_string()),
+            _ => ProtocolError::MalformedJwt(e.to_string()),
         }),
     }
 }
@@ -143,10 +262,10 @@ fn find_key<'a>(jwks: &'a Value, kid: &str) -> Result<&'a Value> {
     let keys = jwks
         .get("keys")
         .and_then(Value::as_array)
-        .ok_or_else(|| HelperError::MalformedJwks("no `keys` array".to_owned()))?;
+        .ok_or_else(|| ProtocolError::MalformedJwks("no `keys` array".to_owned()))?;
     keys.iter()
         .find(|key| key.get("kid").and_then(Value::as_str) == Some(kid))
-        .ok_or_else(|| HelperError::UnknownKid {
+        .ok_or_else(|| ProtocolError::UnknownKid {
             kid: kid.to_owned(),
             known: keys
                 .iter()
@@ -160,7 +279,7 @@ fn find_key<'a>(jwks: &'a Value, kid: &str) -> Result<&'a Value> {
 /// RFC 7518 section 6.3.1).
 fn rsa_key(jwk: &Value, kid: &str) -> Result<DecodingKey> {
     let member = |name: &str| jwk.get(name).and_then(Value::as_str);
-    let bad = |what: String| HelperError::MalformedJwks(format!("key {kid:?}: {what}"));
+    let bad = |what: String| ProtocolError::MalformedJwks(format!("key {kid:?}: {what}"));
     if member("kty") != Some("RSA") {
         return Err(bad(format!("`kty` is {:?}, not \"RSA\"", jwk.get("kty"))));
     }
@@ -259,7 +378,7 @@ mod tests {
         );
         let err = verify_rs256(&tampered, &jwks()).unwrap_err();
         assert!(
-            matches!(err, HelperError::BadSignature { ref kid } if kid == "test-key-1"),
+            matches!(err, ProtocolError::BadSignature { ref kid } if kid == "test-key-1"),
             "{err}"
         );
     }
@@ -267,7 +386,7 @@ mod tests {
     #[test]
     fn a_signature_by_another_key_fails() {
         let err = verify_rs256(FORGED, &jwks()).unwrap_err();
-        assert!(matches!(err, HelperError::BadSignature { .. }), "{err}");
+        assert!(matches!(err, ProtocolError::BadSignature { .. }), "{err}");
         // The same token verifies once the key that really signed it is published under its
         // kid: the failure above is about the key, not the token.
         let mut key2 = jwks()["keys"][1].clone();
@@ -280,7 +399,7 @@ mod tests {
     fn an_unknown_kid_fails() {
         let err = verify_rs256(UNKNOWN_KID, &jwks()).unwrap_err();
         match err {
-            HelperError::UnknownKid { kid, known } => {
+            ProtocolError::UnknownKid { kid, known } => {
                 assert_eq!(kid, "rotated-away");
                 assert_eq!(known, ["test-key-1", "test-key-2"]);
             }
@@ -289,7 +408,7 @@ mod tests {
         let no_kid = with_header(GOOD, r#"{"alg":"RS256"}"#);
         assert!(matches!(
             verify_rs256(&no_kid, &jwks()),
-            Err(HelperError::MissingKid)
+            Err(ProtocolError::MissingKid)
         ));
     }
 
@@ -300,7 +419,7 @@ mod tests {
         let none = format!("{}.{claims}.", b64(br#"{"alg":"none","kid":"test-key-1"}"#));
         let err = verify_rs256(&none, &jwks()).unwrap_err();
         assert!(
-            matches!(err, HelperError::UnsupportedJwtAlgorithm(ref a) if a == "none"),
+            matches!(err, ProtocolError::UnsupportedJwtAlgorithm(ref a) if a == "none"),
             "{err}"
         );
 
@@ -313,7 +432,7 @@ mod tests {
         ] {
             let err = verify_rs256(&with_header(GOOD, header), &jwks()).unwrap_err();
             assert!(
-                matches!(err, HelperError::UnsupportedJwtAlgorithm(_)),
+                matches!(err, ProtocolError::UnsupportedJwtAlgorithm(_)),
                 "{header}: {err}"
             );
         }
@@ -339,7 +458,7 @@ mod tests {
                 verify_rs256(&bad, &jwks()).map(|_| ()),
             ] {
                 assert!(
-                    matches!(result, Err(HelperError::MalformedJwt(_))),
+                    matches!(result, Err(ProtocolError::MalformedJwt(_))),
                     "{bad:?}: {result:?}"
                 );
             }
@@ -364,7 +483,7 @@ mod tests {
         for jwks in cases {
             let err = verify_rs256(GOOD, &jwks).unwrap_err();
             assert!(
-                matches!(err, HelperError::MalformedJwks(_)),
+                matches!(err, ProtocolError::MalformedJwks(_)),
                 "{jwks}: {err}"
             );
         }
@@ -374,5 +493,44 @@ mod tests {
             .unwrap()
             .retain(|k, _| ["kty", "kid", "n", "e"].contains(&k.as_str()));
         assert!(verify_rs256(GOOD, &serde_json::json!({ "keys": [bare] })).is_ok());
+    }
+
+    const FOUND: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhYmMifQ.c2lnbmF0dXJl-_x";
+
+    #[test]
+    fn tokens_are_found_anywhere_but_glued_to_a_word() {
+        let text = format!("token {FOUND}. and eyJnotatoken and x{FOUND}");
+        let spans = find(&text);
+        assert_eq!(spans.len(), 1, "{spans:?}");
+        assert_eq!(&text[spans[0].0..spans[0].1], FOUND);
+        let jwe = "eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIn0.abc.def.ghi.jkl";
+        assert_eq!(find(jwe), vec![(0, jwe.len())]);
+        assert!(
+            is_jwt(FOUND) && !is_jwt(&format!("Bearer {FOUND}")) && !is_jwt(jwe.get(..40).unwrap())
+        );
+    }
+
+    #[test]
+    fn suspects_include_pieces_of_tokens() {
+        let text = format!("a eyJx.eyJy.z b x{FOUND}. c");
+        let spans = find_suspect(&text);
+        let pieces: Vec<&str> = spans.iter().map(|&(a, b)| &text[a..b]).collect();
+        assert_eq!(pieces, ["eyJx.eyJy.z", &format!("{FOUND}.")[..]]);
+        assert!(find_suspect("no tokens").is_empty());
+    }
+
+    #[test]
+    fn claims_are_read_without_the_header_or_signature() {
+        let token = "eyJhbGciOiJub25lIn0.eyJ0b2tlbl91c2UiOiJpZCIsInN1YiI6InMifQ.sig";
+        assert_eq!(read_claims(token).unwrap()["token_use"], "id");
+        // Padding is tolerated, as some token issuers add it.
+        let padded = "x.eyJhIjoxfQ==.y";
+        assert_eq!(read_claims(padded).unwrap()["a"], 1);
+        for bad in ["nope", "a.b", "a.!!!.c", "a.bm90IGpzb24.c", "a.b.c.d"] {
+            assert!(
+                matches!(read_claims(bad), Err(ProtocolError::MalformedJwt(_))),
+                "{bad}"
+            );
+        }
     }
 }

@@ -20,7 +20,54 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::{HelperError, Result};
+/// Why a walk stopped before the listing's end. Messages are lowercase and name the page.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PageError {
+    /// A listing page with more items than the request's `Limit` / `MaxResults` allowed.
+    #[error("page {page} holds {size} items, more than the requested maximum of {limit}")]
+    PageTooLarge {
+        /// The page, from 1.
+        page: usize,
+        /// How many items it held.
+        size: usize,
+        /// The requested maximum.
+        limit: usize,
+    },
+    /// A listing whose pagination token came round again, so following it would never end.
+    #[error("page {page} answers the pagination token page {first} already answered")]
+    PaginationLoop {
+        /// The page that repeated a token, from 1.
+        page: usize,
+        /// The page that carried it first.
+        first: usize,
+    },
+    /// A listing that still had a token after the most pages a walk may take.
+    #[error("the listing still answers a pagination token after {max} pages")]
+    TooManyPages {
+        /// The most pages the walk allowed.
+        max: usize,
+    },
+    /// A listing page whose items or token have the wrong type.
+    #[error("malformed page: {0}")]
+    PageMalformed(String),
+}
+
+impl PageError {
+    /// A stable name for this kind of failure, for scenarios that expect a walk to refuse a
+    /// listing (`PageTooLarge`, `PaginationLoop`).
+    pub fn error_type(&self) -> &'static str {
+        // No wildcard: a new variant must choose its name here.
+        match self {
+            PageError::PageTooLarge { .. } => "PageTooLarge",
+            PageError::PaginationLoop { .. } => "PaginationLoop",
+            PageError::TooManyPages { .. } => "TooManyPages",
+            PageError::PageMalformed(_) => "PageMalformed",
+        }
+    }
+}
+
+type Result<T, E = PageError> = std::result::Result<T, E>;
 
 /// The most pages a walk may take, whatever a scenario asks.
 pub const MAX_PAGES_LIMIT: usize = 1000;
@@ -34,7 +81,7 @@ pub struct PageSpec {
     pub token_out: String,
     /// The largest page the request allows (its `Limit` / `MaxResults`), if it set one.
     pub limit: Option<usize>,
-    /// The walk fails with [`HelperError::TooManyPages`] after this many pages.
+    /// The walk fails with [`PageError::TooManyPages`] after this many pages.
     pub max_pages: usize,
 }
 
@@ -67,10 +114,10 @@ impl Walk {
     ///
     /// # Errors
     ///
-    /// [`HelperError::PageMalformed`] if the items member is not an array (absent or `null`
-    /// is an empty page) or the token is not a string; [`HelperError::PageTooLarge`] if the
-    /// page holds more items than the limit; [`HelperError::PaginationLoop`] if the token was
-    /// already received on an earlier page; [`HelperError::TooManyPages`] if a token asks for
+    /// [`PageError::PageMalformed`] if the items member is not an array (absent or `null`
+    /// is an empty page) or the token is not a string; [`PageError::PageTooLarge`] if the
+    /// page holds more items than the limit; [`PageError::PaginationLoop`] if the token was
+    /// already received on an earlier page; [`PageError::TooManyPages`] if a token asks for
     /// a page beyond `max_pages`.
     pub fn take(&mut self, body: &Value) -> Result<Option<String>> {
         self.pages += 1;
@@ -79,7 +126,7 @@ impl Walk {
             None | Some(Value::Null) => &[][..],
             Some(Value::Array(items)) => items.as_slice(),
             Some(other) => {
-                return Err(HelperError::PageMalformed(format!(
+                return Err(PageError::PageMalformed(format!(
                     "page {page}: `{}` is {}, not an array",
                     self.spec.items,
                     type_name(other)
@@ -88,7 +135,7 @@ impl Walk {
         };
         if let Some(limit) = self.spec.limit {
             if items.len() > limit {
-                return Err(HelperError::PageTooLarge {
+                return Err(PageError::PageTooLarge {
                     page,
                     size: items.len(),
                     limit,
@@ -102,7 +149,7 @@ impl Walk {
             Some(Value::String(t)) if t.is_empty() => return Ok(None),
             Some(Value::String(t)) => t.clone(),
             Some(other) => {
-                return Err(HelperError::PageMalformed(format!(
+                return Err(PageError::PageMalformed(format!(
                     "page {page}: `{}` is {}, not a string",
                     self.spec.token_out,
                     type_name(other)
@@ -111,10 +158,10 @@ impl Walk {
         };
         if let Some(&first) = self.tokens.get(&token) {
             // The token itself stays out of the message: it may encode listed values.
-            return Err(HelperError::PaginationLoop { page, first });
+            return Err(PageError::PaginationLoop { page, first });
         }
         if page >= self.spec.max_pages {
-            return Err(HelperError::TooManyPages {
+            return Err(PageError::TooManyPages {
                 max: self.spec.max_pages,
             });
         }
@@ -228,7 +275,7 @@ mod tests {
         assert!(
             matches!(
                 err,
-                HelperError::PageTooLarge {
+                PageError::PageTooLarge {
                     page: 2,
                     size: 3,
                     limit: 2
@@ -255,7 +302,7 @@ mod tests {
             .take(&json!({"Users": [user("c")], "PaginationToken": "secret-t1"}))
             .unwrap_err();
         assert!(
-            matches!(err, HelperError::PaginationLoop { page: 3, first: 1 }),
+            matches!(err, PageError::PaginationLoop { page: 3, first: 1 }),
             "{err}"
         );
         assert_eq!(err.error_type(), "PaginationLoop");
@@ -270,7 +317,7 @@ mod tests {
         let err = w
             .take(&json!({"Users": [], "PaginationToken": "t2"}))
             .unwrap_err();
-        assert!(matches!(err, HelperError::TooManyPages { max: 2 }), "{err}");
+        assert!(matches!(err, PageError::TooManyPages { max: 2 }), "{err}");
         // Ending on the last allowed page is fine.
         let mut w = Walk::new(spec(Some(2), 2));
         w.take(&json!({"Users": [], "PaginationToken": "t1"}))

@@ -23,7 +23,7 @@ use ciborium::Value as Cbor;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::{excerpt, HelperError, Result};
+use super::{excerpt, ProtocolError, Result};
 
 /// COSE algorithm identifier of ES256 (ECDSA with P-256 and SHA-256), the only one this
 /// authenticator offers.
@@ -66,7 +66,7 @@ pub fn register_with(
     credential_id: &[u8],
 ) -> Result<Value> {
     let opts = credential_creation_options;
-    let refuse = |m: String| HelperError::WebAuthnOptions(m);
+    let refuse = |m: String| ProtocolError::WebAuthnOptions(m);
     if !opts.is_object() {
         return Err(refuse(format!(
             "CredentialCreationOptions must be an object, got {}",
@@ -83,16 +83,16 @@ pub fn register_with(
     };
     let rp_id = text(&["rp", "id"])?;
     if rp_id.is_empty() {
-        return Err(HelperError::Empty("rp.id"));
+        return Err(ProtocolError::Empty("rp.id"));
     }
     let challenge = text(&["challenge"])?;
     let challenge_bytes = b64url_decode("challenge", challenge)?;
     if challenge_bytes.is_empty() {
-        return Err(HelperError::Empty("challenge"));
+        return Err(ProtocolError::Empty("challenge"));
     }
     let user_id = b64url_decode("user.id", text(&["user", "id"])?)?;
     if user_id.is_empty() {
-        return Err(HelperError::Empty("user.id"));
+        return Err(ProtocolError::Empty("user.id"));
     }
     let params = opts
         .get("pubKeyCredParams")
@@ -116,7 +116,7 @@ pub fn register_with(
         )));
     }
     if origin.is_empty() {
-        return Err(HelperError::Empty("origin"));
+        return Err(ProtocolError::Empty("origin"));
     }
 
     let key = p256::SecretKey::from_slice(private_key)
@@ -187,7 +187,7 @@ fn b64url(bytes: &[u8]) -> String {
 fn b64url_decode(what: &'static str, value: &str) -> Result<Vec<u8>> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(value.trim_end_matches('='))
-        .map_err(|e| HelperError::Base64 {
+        .map_err(|e| ProtocolError::Base64 {
             what,
             detail: format!("{e} in {:?} (expected base64url)", excerpt(value)),
         })
@@ -196,7 +196,7 @@ fn b64url_decode(what: &'static str, value: &str) -> Result<Vec<u8>> {
 fn cbor_bytes(value: &Cbor) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     ciborium::into_writer(value, &mut out)
-        .map_err(|e| HelperError::WebAuthnOptions(format!("cbor encoding failed: {e}")))?;
+        .map_err(|e| ProtocolError::WebAuthnOptions(format!("cbor encoding failed: {e}")))?;
     Ok(out)
 }
 
@@ -328,7 +328,7 @@ mod tests {
     /// The credential the Python script verifies is byte for byte what `register_with` makes.
     #[test]
     fn python_script_checks_this_exact_credential() {
-        let script = include_str!("../../../tests/vectors/webauthn_vector.py");
+        let script = include_str!("../../tests/vectors/webauthn_vector.py");
         let start = script
             .find("'{\"id\"")
             .expect("credential literal in the script")
@@ -396,11 +396,11 @@ mod tests {
         assert!(e.to_string().contains("challenge"), "{e}");
         assert!(matches!(
             refused(with(&["challenge"], json!(""))),
-            HelperError::Empty("challenge")
+            ProtocolError::Empty("challenge")
         ));
         assert!(matches!(
             refused(with(&["rp", "id"], json!(""))),
-            HelperError::Empty("rp.id")
+            ProtocolError::Empty("rp.id")
         ));
         let e = refused(with(
             &["pubKeyCredParams"],
@@ -416,6 +416,6 @@ mod tests {
         let no_id = register_with(&vector_options(), VECTOR_ORIGIN, &VECTOR_KEY, &[]);
         assert!(no_id.unwrap_err().to_string().contains("credential id"));
         let no_origin = register_with(&vector_options(), "", &VECTOR_KEY, &VECTOR_CRED_ID);
-        assert!(matches!(no_origin, Err(HelperError::Empty("origin"))));
+        assert!(matches!(no_origin, Err(ProtocolError::Empty("origin"))));
     }
 }

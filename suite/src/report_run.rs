@@ -1,7 +1,7 @@
 //! `cogcheck report`: the whole suite against several local targets in turn, one results file
 //! each, then the compatibility report built from the results files.
 //!
-//! The running happens here, next to the runner; [`crate::report::compat`] only reads results
+//! The running happens here, above the runner and the reporter; [`crate::report::compat`] only reads results
 //! files and renders them. Each target is installed, started, run with every scenario and
 //! stopped before the next one starts (two emulators at once would skew each other's timing
 //! on a small machine); a target that cannot start gets a column saying why and never stops
