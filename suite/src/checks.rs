@@ -239,7 +239,7 @@ pub fn behaviour(
             }
             if let Some((pattern, re)) = want_msg {
                 let text = message.as_deref().unwrap_or("");
-                if !re.is_match(text).unwrap_or(false) {
+                if re.find(text).is_none() {
                     out.push(make(
                         "message",
                         "$.message",
