@@ -74,7 +74,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 pub use answer::ProxyError;
-pub use config::{Args, CassettePlan, Config, Mode};
+pub use config::{Args, CassettePlan, Config, LogFormat, Mode};
 pub use error::{Error, Result};
 pub use fault::replay::MatchSecret;
 pub use fault::FaultConfig;
@@ -179,7 +179,6 @@ impl Proxy {
             forwarder,
             recorder,
             stats: stats::Stats::default(),
-            verbose: config.verbose,
             faults,
             shadow,
         });

@@ -244,7 +244,8 @@ pub struct Exchange {
 }
 
 enum Msg {
-    Exchange(Box<Exchange>, oneshot::Sender<()>),
+    /// Acknowledged with the `seq` the exchange got in the cassette.
+    Exchange(Box<Exchange>, oneshot::Sender<u64>),
     Close(oneshot::Sender<Result<()>>),
 }
 
@@ -318,8 +319,9 @@ impl Recorder {
     }
 
     /// Hands an exchange to the writer and waits until it is written. Waits, too, while the
-    /// queue is full. Returns false if the recorder has already shut down.
-    pub async fn record(&self, exchange: Exchange) -> bool {
+    /// queue is full. The exchange's `seq` in the cassette; `None` if the recorder has already
+    /// shut down.
+    pub async fn record(&self, exchange: Exchange) -> Option<u64> {
         let (ack, written) = oneshot::channel();
         if self
             .tx
@@ -327,9 +329,9 @@ impl Recorder {
             .await
             .is_err()
         {
-            return false;
+            return None;
         }
-        written.await.is_ok()
+        written.await.ok()
     }
 
     /// Writes everything queued, fsyncs and stops the writer. Later `record` calls fail.
@@ -368,8 +370,8 @@ impl Writer {
             while let Some(msg) = next.take() {
                 match msg {
                     Msg::Exchange(ex, ack) => {
-                        self.encode(*ex, &mut batch);
-                        acks.push(ack);
+                        let seq = self.encode(*ex, &mut batch);
+                        acks.push((ack, seq));
                     }
                     Msg::Close(ack) => {
                         close = Some(ack);
@@ -391,17 +393,18 @@ impl Writer {
                         self.counters
                             .write_errors
                             .fetch_add(acks.len() as u64, Ordering::Relaxed);
-                        eprintln!(
-                            "cogcheck-proxy: cannot write {} exchange(s) to {}: {e}",
-                            acks.len(),
-                            self.path.display()
+                        tracing::error!(
+                            error = %e,
+                            exchanges = acks.len(),
+                            cassette = %self.path.display(),
+                            "cannot write exchanges to the cassette"
                         );
                     }
                 }
                 batch.clear();
             }
-            for ack in acks.drain(..) {
-                let _ = ack.send(());
+            for (ack, seq) in acks.drain(..) {
+                let _ = ack.send(seq);
             }
             if let Some(ack) = close {
                 // Nothing new can arrive after Close: the proxy stopped serving first.
@@ -413,12 +416,14 @@ impl Writer {
         let _ = self.file.sync_all();
     }
 
-    fn encode(&mut self, ex: Exchange, out: &mut Vec<u8>) {
+    /// Appends the exchange's line to `out`; its `seq`.
+    fn encode(&mut self, ex: Exchange, out: &mut Vec<u8>) -> u64 {
         let line = self.redact(ex);
         match serde_json::to_writer(&mut *out, &line) {
             Ok(()) => out.push(b'\n'),
-            Err(e) => eprintln!("cogcheck-proxy: cannot encode exchange {}: {e}", line.seq),
+            Err(e) => tracing::error!(error = %e, seq = line.seq, "cannot encode an exchange"),
         }
+        line.seq
     }
 
     fn redact(&mut self, ex: Exchange) -> RecordedExchange {
@@ -673,6 +678,7 @@ mod tests {
                 r#"{"AuthenticationResult":{"AccessToken":"tok-canary"}}"#,
             ))
             .await
+                == Some(1)
         );
         rec.close().await.unwrap();
         let text = std::fs::read_to_string(&path).unwrap();

@@ -81,7 +81,6 @@ pub struct Stack {
     pub(crate) forwarder: Option<Forwarder>,
     pub(crate) recorder: Option<Recorder>,
     pub(crate) stats: Stats,
-    pub(crate) verbose: bool,
     pub(crate) faults: Faults,
     /// Compare mode: a second upstream that gets every answered request (`shadow/`).
     pub(crate) shadow: Option<crate::shadow::live::Shadow>,
@@ -166,7 +165,14 @@ impl Stack {
             };
             self.stats
                 .observe(class.stats_label(), started.elapsed(), outcome);
-            self.log(&class, &parts, status, started.elapsed(), plan.source());
+            self.log(
+                &class,
+                &parts,
+                status,
+                started.elapsed(),
+                plan.source(),
+                None,
+            );
             return resp;
         }
 
@@ -176,7 +182,14 @@ impl Stack {
                 Decision::Answer(resp) => {
                     self.stats
                         .observe(class.stats_label(), started.elapsed(), outcome(&resp));
-                    self.log(&class, &parts, resp.status, started.elapsed(), "replay");
+                    self.log(
+                        &class,
+                        &parts,
+                        resp.status,
+                        started.elapsed(),
+                        "replay",
+                        None,
+                    );
                     return resp.into_response();
                 }
                 Decision::Continue => {}
@@ -269,7 +282,7 @@ impl Stack {
                         Outcome::Success
                     },
                 );
-                self.log(class, &parts, status, started.elapsed(), "upstream");
+                self.log(class, &parts, status, started.elapsed(), "upstream", None);
                 return http::Response::from_parts(
                     head,
                     incoming
@@ -285,7 +298,7 @@ impl Stack {
         };
         self.stats
             .observe(class.stats_label(), started.elapsed(), outcome(&resp));
-        self.log(class, &parts, resp.status, started.elapsed(), "proxy");
+        self.log(class, &parts, resp.status, started.elapsed(), "proxy", None);
         resp.into_response()
     }
 
@@ -327,42 +340,51 @@ impl Stack {
             Some(_) | None => outcome(&resp),
         };
         self.stats.observe(class.stats_label(), latency, outcome);
-        self.log(class, &parts, resp.status, latency, "upstream");
-        if let Some(recorder) = &self.recorder {
-            let (input_shape, output_shape) = class.shapes();
-            let exchange = Exchange {
-                time,
-                action: class.action().map(str::to_string),
-                target: match &class.kind {
-                    RequestKind::UnknownTarget { target } => Some(target.clone()),
-                    RequestKind::Known { .. } | RequestKind::NotApi => None,
-                },
-                signed: class.signed,
-                input_shape,
-                output_shape,
-                is_api: class.is_api(),
-                method: parts.method.to_string(),
-                path: parts
-                    .uri
-                    .path_and_query()
-                    .map(|p| p.as_str().to_string())
-                    .unwrap_or_else(|| "/".into()),
-                request_headers: parts.headers,
-                request_body: body,
-                response: Some(resp.clone()),
-                latency,
-                upstream: self
-                    .forwarder
-                    .as_ref()
-                    .map(|f| f.upstream_display())
-                    .unwrap_or_default(),
-                error,
-            };
-            recorder.record(exchange).await;
-        }
+        let Some(recorder) = &self.recorder else {
+            self.log(class, &parts, resp.status, latency, "upstream", None);
+            return resp.into_response();
+        };
+        // Logged once recorded, so the event names the exchange's line in the cassette.
+        let (method, path, status) = (
+            parts.method.clone(),
+            parts.uri.path().to_string(),
+            resp.status,
+        );
+        let (input_shape, output_shape) = class.shapes();
+        let exchange = Exchange {
+            time,
+            action: class.action().map(str::to_string),
+            target: match &class.kind {
+                RequestKind::UnknownTarget { target } => Some(target.clone()),
+                RequestKind::Known { .. } | RequestKind::NotApi => None,
+            },
+            signed: class.signed,
+            input_shape,
+            output_shape,
+            is_api: class.is_api(),
+            method: parts.method.to_string(),
+            path: parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_else(|| "/".into()),
+            request_headers: parts.headers,
+            request_body: body,
+            response: Some(resp.clone()),
+            latency,
+            upstream: self
+                .forwarder
+                .as_ref()
+                .map(|f| f.upstream_display())
+                .unwrap_or_default(),
+            error,
+        };
+        let seq = recorder.record(exchange).await;
+        self.log_exchange(class, &method, &path, status, latency, "upstream", seq);
         resp.into_response()
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn log(
         &self,
         class: &Classified,
@@ -370,17 +392,44 @@ impl Stack {
         status: http::StatusCode,
         latency: Duration,
         source: &str,
+        seq: Option<u64>,
     ) {
-        if self.verbose {
-            eprintln!(
-                "{} {} {} -> {} from {source} in {:.1} ms",
-                parts.method,
-                parts.uri.path(),
-                class.stats_label(),
-                status.as_u16(),
-                latency.as_secs_f64() * 1e3
-            );
-        }
+        self.log_exchange(
+            class,
+            &parts.method,
+            parts.uri.path(),
+            status,
+            latency,
+            source,
+            seq,
+        );
+    }
+
+    /// One event per exchange, at debug level (`--verbose`). Method, path, action and status
+    /// only: headers (Authorization, the signature) and bodies (passwords, tokens, codes,
+    /// sessions) never reach a log.
+    #[allow(clippy::too_many_arguments)]
+    fn log_exchange(
+        &self,
+        class: &Classified,
+        method: &http::Method,
+        path: &str,
+        status: http::StatusCode,
+        latency: Duration,
+        source: &str,
+        seq: Option<u64>,
+    ) {
+        tracing::debug!(
+            seq,
+            method = %method,
+            path,
+            action = class.stats_label(),
+            status = status.as_u16(),
+            source,
+            latency_ms = latency.as_secs_f64() * 1e3,
+            upstream = self.forwarder.as_ref().map(Forwarder::upstream_display),
+            "exchange"
+        );
     }
 }
 
