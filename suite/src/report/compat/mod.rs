@@ -240,8 +240,10 @@ pub fn load_columns(paths: &[PathBuf]) -> Result<Vec<TargetInput>> {
     let mut columns = Vec::new();
     for (name, parts) in by_target {
         if parts.len() > 1 {
-            eprintln!(
-                "cogcheck: {name}: one column from {} results files",
+            tracing::info!(
+                target_name = %name,
+                files = parts.len(),
+                "{name}: one column from {} results files",
                 parts.len()
             );
         }
@@ -283,16 +285,18 @@ fn kept_results(dir: &Path, ran: &[&str]) -> Vec<(String, PathBuf)> {
         match Results::load(&path) {
             Ok(r) if ran.contains(&r.target.name.as_str()) => {}
             Ok(r) => {
-                eprintln!(
-                    "cogcheck: {}: not run now; its column keeps the results of {} ({})",
+                tracing::info!(
+                    target_name = %r.target.name,
+                    results = %path.display(),
+                    "{}: not run now; its column keeps the results of {} ({})",
                     r.target.name,
                     r.run.finished.get(..10).unwrap_or(&r.run.finished),
                     path.display()
                 );
                 kept.push((r.target.name, path));
             }
-            Err(e) => eprintln!(
-                "cogcheck: not in this report, left as it is: {e} (run its target to refresh it)"
+            Err(e) => tracing::warn!(
+                "not in this report, left as it is: {e} (run its target to refresh it)"
             ),
         }
     }
@@ -390,8 +394,10 @@ fn run_targets(options: &ReportOptions) -> Result<(Vec<(String, PathBuf)>, Vec<T
     let mut unavailable = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let spec = targets.get(name)?;
-        eprintln!(
-            "cogcheck: [{}/{}] {name} {}: installing and starting",
+        tracing::info!(
+            target_name = %name,
+            version = %spec.version,
+            "[{}/{}] {name} {}: installing and starting",
             i + 1,
             names.len(),
             spec.version
@@ -404,7 +410,7 @@ fn run_targets(options: &ReportOptions) -> Result<(Vec<(String, PathBuf)>, Vec<T
         }) {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("cogcheck: {name}: not available: {e}");
+                tracing::warn!(target_name = %name, "{name}: not available: {e}");
                 unavailable.push(TargetInput::Unavailable {
                     name: name.clone(),
                     version: spec.version.clone(),
@@ -414,8 +420,11 @@ fn run_targets(options: &ReportOptions) -> Result<(Vec<(String, PathBuf)>, Vec<T
                 continue;
             }
         };
-        eprintln!(
-            "cogcheck: [{}/{}] {name}: {} scenarios at {}",
+        tracing::info!(
+            target_name = %name,
+            scenarios = scenarios.len(),
+            endpoint = %session.info.endpoint,
+            "[{}/{}] {name}: {} scenarios at {}",
             i + 1,
             names.len(),
             scenarios.len(),
@@ -431,7 +440,7 @@ fn run_targets(options: &ReportOptions) -> Result<(Vec<(String, PathBuf)>, Vec<T
             |e| progress.event(&e),
         ));
         if let Err(e) = session.stop() {
-            eprintln!("cogcheck: {name}: could not stop cleanly: {e}");
+            tracing::warn!(target_name = %name, "{name}: could not stop cleanly: {e}");
         }
         let run = results::RunInfo {
             prefix: session.config.run_prefix.clone(),
@@ -447,7 +456,12 @@ fn run_targets(options: &ReportOptions) -> Result<(Vec<(String, PathBuf)>, Vec<T
         let out = Results::new(run, session.info.clone(), &verdicts, now_implemented);
         let path = options.out_dir.join("results").join(format!("{name}.json"));
         out.save(&path)?;
-        eprintln!("cogcheck: {name}: results in {}", path.display());
+        tracing::info!(
+            target_name = %name,
+            results = %path.display(),
+            "{name}: results in {}",
+            path.display()
+        );
         fresh.push((name.clone(), path));
     }
     Ok((fresh, unavailable))
