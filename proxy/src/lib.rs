@@ -32,9 +32,15 @@
 //!
 //! Modules: `config` (CLI → [`Config`]), `upstream` (where to forward and with which
 //! credentials and trust: plain values every layer uses), `listener`, `tls`, `classify`,
-//! `stack` (the composition), `fault` (rules, kinds, quotas), `replay`, `forward`, `shadow`
-//! (compare mode), `record` (and the cassette format, documented there), `redact`, `stats`,
-//! `admin`, `answer` (bodies and the proxy's own AWS-shaped errors).
+//! `stack` (the composition), `fault` (rules, kinds, quotas, the decisions log and its
+//! replay, the admin controls), `replay`, `forward`, `shadow` (compare mode, live and from a
+//! cassette), `record` (and the cassette format, documented there), `redact`, `stats`,
+//! `admin`, `answer` (bodies and the proxy's own AWS-shaped errors), `error` (the one
+//! [`Error`] type).
+//!
+//! Diagnostics are `tracing` events with fields (action, status, source, the exchange's
+//! `seq` in the cassette); the library never prints, and never puts a header value or a body
+//! in an event. The binary chooses where they go (`--log-format`, `--verbose`, `RUST_LOG`).
 //!
 //! # Example
 //!
