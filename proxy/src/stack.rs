@@ -39,7 +39,7 @@ use crate::fault::Faults;
 use crate::forward::{ForwardError, Forwarder};
 use crate::record::{Exchange, Recorder};
 use crate::replay::{Replayed, Replayer};
-use crate::stats::{Outcome, Stats};
+use crate::stats::{ExchangeOutcome, Stats};
 
 /// A layer that may answer a buffered request before it reaches the forwarder.
 pub enum Responder {
@@ -88,7 +88,7 @@ pub struct Stack {
 
 impl Stack {
     /// The replayer, if any (for the admin API).
-    // `find_map` stays right when fault injection adds a `Responder` variant.
+    // `find_map` stays right when a second kind of `Responder` comes.
     #[allow(clippy::unnecessary_find_map)]
     pub fn replayer(&self) -> Option<&Replayer> {
         self.responders.iter().find_map(|r| match r {
@@ -159,9 +159,9 @@ impl Stack {
         if let Some(resp) = self.faults.before_upstream(&plan).await {
             let status = resp.status();
             let outcome = if status.as_u16() >= 400 {
-                Outcome::ErrorAnswer
+                ExchangeOutcome::ErrorAnswer
             } else {
-                Outcome::Success
+                ExchangeOutcome::Success
             };
             self.stats
                 .observe(class.stats_label(), started.elapsed(), outcome);
@@ -277,9 +277,9 @@ impl Stack {
                     class.stats_label(),
                     started.elapsed(),
                     if status.as_u16() >= 400 {
-                        Outcome::ErrorAnswer
+                        ExchangeOutcome::ErrorAnswer
                     } else {
-                        Outcome::Success
+                        ExchangeOutcome::Success
                     },
                 );
                 self.log(class, &parts, status, started.elapsed(), "upstream", None);
@@ -336,7 +336,7 @@ impl Stack {
     ) -> http::Response<ProxyBody> {
         let latency = started.elapsed();
         let outcome = match &error {
-            Some((kind, _)) if kind.starts_with("upstream_") => Outcome::UpstreamError,
+            Some((kind, _)) if kind.starts_with("upstream_") => ExchangeOutcome::UpstreamError,
             Some(_) | None => outcome(&resp),
         };
         self.stats.observe(class.stats_label(), latency, outcome);
@@ -433,11 +433,11 @@ impl Stack {
     }
 }
 
-fn outcome(resp: &BufferedResponse) -> Outcome {
+fn outcome(resp: &BufferedResponse) -> ExchangeOutcome {
     if resp.status.as_u16() >= 400 {
-        Outcome::ErrorAnswer
+        ExchangeOutcome::ErrorAnswer
     } else {
-        Outcome::Success
+        ExchangeOutcome::Success
     }
 }
 
