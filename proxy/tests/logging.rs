@@ -97,7 +97,9 @@ fn json_lines(stderr: &str) -> Vec<Map<String, Value>> {
 }
 
 fn event<'a>(lines: &'a [Map<String, Value>], message: &str) -> Option<&'a Map<String, Value>> {
-    lines.iter().find(|l| l["message"] == message)
+    lines
+        .iter()
+        .find(|l| l.get("message").and_then(Value::as_str) == Some(message))
 }
 
 #[test]
@@ -177,7 +179,7 @@ fn text_logs_are_readable_lines() {
     let stderr = run_proxy(dir.path(), &["--mode", "none", "-v"], None);
     let exchange = stderr
         .lines()
-        .find(|l| l.contains("exchange"))
+        .find(|l| l.contains(" exchange ") && l.contains("status="))
         .unwrap_or_else(|| panic!("{stderr}"));
     assert!(exchange.contains("DEBUG"), "{exchange}");
     assert!(exchange.contains("action=\"InitiateAuth\""), "{exchange}");
