@@ -83,11 +83,10 @@ fn exit_code(e: &anyhow::Error) -> u8 {
 async fn run(args: Args) -> anyhow::Result<u64> {
     let config = args.into_config(|k| std::env::var(k).ok())?;
     let upstream = config.upstream.as_ref().map(|u| u.display());
-
     let plan = config.cassette.clone();
     let proxy = Proxy::start(config).await?;
 
-    // Machine-readable start lines on stdout (tests and scripts read them); the rest on stderr.
+    // Machine-readable start lines on stdout (tests and scripts read them); log events on stderr.
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "listening on {}", proxy.endpoint());
     if let Some(a) = proxy.admin_addr() {
