@@ -77,7 +77,22 @@ OUTPUT:
         listening on http://127.0.0.1:4566
         admin on http://127.0.0.1:4567
         ca certificate: DIR/ca.pem
-    Diagnostics go to standard error.
+    Log events go to standard error (LOGGING); an error that stops the proxy is printed there
+    as a plain `cogcheck-proxy: ...` line.
+
+LOGGING:
+    Levels: `info` by default (start, shutdown, warnings, errors), `debug` for the proxy's
+    own events with --verbose (adds one event per exchange). RUST_LOG, when set, decides
+    instead, with tracing-subscriber's filter syntax: RUST_LOG=warn, RUST_LOG=cogcheck_proxy=debug.
+    --log-format json writes one JSON object per line with `timestamp`, `level`, `target`
+    and `message`, and the event's fields beside them:
+        start     `listen`, `upstream`, `cassette`, `mode`
+        exchange  `method`, `path`, `action`, `status`, `source` (upstream, replay, proxy or
+                  a fault), `latency_ms`; `seq` (its line in the cassette) when recorded;
+                  `upstream` when forwarding
+        problems  `error`, and the file or count concerned
+    No event carries a header value (Authorization, signatures) or a body: passwords,
+    tokens, codes and sessions never reach a log.
 
 SIGNALS:
     SIGTERM or SIGINT: stop accepting, finish the exchanges in flight (up to
@@ -96,7 +111,7 @@ EXIT STATUS:
     3  a cassette (or another file) could not be read, parsed or written
     4  a listening port could not be opened
     6  stopped by a signal, but the shutdown grace period ran out and exchanges in flight
-       were abandoned (their number is on standard error)
+       were abandoned (their number is in a warning on standard error)
     1  anything else";
 
 /// The command line of `cogcheck-proxy`.
@@ -188,9 +203,16 @@ pub struct Args {
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub shutdown_grace: u64,
 
-    /// Log every exchange to standard error.
+    /// Log every exchange (method, path, action, status, source, latency; never headers or
+    /// bodies) to standard error: the `debug` level for the proxy's own events. RUST_LOG, when
+    /// set, chooses the levels instead.
     #[arg(short, long)]
     pub verbose: bool,
+
+    /// How log events on standard error look: `text`, one readable line each, or `json`, one
+    /// JSON object per line (see LOGGING in --help).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
 
     /// Compare mode: send every request the upstream answered to this second upstream too,
     /// map identifiers between the two, and report every difference (clients always get the
@@ -280,6 +302,15 @@ pub struct Args {
           requires = "shared_state",
           value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub shared_state_timeout: u64,
+}
+
+/// The look of log events on standard error (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// What to do with a replayed cassette.
@@ -401,8 +432,6 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Credentials for re-signing towards real AWS.
     pub credentials: Option<Credentials>,
-    /// Log every exchange.
-    pub verbose: bool,
     /// Fault injection and quota emulation.
     pub faults: crate::fault::FaultConfig,
     /// Compare mode: the second upstream and where its report goes.
@@ -424,7 +453,6 @@ impl Config {
             upstream_timeout: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(30),
             credentials: None,
-            verbose: false,
             faults: crate::fault::FaultConfig::default(),
             shadow: None,
         })
@@ -595,7 +623,6 @@ impl Args {
             upstream_timeout: Duration::from_secs(self.upstream_timeout),
             shutdown_grace: Duration::from_secs(self.shutdown_grace),
             credentials,
-            verbose: self.verbose,
             faults: crate::fault::FaultConfig {
                 rules: self.faults,
                 seed: self.fault_seed,

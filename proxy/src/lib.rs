@@ -32,9 +32,15 @@
 //!
 //! Modules: `config` (CLI → [`Config`]), `upstream` (where to forward and with which
 //! credentials and trust: plain values every layer uses), `listener`, `tls`, `classify`,
-//! `stack` (the composition), `fault` (rules, kinds, quotas), `replay`, `forward`, `shadow`
-//! (compare mode), `record` (and the cassette format, documented there), `redact`, `stats`,
-//! `admin`, `answer` (bodies and the proxy's own AWS-shaped errors).
+//! `stack` (the composition), `fault` (rules, kinds, quotas, the decisions log and its
+//! replay, the admin controls), `replay`, `forward`, `shadow` (compare mode, live and from a
+//! cassette), `record` (and the cassette format, documented there), `redact`, `stats`,
+//! `admin`, `answer` (bodies and the proxy's own AWS-shaped errors), `error` (the one
+//! [`Error`] type).
+//!
+//! Diagnostics are `tracing` events with fields (action, status, source, the exchange's
+//! `seq` in the cassette); the library never prints, and never puts a header value or a body
+//! in an event. The binary chooses where they go (`--log-format`, `--verbose`, `RUST_LOG`).
 //!
 //! What is Cognito's protocol rather than the proxy's is the suite's and called from here, so
 //! the suite and the proxy never disagree: `cogcheck::protocol` signs (SigV4 re-signing in
@@ -81,7 +87,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 pub use answer::ProxyError;
-pub use config::{Args, CassettePlan, Config, Mode};
+pub use config::{Args, CassettePlan, Config, LogFormat, Mode};
 pub use error::{Error, Result};
 pub use fault::replay::MatchSecret;
 pub use fault::FaultConfig;
@@ -189,7 +195,6 @@ impl Proxy {
             forwarder,
             recorder,
             stats: stats::Stats::default(),
-            verbose: config.verbose,
             faults,
             shadow,
         });

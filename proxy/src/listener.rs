@@ -76,7 +76,7 @@ pub async fn serve(
                     Ok((stream, _peer)) => stream,
                     Err(e) => {
                         // Out of file descriptors and the like: back off, never spin or die.
-                        eprintln!("cogcheck-proxy: accept failed: {e}");
+                        tracing::error!(error = %e, "accept failed");
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         continue;
                     }

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use cogcheck_proxy::{Args, Error, Proxy};
+use cogcheck_proxy::{Args, Error, LogFormat, Proxy};
 
 fn main() -> ExitCode {
     // `cogcheck-proxy compare ...` has its own command line (src/shadow/offline.rs).
@@ -12,6 +12,10 @@ fn main() -> ExitCode {
         return compare_main();
     }
     let args = Args::parse();
+    if let Err(e) = init_logging(args.verbose, args.log_format) {
+        eprintln!("cogcheck-proxy: {e}");
+        return ExitCode::from(exit_code(&e.into()));
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -30,6 +34,35 @@ fn main() -> ExitCode {
             ExitCode::from(exit_code(&e))
         }
     }
+}
+
+/// Log events go to standard error (`--help`, LOGGING). RUST_LOG, when set, decides the
+/// levels; otherwise `info`, and `debug` for this crate and the suite's with --verbose.
+fn init_logging(verbose: bool, format: LogFormat) -> Result<(), Error> {
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => EnvFilter::try_new(&spec)
+            .map_err(|e| Error::Config(format!("RUST_LOG `{spec}`: {e}")))?,
+        _ if verbose => EnvFilter::new("info,cogcheck_proxy=debug,cogcheck=debug"),
+        _ => EnvFilter::new("info"),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let installed = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        // The event's fields beside timestamp, level, target and message: one flat object a
+        // log shipper indexes without unwrapping.
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .try_init(),
+    };
+    installed.map_err(|e| Error::Config(format!("cannot set up logging: {e}")))
 }
 
 /// The exit code of a shutdown whose grace period ran out with exchanges unanswered
@@ -53,7 +86,7 @@ async fn run(args: Args) -> anyhow::Result<u64> {
     let plan = config.cassette.clone();
     let proxy = Proxy::start(config).await?;
 
-    // Machine-readable start lines on stdout (tests and scripts read them); the rest on stderr.
+    // Machine-readable start lines on stdout (tests and scripts read them); log events on stderr.
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "listening on {}", proxy.endpoint());
     if let Some(a) = proxy.admin_addr() {
@@ -64,27 +97,26 @@ async fn run(args: Args) -> anyhow::Result<u64> {
     }
     let _ = out.flush();
     drop(out);
-    eprintln!(
-        "cogcheck-proxy: upstream {}, cassette {} ({})",
-        upstream.as_deref().unwrap_or("none"),
-        plan.path()
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|| "none".into()),
-        plan.mode_name()
+    tracing::info!(
+        listen = %proxy.addr(),
+        upstream = upstream.as_deref().unwrap_or("none"),
+        cassette = %plan.path().map_or_else(|| "none".into(), |p| p.display().to_string()),
+        mode = plan.mode_name(),
+        "proxy started"
     );
 
     wait_for_signal().await?;
-    eprintln!("cogcheck-proxy: shutting down: finishing exchanges in flight");
+    tracing::info!("shutting down: finishing exchanges in flight");
     let stopped = proxy.shutdown().await?;
     match stopped.abandoned {
-        0 => eprintln!("cogcheck-proxy: stopped cleanly"),
-        u64::MAX => eprintln!(
-            "cogcheck-proxy: stopped uncleanly: the listener failed; exchanges in flight may \
-             have been abandoned"
+        0 => tracing::info!("stopped cleanly"),
+        u64::MAX => tracing::error!(
+            "stopped uncleanly: the listener failed; exchanges in flight may have been abandoned"
         ),
-        n => eprintln!(
-            "cogcheck-proxy: stopped uncleanly: the shutdown grace period ran out with {n} \
-             exchange{} in flight; {} abandoned without an answer",
+        n => tracing::warn!(
+            abandoned = n,
+            "stopped uncleanly: the shutdown grace period ran out with {n} exchange{} in \
+             flight; {} abandoned without an answer",
             if n == 1 { "" } else { "s" },
             if n == 1 { "it was" } else { "they were" },
         ),
@@ -108,6 +140,10 @@ async fn wait_for_signal() -> anyhow::Result<()> {
 fn compare_main() -> ExitCode {
     let args =
         cogcheck_proxy::shadow::offline::CompareArgs::parse_from(std::env::args_os().skip(1));
+    if let Err(e) = init_logging(false, LogFormat::Text) {
+        eprintln!("cogcheck-proxy compare: {e}");
+        return ExitCode::from(exit_code(&e.into()));
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -254,7 +254,8 @@ pub struct Exchange {
 }
 
 enum Msg {
-    Exchange(Box<Exchange>, oneshot::Sender<()>),
+    /// Acknowledged with the `seq` the exchange got in the cassette.
+    Exchange(Box<Exchange>, oneshot::Sender<u64>),
     Close(oneshot::Sender<Result<()>>),
 }
 
@@ -378,8 +379,9 @@ impl Recorder {
     }
 
     /// Hands an exchange to the writer and waits until it is written. Waits, too, while the
-    /// queue is full. Returns false if the recorder has already shut down.
-    pub async fn record(&self, exchange: Exchange) -> bool {
+    /// queue is full. The exchange's `seq` in the cassette; `None` if the recorder has already
+    /// shut down.
+    pub async fn record(&self, exchange: Exchange) -> Option<u64> {
         let (ack, written) = oneshot::channel();
         if self
             .tx
@@ -387,9 +389,9 @@ impl Recorder {
             .await
             .is_err()
         {
-            return false;
+            return None;
         }
-        written.await.is_ok()
+        written.await.ok()
     }
 
     /// Writes everything queued, fsyncs and stops the writer. Later `record` calls fail.
@@ -468,8 +470,8 @@ impl Writer {
             while let Some(msg) = next.take() {
                 match msg {
                     Msg::Exchange(ex, ack) => {
-                        self.encode(*ex, &mut batch);
-                        acks.push(ack);
+                        let seq = self.encode(*ex, &mut batch);
+                        acks.push((ack, seq));
                     }
                     Msg::Close(ack) => {
                         close = Some(ack);
@@ -484,8 +486,8 @@ impl Writer {
                 self.write_batch(&batch, acks.len() as u64);
                 batch.clear();
             }
-            for ack in acks.drain(..) {
-                let _ = ack.send(());
+            for (ack, seq) in acks.drain(..) {
+                let _ = ack.send(seq);
             }
             if let Some(ack) = close {
                 // Nothing new can arrive after Close: the proxy stopped serving first.
@@ -504,9 +506,9 @@ impl Writer {
         if let Some(max) = self.rotation.max_bytes {
             if self.holds_exchanges && self.len + batch.len() as u64 > max {
                 if let Err(e) = self.rotate() {
-                    eprintln!(
-                        "cogcheck-proxy: WARNING: cannot rotate {}: {e}; writing on past --record-max-mb",
-                        self.path.display()
+                    tracing::warn!(
+                        cassette = %self.path.display(),
+                        "cannot rotate the cassette: {e}; writing on past --record-max-mb"
                     );
                 }
             }
@@ -518,8 +520,9 @@ impl Writer {
                 self.counters.written.fetch_add(count, Ordering::Relaxed);
                 if self.failing {
                     self.failing = false;
-                    eprintln!(
-                        "cogcheck-proxy: recording to {} works again",
+                    tracing::warn!(
+                        cassette = %self.path.display(),
+                        "recording to {} works again",
                         self.path.display()
                     );
                 }
@@ -537,10 +540,13 @@ impl Writer {
                     .set_len(self.len)
                     .and_then(|()| self.file.seek(std::io::SeekFrom::End(0)).map(drop));
                 if !self.failing || dropped.is_power_of_two() {
-                    eprintln!(
-                        "cogcheck-proxy: WARNING: RECORDS DROPPED: cannot write {count} \
-                         exchange(s) to {}: {e} ({dropped} dropped so far; the proxy goes on \
-                         serving){}",
+                    tracing::error!(
+                        error = %e,
+                        exchanges = count,
+                        dropped,
+                        cassette = %self.path.display(),
+                        "RECORDS DROPPED: cannot write {count} exchange(s) to {}: {e} ({dropped} \
+                         dropped so far; the proxy goes on serving){}",
                         self.path.display(),
                         match cut {
                             Ok(()) => String::new(),
@@ -566,10 +572,7 @@ impl Writer {
         for n in numbers.iter().take(excess) {
             let old = rotated_path(&self.path, *n);
             if let Err(e) = std::fs::remove_file(&old) {
-                eprintln!(
-                    "cogcheck-proxy: cannot delete the old cassette {}: {e}",
-                    old.display()
-                );
+                tracing::warn!(cassette = %old.display(), "cannot delete the old cassette: {e}");
             }
         }
         let (file, len) = open_for_append(&self.path, 0)?;
@@ -579,12 +582,14 @@ impl Writer {
         Ok(())
     }
 
-    fn encode(&mut self, ex: Exchange, out: &mut Vec<u8>) {
+    /// Appends the exchange's line to `out`; its `seq`.
+    fn encode(&mut self, ex: Exchange, out: &mut Vec<u8>) -> u64 {
         let line = self.redact(ex);
         match serde_json::to_writer(&mut *out, &line) {
             Ok(()) => out.push(b'\n'),
-            Err(e) => eprintln!("cogcheck-proxy: cannot encode exchange {}: {e}", line.seq),
+            Err(e) => tracing::error!(error = %e, seq = line.seq, "cannot encode an exchange"),
         }
+        line.seq
     }
 
     fn redact(&mut self, ex: Exchange) -> RecordedExchange {
@@ -839,6 +844,7 @@ mod tests {
                 r#"{"AuthenticationResult":{"AccessToken":"tok-canary"}}"#,
             ))
             .await
+                == Some(1)
         );
         rec.close().await.unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
@@ -895,7 +901,7 @@ mod tests {
         };
         let rec = Recorder::open(&path, rotation).unwrap();
         for i in 0..10 {
-            assert!(rec.record(exchange(&body(i), "{}")).await);
+            assert!(rec.record(exchange(&body(i), "{}")).await.is_some());
         }
         rec.close().await.unwrap();
         assert_eq!(

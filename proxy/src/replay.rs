@@ -82,10 +82,9 @@ impl Replayer {
     pub fn load(path: &Path, mode: Mode) -> Result<Replayer> {
         let cassette = Cassette::load(path)?;
         if cassette.torn_tail {
-            eprintln!(
-                "cogcheck-proxy: {}: the last line is incomplete (a crash while recording); \
-                 it is ignored",
-                path.display()
+            tracing::warn!(
+                cassette = %path.display(),
+                "the last line is incomplete (a crash while recording); it is ignored"
             );
         }
         Ok(Replayer::from_exchanges(

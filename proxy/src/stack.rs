@@ -39,7 +39,7 @@ use crate::fault::Faults;
 use crate::forward::{ForwardError, Forwarder};
 use crate::record::{Exchange, Recorder};
 use crate::replay::{Replayed, Replayer};
-use crate::stats::{Outcome, Stats};
+use crate::stats::{ExchangeOutcome, Stats};
 
 /// A layer that may answer a buffered request before it reaches the forwarder.
 pub enum Responder {
@@ -81,7 +81,6 @@ pub struct Stack {
     pub(crate) forwarder: Option<Forwarder>,
     pub(crate) recorder: Option<Recorder>,
     pub(crate) stats: Stats,
-    pub(crate) verbose: bool,
     pub(crate) faults: Faults,
     /// Compare mode: a second upstream that gets every answered request (`shadow/`).
     pub(crate) shadow: Option<crate::shadow::live::Shadow>,
@@ -89,7 +88,7 @@ pub struct Stack {
 
 impl Stack {
     /// The replayer, if any (for the admin API).
-    // `find_map` stays right when fault injection adds a `Responder` variant.
+    // `find_map` stays right when a second kind of `Responder` comes.
     #[allow(clippy::unnecessary_find_map)]
     pub fn replayer(&self) -> Option<&Replayer> {
         self.responders.iter().find_map(|r| match r {
@@ -163,13 +162,20 @@ impl Stack {
         if let Some(resp) = self.faults.before_upstream(&plan).await {
             let status = resp.status();
             let outcome = if status.as_u16() >= 400 {
-                Outcome::ErrorAnswer
+                ExchangeOutcome::ErrorAnswer
             } else {
-                Outcome::Success
+                ExchangeOutcome::Success
             };
             self.stats
                 .observe(class.stats_label(), started.elapsed(), outcome);
-            self.log(&class, &parts, status, started.elapsed(), plan.source());
+            self.log(
+                &class,
+                &parts,
+                status,
+                started.elapsed(),
+                plan.source(),
+                None,
+            );
             return resp;
         }
 
@@ -179,7 +185,14 @@ impl Stack {
                 Decision::Answer(resp) => {
                     self.stats
                         .observe(class.stats_label(), started.elapsed(), outcome(&resp));
-                    self.log(&class, &parts, resp.status, started.elapsed(), "replay");
+                    self.log(
+                        &class,
+                        &parts,
+                        resp.status,
+                        started.elapsed(),
+                        "replay",
+                        None,
+                    );
                     return resp.into_response();
                 }
                 Decision::Continue => {}
@@ -267,12 +280,12 @@ impl Stack {
                     class.stats_label(),
                     started.elapsed(),
                     if status.as_u16() >= 400 {
-                        Outcome::ErrorAnswer
+                        ExchangeOutcome::ErrorAnswer
                     } else {
-                        Outcome::Success
+                        ExchangeOutcome::Success
                     },
                 );
-                self.log(class, &parts, status, started.elapsed(), "upstream");
+                self.log(class, &parts, status, started.elapsed(), "upstream", None);
                 return http::Response::from_parts(
                     head,
                     incoming
@@ -288,7 +301,7 @@ impl Stack {
         };
         self.stats
             .observe(class.stats_label(), started.elapsed(), outcome(&resp));
-        self.log(class, &parts, resp.status, started.elapsed(), "proxy");
+        self.log(class, &parts, resp.status, started.elapsed(), "proxy", None);
         resp.into_response()
     }
 
@@ -326,46 +339,55 @@ impl Stack {
     ) -> http::Response<ProxyBody> {
         let latency = started.elapsed();
         let outcome = match &error {
-            Some((kind, _)) if kind.starts_with("upstream_") => Outcome::UpstreamError,
+            Some((kind, _)) if kind.starts_with("upstream_") => ExchangeOutcome::UpstreamError,
             Some(_) | None => outcome(&resp),
         };
         self.stats.observe(class.stats_label(), latency, outcome);
-        self.log(class, &parts, resp.status, latency, "upstream");
-        if let Some(recorder) = &self.recorder {
-            let (input_shape, output_shape) = class.shapes();
-            let exchange = Exchange {
-                time,
-                action: class.action().map(str::to_string),
-                target: match &class.kind {
-                    RequestKind::UnknownTarget { target } => Some(target.clone()),
-                    RequestKind::Known { .. } | RequestKind::NotApi => None,
-                },
-                signed: class.signed,
-                input_shape,
-                output_shape,
-                is_api: class.is_api(),
-                method: parts.method.to_string(),
-                path: parts
-                    .uri
-                    .path_and_query()
-                    .map(|p| p.as_str().to_string())
-                    .unwrap_or_else(|| "/".into()),
-                request_headers: parts.headers,
-                request_body: body,
-                response: Some(resp.clone()),
-                latency,
-                upstream: self
-                    .forwarder
-                    .as_ref()
-                    .map(|f| f.upstream_display())
-                    .unwrap_or_default(),
-                error,
-            };
-            recorder.record(exchange).await;
-        }
+        let Some(recorder) = &self.recorder else {
+            self.log(class, &parts, resp.status, latency, "upstream", None);
+            return resp.into_response();
+        };
+        // Logged once recorded, so the event names the exchange's line in the cassette.
+        let (method, path, status) = (
+            parts.method.clone(),
+            parts.uri.path().to_string(),
+            resp.status,
+        );
+        let (input_shape, output_shape) = class.shapes();
+        let exchange = Exchange {
+            time,
+            action: class.action().map(str::to_string),
+            target: match &class.kind {
+                RequestKind::UnknownTarget { target } => Some(target.clone()),
+                RequestKind::Known { .. } | RequestKind::NotApi => None,
+            },
+            signed: class.signed,
+            input_shape,
+            output_shape,
+            is_api: class.is_api(),
+            method: parts.method.to_string(),
+            path: parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_else(|| "/".into()),
+            request_headers: parts.headers,
+            request_body: body,
+            response: Some(resp.clone()),
+            latency,
+            upstream: self
+                .forwarder
+                .as_ref()
+                .map(|f| f.upstream_display())
+                .unwrap_or_default(),
+            error,
+        };
+        let seq = recorder.record(exchange).await;
+        self.log_exchange(class, &method, &path, status, latency, "upstream", seq);
         resp.into_response()
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn log(
         &self,
         class: &Classified,
@@ -373,25 +395,52 @@ impl Stack {
         status: http::StatusCode,
         latency: Duration,
         source: &str,
+        seq: Option<u64>,
     ) {
-        if self.verbose {
-            eprintln!(
-                "{} {} {} -> {} from {source} in {:.1} ms",
-                parts.method,
-                parts.uri.path(),
-                class.stats_label(),
-                status.as_u16(),
-                latency.as_secs_f64() * 1e3
-            );
-        }
+        self.log_exchange(
+            class,
+            &parts.method,
+            parts.uri.path(),
+            status,
+            latency,
+            source,
+            seq,
+        );
+    }
+
+    /// One event per exchange, at debug level (`--verbose`). Method, path, action and status
+    /// only: headers (Authorization, the signature) and bodies (passwords, tokens, codes,
+    /// sessions) never reach a log.
+    #[allow(clippy::too_many_arguments)]
+    fn log_exchange(
+        &self,
+        class: &Classified,
+        method: &http::Method,
+        path: &str,
+        status: http::StatusCode,
+        latency: Duration,
+        source: &str,
+        seq: Option<u64>,
+    ) {
+        tracing::debug!(
+            seq,
+            method = %method,
+            path,
+            action = class.stats_label(),
+            status = status.as_u16(),
+            source,
+            latency_ms = latency.as_secs_f64() * 1e3,
+            upstream = self.forwarder.as_ref().map(Forwarder::upstream_display),
+            "exchange"
+        );
     }
 }
 
-fn outcome(resp: &BufferedResponse) -> Outcome {
+fn outcome(resp: &BufferedResponse) -> ExchangeOutcome {
     if resp.status.as_u16() >= 400 {
-        Outcome::ErrorAnswer
+        ExchangeOutcome::ErrorAnswer
     } else {
-        Outcome::Success
+        ExchangeOutcome::Success
     }
 }
 

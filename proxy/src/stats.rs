@@ -88,7 +88,7 @@ pub struct Stats {
 
 /// How one exchange ended, for the counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub enum ExchangeOutcome {
     /// A 2xx-3xx answer.
     Success,
     /// A 4xx-5xx answer from the upstream or the replayer.
@@ -107,7 +107,7 @@ impl Default for Stats {
 
 impl Stats {
     /// Counts one exchange.
-    pub fn observe(&self, label: &str, latency: Duration, outcome: Outcome) {
+    pub fn observe(&self, label: &str, latency: Duration, outcome: ExchangeOutcome) {
         let Ok(mut actions) = self.actions.lock() else {
             return;
         };
@@ -126,9 +126,9 @@ impl Stats {
             a.count += 1;
             a.latency.add(latency);
             match outcome {
-                Outcome::Success => {}
-                Outcome::ErrorAnswer => a.errors += 1,
-                Outcome::UpstreamError => a.upstream_errors += 1,
+                ExchangeOutcome::Success => {}
+                ExchangeOutcome::ErrorAnswer => a.errors += 1,
+                ExchangeOutcome::UpstreamError => a.upstream_errors += 1,
             }
         }
     }
@@ -267,12 +267,16 @@ mod tests {
     fn percentiles_are_within_a_bucket() {
         let s = Stats::default();
         for ms in 1..=100 {
-            s.observe("ListUserPools", Duration::from_millis(ms), Outcome::Success);
+            s.observe(
+                "ListUserPools",
+                Duration::from_millis(ms),
+                ExchangeOutcome::Success,
+            );
         }
         s.observe(
             "ListUserPools",
             Duration::from_millis(5),
-            Outcome::UpstreamError,
+            ExchangeOutcome::UpstreamError,
         );
         let snap = s.snapshot();
         let a = &snap["actions"]["ListUserPools"];

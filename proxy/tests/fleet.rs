@@ -353,7 +353,8 @@ async fn an_unreachable_store_gives_local_buckets_and_a_warning() {
     );
     let stderr = m.stderr();
     assert!(
-        stderr.contains("WARNING: --shared-state")
+        stderr.contains(" WARN ")
+            && stderr.contains("--shared-state")
             && stderr.contains("unreachable")
             && stderr.contains("local buckets"),
         "{stderr}"

@@ -7,22 +7,24 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 use serde_json::json;
 use util::{cassette_lines, client, moto, ProxyProcess};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_load_loses_no_answered_exchange() {
-    burst_then_signal(libc::SIGTERM).await;
+    burst_then_signal(Signal::SIGTERM).await;
 }
 
 /// A crash is harsher: no draining, no fsync. An answer is released only after its exchange
 /// is written, so even then nothing answered is missing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_load_loses_no_answered_exchange() {
-    burst_then_signal(libc::SIGKILL).await;
+    burst_then_signal(Signal::SIGKILL).await;
 }
 
-async fn burst_then_signal(signal: i32) {
+async fn burst_then_signal(signal: Signal) {
     let moto = moto().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("load.jsonl");
@@ -66,7 +68,7 @@ async fn burst_then_signal(signal: i32) {
     let status = tokio::task::spawn_blocking(move || proxy.wait(Duration::from_secs(30)))
         .await
         .unwrap();
-    if signal == libc::SIGTERM {
+    if signal == Signal::SIGTERM {
         assert!(status.success(), "clean shutdown exits 0: {status}");
     }
 
@@ -76,7 +78,7 @@ async fn burst_then_signal(signal: i32) {
         "the burst was under way: {}",
         answered.len()
     );
-    let exchanges = if signal == libc::SIGTERM {
+    let exchanges = if signal == Signal::SIGTERM {
         // Every line parses as JSON.
         let lines = cassette_lines(&path);
         assert_eq!(lines[0]["cassette"], "cogcheck-cassette/1");
@@ -165,10 +167,8 @@ async fn abandoned_exchanges_are_counted_and_fail_the_exit_status() {
         }));
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    // SAFETY: kill(2) on a child this test started and has not reaped.
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGTERM);
-    }
+    // The child is this test's and not reaped yet, so its pid is still its own.
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).expect("signals the proxy");
     let status = tokio::task::spawn_blocking(move || {
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         loop {

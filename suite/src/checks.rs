@@ -45,7 +45,7 @@ pub fn is_unsupported(response: &Response) -> bool {
 
 /// What a step produced, action or helper alike.
 #[derive(Debug, Clone)]
-pub enum Answer {
+pub enum StepAnswer {
     /// A success, with its body.
     Success(Value),
     /// An error (from the target, or a helper's refusal).
@@ -141,7 +141,7 @@ impl StepContext<'_> {
 pub fn behaviour(
     ctx: &StepContext<'_>,
     expect: &Expect,
-    answer: &Answer,
+    answer: &StepAnswer,
     scope: &Scope<'_>,
 ) -> Vec<Finding> {
     let label = ctx.label;
@@ -158,7 +158,7 @@ pub fn behaviour(
     };
     let mut out = Vec::new();
     match (expect, answer) {
-        (Expect::Success { body, body_spec }, Answer::Success(actual)) => {
+        (Expect::Success { body, body_spec }, StepAnswer::Success(actual)) => {
             if let Some(m) = body {
                 let mut mismatches: Vec<Mismatch> = Vec::new();
                 m.check(Some(actual), "$", scope, &mut mismatches);
@@ -184,7 +184,7 @@ pub fn behaviour(
         }
         (
             Expect::Success { .. },
-            Answer::Error {
+            StepAnswer::Error {
                 error_type,
                 message,
                 status,
@@ -199,7 +199,7 @@ pub fn behaviour(
                 actual,
             ));
         }
-        (Expect::Error { types, .. }, Answer::Success(actual)) => {
+        (Expect::Error { types, .. }, StepAnswer::Success(actual)) => {
             let redacted = crate::secrets::redact(ctx.output_shape, actual);
             let wanted = if types.iter().any(|t| t == crate::scenario::ANY_ERROR) {
                 "an error".to_string()
@@ -220,7 +220,7 @@ pub fn behaviour(
                 message: want_msg,
                 status: want_status,
             },
-            Answer::Error {
+            StepAnswer::Error {
                 error_type,
                 message,
                 status,
@@ -239,7 +239,7 @@ pub fn behaviour(
             }
             if let Some((pattern, re)) = want_msg {
                 let text = message.as_deref().unwrap_or("");
-                if !re.is_match(text).unwrap_or(false) {
+                if re.find(text).is_none() {
                     out.push(make(
                         CheckKind::Message,
                         "$.message",
@@ -537,18 +537,18 @@ mod tests {
             passwords: &passwords,
             region: "us-east-1",
         };
-        let refused = Answer::Error {
+        let refused = StepAnswer::Error {
             error_type: "InvalidParameterException".into(),
             message: Some("Username should be an email.".into()),
             status: Some(400),
         };
         assert!(behaviour(&ctx, &expect, &refused, &scope).is_empty());
-        let accepted = Answer::Success(serde_json::json!({"UserConfirmed": false}));
+        let accepted = StepAnswer::Success(serde_json::json!({"UserConfirmed": false}));
         let found = behaviour(&ctx, &expect, &accepted, &scope);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].expected, "an error");
         // A 5xx still breaks the status the step asks for.
-        let crashed = Answer::Error {
+        let crashed = StepAnswer::Error {
             error_type: "InternalErrorException".into(),
             message: None,
             status: Some(500),

@@ -184,6 +184,10 @@ fn emit(args: std::fmt::Arguments) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = init_logging() {
+        eprintln!("cogcheck: error: {e}");
+        return ExitCode::from(2);
+    }
     if let Some(choice) = &cli.fixtures {
         if let Err(e) = cogcheck::fixtures::set_dir(choice) {
             eprintln!("cogcheck: error: {e}");
@@ -198,6 +202,27 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Log events (what the run is doing, warnings) go to standard error, at `info` unless
+/// RUST_LOG says otherwise; the product (results paths, summaries, progress bars, the error
+/// that ends the run) is printed as before. No time or module: a person reads these lines.
+fn init_logging() -> Result<()> {
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => {
+            EnvFilter::try_new(&spec).with_context(|| format!("RUST_LOG `{spec}`"))?
+        }
+        _ => EnvFilter::new("info"),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .without_time()
+        .with_target(false)
+        .try_init()
+        .map_err(|e| anyhow::anyhow!("cannot set up logging: {e}"))
 }
 
 /// Ok(true) when every verdict is acceptable.
@@ -234,8 +259,11 @@ fn dispatch(command: Command) -> Result<bool> {
                 jobs,
                 allow_slow_install,
             })?;
-            eprintln!(
-                "cogcheck: {} scenarios{} against {} {} at {}",
+            tracing::info!(
+                scenarios = scenarios.len(),
+                target_name = %session.info.name,
+                endpoint = %session.info.endpoint,
+                "{} scenarios{} against {} {} at {}",
                 scenarios.len(),
                 shard.map(|s| format!(" (shard {s})")).unwrap_or_default(),
                 session.info.name,

@@ -51,7 +51,7 @@ pub struct Model {
     /// Every pattern of the model, compiled once on first use: validation runs on every
     /// response of a parallel run, and compiling `\p{..}` classes is far costlier than matching.
     #[serde(skip)]
-    patterns: OnceLock<HashMap<String, Result<fancy_regex::Regex, String>>>,
+    patterns: OnceLock<HashMap<String, Result<regress::Regex, String>>>,
 }
 
 /// Provenance of the model.
@@ -584,7 +584,7 @@ impl Model {
         }
     }
 
-    fn compiled_patterns(&self) -> &HashMap<String, Result<fancy_regex::Regex, String>> {
+    fn compiled_patterns(&self) -> &HashMap<String, Result<regress::Regex, String>> {
         self.patterns.get_or_init(|| {
             self.shapes
                 .values()
@@ -596,7 +596,7 @@ impl Model {
 
     /// Whether `text` contains a match of `pattern`; `Err` when the pattern cannot be used.
     fn pattern_matches(&self, pattern: &str, text: &str) -> Result<bool, String> {
-        let found = |regex: &fancy_regex::Regex| regex.is_match(text).map_err(|e| e.to_string());
+        let found = |regex: &regress::Regex| Ok(regex.find(text).is_some());
         match self.compiled_patterns().get(pattern) {
             Some(Ok(regex)) => found(regex),
             Some(Err(error)) => Err(error.clone()),
@@ -1008,105 +1008,26 @@ fn json_type(value: &Value) -> String {
     .to_string()
 }
 
-/// Compiles a model pattern (ECMA-262, as Smithy specifies) with `fancy-regex`, which brings
-/// the lookbehind `S3BucketType` needs.
-fn compile_ecma(pattern: &str) -> Result<fancy_regex::Regex, String> {
-    fancy_regex::Regex::new(&ecma_to_fancy(pattern)).map_err(|e| e.to_string())
-}
-
-/// Rewrites the ECMA-262 constructs whose meaning differs in `fancy-regex`:
+/// Compiles an ECMA-262 pattern (as Smithy specifies for `pattern`, and as scenarios write
+/// `$regex`) with `regress`, an ECMAScript engine, so `\w`, `\d`, `\s`, `\b`, `.` and classes
+/// mean what they mean to AWS's own ECMAScript validators.
 ///
-/// - `\w` and `\d` (and `\W`, `\D` outside classes) are ASCII in ECMA but Unicode in
-///   `regex`, so `\w` would accept `é` in a pool id AWS rejects; they are spelled out.
-///   Inside a class `\W` and `\D` keep Unicode semantics (no model pattern uses them).
-/// - `\<` and `\>` are literal in ECMA but word boundaries in `fancy-regex`.
-/// - In a class, `[` is literal in ECMA but opens a nested class in `regex`, and `&&`, `--`,
-///   `~~` are set operators in `regex`; they are escaped. A `-` right after `\w`/`\d` in a
-///   class is a literal in ECMA (Annex B) and would otherwise become a range.
-/// - `[]` matches nothing and `[^]` matches anything in ECMA; `regex` reads the `]` as a literal.
-///
-/// Left as they are, being rare and harmless for Cognito's patterns: `\s` is Unicode
-/// White_Space (ECMA adds U+FEFF and omits U+0085), `\b` uses Unicode word characters, and `.`
-/// excludes only `\n` (ECMA also excludes `\r`, U+2028, U+2029).
-fn ecma_to_fancy(pattern: &str) -> String {
-    let mut out = String::with_capacity(pattern.len() + 16);
-    let mut chars = pattern.chars().peekable();
-    let mut in_class = false;
-    // The last character pushed inside a class was an unescaped `-`, `&` or `~`.
-    let mut last_operator: Option<char> = None;
-    while let Some(c) = chars.next() {
-        let mut operator = None;
-        match c {
-            '\\' => {
-                let Some(escaped) = chars.next() else {
-                    // A trailing backslash: let the compiler report it.
-                    out.push('\\');
-                    break;
-                };
-                let expansion = match (escaped, in_class) {
-                    ('w', true) => Some("A-Za-z0-9_"),
-                    ('d', true) => Some("0-9"),
-                    ('w', false) => Some("[A-Za-z0-9_]"),
-                    ('d', false) => Some("[0-9]"),
-                    ('W', false) => Some("[^A-Za-z0-9_]"),
-                    ('D', false) => Some("[^0-9]"),
-                    _ => None,
-                };
-                match (expansion, escaped) {
-                    (Some(expansion), _) => {
-                        if in_class && last_operator == Some('-') {
-                            // `[+-\w]`: the dash before a class escape is a literal too.
-                            out.pop();
-                            out.push_str("\\-");
-                        }
-                        out.push_str(expansion);
-                        if in_class && chars.peek() == Some(&'-') {
-                            chars.next();
-                            out.push_str("\\-");
-                        }
-                    }
-                    (None, '<' | '>') if !in_class => out.push(escaped),
-                    (None, _) => {
-                        out.push('\\');
-                        out.push(escaped);
-                    }
-                }
-            }
-            '[' if !in_class => {
-                let negated = chars.peek() == Some(&'^');
-                if negated {
-                    chars.next();
-                }
-                if chars.peek() == Some(&']') {
-                    chars.next();
-                    out.push_str(if negated {
-                        "(?s:.)"
-                    } else {
-                        "[^\\x{0}-\\x{10FFFF}]"
-                    });
-                } else {
-                    out.push_str(if negated { "[^" } else { "[" });
-                    in_class = true;
-                }
-            }
-            '[' => out.push_str("\\["),
-            ']' if in_class => {
-                in_class = false;
-                out.push(']');
-            }
-            '-' | '&' | '~' if in_class && last_operator == Some(c) => {
-                out.push('\\');
-                out.push(c);
-            }
-            '-' | '&' | '~' if in_class => {
-                operator = Some(c);
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-        last_operator = operator;
-    }
-    out
+/// Flags: `u` (Unicode), since the model's `\p{L}` classes are Unicode properties only with it
+/// (without it, Annex B reads `\p{L}` as the letters `p{L}`). A pattern `u` refuses because of
+/// an identity escape such as `\:` (valid without `u` only, as in the Secrets Manager ARN
+/// pattern) compiles without `u`, which is how a browser without the flag would read it.
+/// A leading `(?s)`, which botocore's model writes though ECMA-262 has no such group, becomes
+/// the `s` (dotAll) flag it means.
+pub(crate) fn compile_ecma(pattern: &str) -> Result<regress::Regex, String> {
+    let (body, dot_all) = match pattern.strip_prefix("(?s)") {
+        Some(rest) => (rest, "s"),
+        None => (pattern, ""),
+    };
+    regress::Regex::with_flags(body, format!("u{dot_all}").as_str())
+        .or_else(|unicode_error| {
+            regress::Regex::with_flags(body, dot_all).map_err(|_| unicode_error)
+        })
+        .map_err(|e| e.to_string())
 }
 
 /// The action names of the "Actions Defined by Amazon Cognito User Pools" table of the seed
@@ -1555,31 +1476,45 @@ mod tests {
         );
     }
 
+    /// What ECMAScript (with the `u` flag) says, where Rust's `regex` dialect would differ.
     #[test]
-    fn ecma_translation() {
-        let cases = [
-            (r"[\w-]+", r"[A-Za-z0-9_\-]+"),
-            (r"\d\w", r"[0-9][A-Za-z0-9_]"),
-            (r"\W\D", r"[^A-Za-z0-9_][^0-9]"),
-            (r"[+-\w]", r"[+\-A-Za-z0-9_]"),
-            (r"[a[b]", r"[a\[b]"),
-            (r"[a&&b~~c]", r"[a&\&b~\~c]"),
-            // ECMA's `+--` is the range `+` to `-`; `regex` would read `--` as set difference.
-            (r"[+--]", r"[+-\-]"),
-            (r"\<x\>", r"<x>"),
-            (r"[^]", r"(?s:.)"),
-            (r"\.\\w", r"\.\\w"),
-        ];
-        for (ecma, expected) in cases {
-            assert_eq!(ecma_to_fancy(ecma), expected, "translating {ecma}");
-            assert!(compile_ecma(ecma).is_ok(), "{ecma} compiles");
+    fn patterns_follow_ecmascript() {
+        let matches = |pattern: &str, text: &str| {
+            compile_ecma(pattern)
+                .unwrap_or_else(|e| panic!("{pattern}: {e}"))
+                .find(text)
+                .is_some()
+        };
+        // `\w`, `\d` and `\b` are ASCII: a pool id with `é` is not a word.
+        assert!(!matches(r"^\w$", "é"));
+        assert!(!matches(r"^\d$", "٣"));
+        assert!(matches(r"a\b", "aé"));
+        assert!(matches(r"^[\w-]+$", "a-b_1") && !matches(r"^[\w-]+$", "aé"));
+        // `\s` is ECMA's WhiteSpace and LineTerminator: U+FEFF yes, U+0085 no.
+        assert!(matches(r"^\s$", "\u{feff}"));
+        assert!(!matches(r"^\s$", "\u{85}"));
+        // `.` stops at every line terminator, not only `\n`...
+        for terminator in ["\n", "\r", "\u{2028}", "\u{2029}"] {
+            assert!(!matches("^.$", terminator), "{terminator:?}");
         }
-        let empty = compile_ecma("a[]").unwrap();
-        assert!(!empty.is_match("a").unwrap() && !empty.is_match("ab").unwrap());
-        let set = compile_ecma("^[a&&b]+$").unwrap();
-        assert!(set.is_match("&&ab").unwrap());
-        let range = compile_ecma("^[+--]$").unwrap();
-        assert!(range.is_match(",").unwrap() && !range.is_match("a").unwrap());
+        assert!(matches("^.$", "😀"), "one code point, not a UTF-16 half");
+        // ...unless the model's leading `(?s)` asks for dotAll.
+        assert!(!matches("^.*$", "a\nb") && matches("(?s)^.*$", "a\r\nb"));
+        // `\p{L}` is a Unicode property, as the model's user name patterns mean it.
+        assert!(matches(r"^[\p{L}\p{M}\p{S}\p{N}\p{P}]+$", "Jöhn.Dœ"));
+        assert!(!matches(r"^[\p{L}\p{M}\p{S}\p{N}\p{P}]+$", "a b"));
+        // Classes: `[` is literal inside one, `[]` matches nothing, `[^]` anything, `&&` is
+        // no set operation, and `+--` is the range `+` to `-`.
+        assert!(matches(r"^[a[b]+$", "[ab"));
+        assert!(!matches("a[]", "a") && !matches("a[]", "ab"));
+        assert!(matches("^[^]$", "\n"));
+        assert!(matches("^[a&&b]+$", "&&ab"));
+        assert!(matches("^[+--]$", ",") && !matches("^[+--]$", "a"));
+        // `\:` is an identity escape, allowed without `u` (the Secrets Manager ARN pattern).
+        assert!(matches(r"^arn\:aws$", "arn:aws"));
+        // Look-behind, as `S3BucketType` needs.
+        assert!(matches(r"^[0-9A-Za-z\.\-_]*(?<!\.)$", "bucket"));
+        assert!(!matches(r"^[0-9A-Za-z\.\-_]*(?<!\.)$", "bucket."));
     }
 
     // ---- numbers, booleans, timestamps, blobs ----

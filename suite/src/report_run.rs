@@ -163,8 +163,10 @@ fn run_targets(options: &ReportOptions) -> Result<(Vec<(String, PathBuf)>, Vec<T
     let mut unavailable = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let spec = targets.get(name)?;
-        eprintln!(
-            "cogcheck: [{}/{}] {name} {}: installing and starting",
+        tracing::info!(
+            target_name = %name,
+            version = %spec.version,
+            "[{}/{}] {name} {}: installing and starting",
             i + 1,
             names.len(),
             spec.version
@@ -177,7 +179,7 @@ fn run_targets(options: &ReportOptions) -> Result<(Vec<(String, PathBuf)>, Vec<T
         }) {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("cogcheck: {name}: not available: {e}");
+                tracing::warn!(target_name = %name, "{name}: not available: {e}");
                 unavailable.push(TargetInput::Unavailable {
                     name: name.clone(),
                     version: spec.version.clone(),
@@ -187,8 +189,11 @@ fn run_targets(options: &ReportOptions) -> Result<(Vec<(String, PathBuf)>, Vec<T
                 continue;
             }
         };
-        eprintln!(
-            "cogcheck: [{}/{}] {name}: {} scenarios at {}",
+        tracing::info!(
+            target_name = %name,
+            scenarios = scenarios.len(),
+            endpoint = %session.info.endpoint,
+            "[{}/{}] {name}: {} scenarios at {}",
             i + 1,
             names.len(),
             scenarios.len(),
@@ -204,7 +209,7 @@ fn run_targets(options: &ReportOptions) -> Result<(Vec<(String, PathBuf)>, Vec<T
             |e| progress.event(&e),
         ));
         if let Err(e) = session.stop() {
-            eprintln!("cogcheck: {name}: could not stop cleanly: {e}");
+            tracing::warn!(target_name = %name, "{name}: could not stop cleanly: {e}");
         }
         let run = results::RunInfo {
             prefix: session.config.run_prefix.clone(),
@@ -220,7 +225,12 @@ fn run_targets(options: &ReportOptions) -> Result<(Vec<(String, PathBuf)>, Vec<T
         let out = Results::new(run, session.info.clone(), &verdicts, now_implemented);
         let path = results::published_path(&options.out_dir.join("results"), name);
         out.save(&path)?;
-        eprintln!("cogcheck: {name}: results in {}", path.display());
+        tracing::info!(
+            target_name = %name,
+            results = %path.display(),
+            "{name}: results in {}",
+            path.display()
+        );
         fresh.push((name.clone(), path));
     }
     Ok((fresh, unavailable))

@@ -173,7 +173,7 @@ impl Session {
             _ = int.recv() => {}
             _ = term.recv() => {}
         }
-        eprintln!("cogcheck: interrupted; deleting the user pools of run {prefix}…");
+        tracing::warn!(%prefix, "interrupted; deleting the user pools of run {prefix}…");
         crate::run::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
         // Calls already sent may still create a pool: let them land, sweep, and sweep again
         // for stragglers.
@@ -186,12 +186,20 @@ impl Session {
             (Err(e), _) | (_, Err(e)) => Err(e),
         };
         match result {
-            Ok((n, errors)) if errors.is_empty() => eprintln!("cogcheck: deleted {n} user pools"),
-            Ok((n, errors)) => eprintln!(
-                "cogcheck: deleted {n} user pools; could not delete: {}; run `cogcheck sweep --prefix {prefix}`",
+            Ok((n, errors)) if errors.is_empty() => {
+                tracing::info!(%prefix, deleted = n, "deleted {n} user pools")
+            }
+            Ok((n, errors)) => tracing::error!(
+                %prefix,
+                deleted = n,
+                failed = errors.len(),
+                "deleted {n} user pools; could not delete: {}; run `cogcheck sweep --prefix {prefix}`",
                 errors.join("; ")
             ),
-            Err(e) => eprintln!("cogcheck: cleanup failed ({e}); run `cogcheck sweep --prefix {prefix}`"),
+            Err(e) => tracing::error!(
+                %prefix,
+                "cleanup failed ({e}); run `cogcheck sweep --prefix {prefix}`"
+            ),
         }
         std::process::exit(130);
     }

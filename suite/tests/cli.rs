@@ -197,3 +197,46 @@ fn an_earlier_version_runs_as_the_same_target_at_its_version() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("describes the pinned version"));
 }
+
+/// What the run is doing goes to stderr as log events at `info`; RUST_LOG chooses the level,
+/// and a bad RUST_LOG is refused before anything runs. Nothing starts here: fakecloud is asked
+/// for with an empty cache, and its install (a long compile) is never implicit.
+#[test]
+fn rust_log_chooses_which_events_reach_stderr() {
+    let tmp = tempfile::tempdir().unwrap();
+    let report = |rust_log: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cogcheck"));
+        cmd.args([
+            "report",
+            "--targets",
+            "fakecloud",
+            "--no-progress",
+            "--out-dir",
+        ])
+        .arg(tmp.path().join("out"))
+        .env("COGCHECK_CACHE", tmp.path().join("empty-cache"))
+        .env_remove("COGCHECK_ENDPOINT")
+        .env_remove("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER");
+        match rust_log {
+            Some(spec) => cmd.env("RUST_LOG", spec),
+            None => cmd.env_remove("RUST_LOG"),
+        };
+        let out = cmd.output().expect("cogcheck runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (_, stderr) = report(None);
+    assert!(stderr.contains("installing and starting"), "{stderr}");
+    assert!(stderr.contains("fakecloud: not available"), "{stderr}");
+    assert!(stderr.contains("target_name=fakecloud"), "fields: {stderr}");
+
+    let (_, stderr) = report(Some("warn"));
+    assert!(!stderr.contains("installing and starting"), "{stderr}");
+    assert!(stderr.contains("fakecloud: not available"), "{stderr}");
+
+    let (code, stderr) = report(Some("cogcheck=loud"));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("RUST_LOG"), "{stderr}");
+}

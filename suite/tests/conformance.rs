@@ -135,6 +135,17 @@ fn one_line(reason: &str) -> String {
 
 fn main() {
     let args = Arguments::from_args();
+    // The library's log events (the cleanup after Ctrl-C against a remote target, a signal
+    // handler that could not be installed) reach stderr here as they do from `cogcheck`.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false)
+        .try_init();
     let trials: Vec<Trial> = match scenario::load_dir(&scenario::default_dir()) {
         Ok(scenarios) => scenarios
             .into_iter()

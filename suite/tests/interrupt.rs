@@ -61,8 +61,11 @@ fn ctrl_c_during_a_remote_run_deletes_the_runs_pools() {
         assert!(Instant::now() < deadline, "the run never created a pool");
         std::thread::sleep(Duration::from_millis(100));
     }
-    // SAFETY: kill with a valid pid and signal number.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .expect("signals our own child");
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");

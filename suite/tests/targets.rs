@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 use cogcheck::target::{
     install_signal_cleanup, Cache, CodeSource, InstallState, RunningTarget, Targets,
 };
+use nix::errno::Errno;
+use nix::sys::signal::{kill, killpg, Signal};
+use nix::unistd::Pid;
 use serde_json::{json, Value};
 
 fn targets() -> Targets {
@@ -35,10 +38,9 @@ fn start(name: &str) -> RunningTarget {
 
 /// Whether the process group is gone: `kill(-pgid, 0)` fails with ESRCH.
 fn group_gone(pgid: u32) -> bool {
-    let pgid = i32::try_from(pgid).expect("pid fits");
-    // SAFETY: signal 0 only checks for existence.
-    let rc = unsafe { libc::kill(-pgid, 0) };
-    rc == -1 && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+    let pgid = Pid::from_raw(i32::try_from(pgid).expect("pid fits"));
+    // Signal 0 (`None`) only checks for existence.
+    killpg(pgid, None) == Err(Errno::ESRCH)
 }
 
 fn assert_group_gone(pgid: u32) {
@@ -305,8 +307,7 @@ fn ctrl_c_stops_running_targets_and_exits_130() {
     };
     assert!(!group_gone(pgid), "moto runs in the helper");
     let child_pid = i32::try_from(child.id()).expect("pid fits");
-    // SAFETY: signals our own child process.
-    unsafe { libc::kill(child_pid, libc::SIGINT) };
+    kill(Pid::from_raw(child_pid), Signal::SIGINT).expect("signals our own child");
     let deadline = Instant::now() + Duration::from_secs(20);
     let status = loop {
         if let Some(status) = child.try_wait().expect("waits") {

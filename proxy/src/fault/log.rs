@@ -72,7 +72,7 @@ impl DecisionLog {
             Err(poisoned) => poisoned.into_inner(),
         };
         if let Err(e) = file.write_all(text.as_bytes()) {
-            eprintln!("cogcheck-proxy: cannot write the fault decisions file: {e}");
+            tracing::error!(error = %e, "cannot write the fault decisions file");
         }
     }
 }

@@ -177,11 +177,11 @@ fn match_secret(config: &FaultConfig) -> Result<replay::MatchSecret> {
         Some(path) => {
             let key = MatchSecret::read_for(path).map_err(Error::Config)?;
             if key.is_none() {
-                eprintln!(
-                    "cogcheck-proxy: WARNING: --fault-replay {}: no {} beside it, so decisions \
-                     keyed by user name cannot match (keep the key file with the log)",
-                    path.display(),
-                    MatchSecret::path_for(path).display()
+                tracing::warn!(
+                    fault_replay = %path.display(),
+                    key_file = %MatchSecret::path_for(path).display(),
+                    "no key file beside the --fault-replay file, so decisions keyed by user \
+                     name cannot match (keep the key file with the log)"
                 );
             }
             key

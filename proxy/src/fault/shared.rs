@@ -287,15 +287,16 @@ impl Shared {
         match self.open().await {
             Ok(conn) => {
                 self.set_conn(Some(conn));
-                eprintln!(
-                    "cogcheck-proxy: shared state: quota buckets and rule counts in {} \
+                tracing::info!(
+                    "shared state: quota buckets and rule counts in {} \
                      (prefix `{}`)",
-                    self.display, self.prefix
+                    self.display,
+                    self.prefix
                 );
             }
             Err(e) => {
-                eprintln!(
-                    "cogcheck-proxy: WARNING: --shared-state {}: unreachable ({e}); quota \
+                tracing::warn!(
+                    "--shared-state {}: unreachable ({e}); quota \
                      buckets and rule counts are this process's own (local buckets) until it \
                      answers; retrying every {}s",
                     self.display,
@@ -345,8 +346,8 @@ impl Shared {
     /// Stops asking Redis (warning once) and reconnects in the background.
     fn lost(&self, why: &str) {
         if self.set_conn(None) {
-            eprintln!(
-                "cogcheck-proxy: WARNING: --shared-state {}: {why}; falling back to local \
+            tracing::warn!(
+                "--shared-state {}: {why}; falling back to local \
                  buckets and rule counts until it answers again",
                 self.display
             );
@@ -370,8 +371,8 @@ impl Shared {
                     shared.set_conn(Some(conn));
                     shared.reconnects.fetch_add(1, Ordering::Relaxed);
                     shared.reconnecting.store(false, Ordering::Release);
-                    eprintln!(
-                        "cogcheck-proxy: shared state: {} answers again; quota buckets and \
+                    tracing::info!(
+                        "shared state: {} answers again; quota buckets and \
                          rule counts are the fleet's again",
                         shared.display
                     );
@@ -450,8 +451,8 @@ impl Shared {
                     if e.is_io_error() || e.is_connection_dropped() || e.is_unrecoverable_error() {
                         self.lost(&format!("connection lost ({e})"));
                     } else {
-                        eprintln!(
-                            "cogcheck-proxy: WARNING: --shared-state {}: {e}; this request \
+                        tracing::warn!(
+                            "--shared-state {}: {e}; this request \
                              was decided locally",
                             self.display
                         );

@@ -177,11 +177,11 @@ impl Shadow {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
                 if self.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
-                    eprintln!(
-                        "cogcheck-proxy: WARNING: the shadow is {} requests behind; requests are \
-                         no longer sent to it (counted as `dropped` in /stats and the summary), \
-                         and later comparisons may differ because of the requests it missed",
-                        tx.max_capacity()
+                    tracing::warn!(
+                        behind = tx.max_capacity(),
+                        "the shadow fell behind; requests are no longer sent to it (counted as \
+                         `dropped` in /stats and the summary), and later comparisons may differ \
+                         because of the requests it missed"
                     );
                 }
             }

@@ -140,10 +140,7 @@ impl DiffReport {
                 .and_then(|_| w.flush());
             if let Err(e) = written {
                 self.summary.write_errors += 1;
-                eprintln!(
-                    "cogcheck-proxy: cannot write a diff record to {}: {e}",
-                    p.display()
-                );
+                tracing::error!(error = %e, file = %p.display(), "cannot write a diff record");
             }
         }
         let shown = self.shown.entry(record.action.clone()).or_default();

@@ -10,6 +10,8 @@ use std::time::Duration;
 use cogcheck::client::{Client, ClientConfig};
 use cogcheck::target::{Cache, RunningTarget, Targets};
 use cogcheck_proxy::{CassettePlan, Config, Proxy, RunningProxy};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 use serde_json::Value;
 
 /// Starts a fresh moto on a free loopback port. Blocking (install on first use); stopped when
@@ -182,11 +184,10 @@ impl ProxyProcess {
         }
     }
 
-    pub fn signal(&self, sig: i32) {
-        // SAFETY: kill(2) on a child this test started and has not reaped.
-        unsafe {
-            libc::kill(self.child.id() as i32, sig);
-        }
+    pub fn signal(&self, sig: Signal) {
+        // The child is this test's and not reaped yet, so its pid is still its own.
+        let pid = Pid::from_raw(i32::try_from(self.child.id()).expect("pid fits"));
+        kill(pid, sig).expect("signals the proxy");
     }
 
     /// Waits up to `limit` for the process to exit.

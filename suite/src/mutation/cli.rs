@@ -101,8 +101,11 @@ pub fn command(args: MutationArgs) -> Result<bool> {
         jobs: args.jobs,
         allow_slow_install: args.allow_slow_install,
     })?;
-    eprintln!(
-        "cogcheck mutation: {} scenarios against {} {} at {}",
+    tracing::info!(
+        scenarios = scenarios.len(),
+        target_name = %session.info.name,
+        endpoint = %session.info.endpoint,
+        "mutation: {} scenarios against {} {} at {}",
         scenarios.len(),
         session.info.name,
         session.info.version,
@@ -138,9 +141,11 @@ pub fn command(args: MutationArgs) -> Result<bool> {
     ));
     session.stop()?;
     if let Err(e) = swept {
-        eprintln!(
-            "cogcheck mutation: could not sweep {} ({e}); run `cogcheck sweep --prefix {}`",
-            session.config.run_prefix, session.config.run_prefix
+        tracing::warn!(
+            prefix = %session.config.run_prefix,
+            "mutation: could not sweep {} ({e}); run `cogcheck sweep --prefix {}`",
+            session.config.run_prefix,
+            session.config.run_prefix
         );
     }
     let report = MutationReport::new(session.info.clone(), campaign);

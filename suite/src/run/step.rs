@@ -12,7 +12,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 use super::{not_run, RunConfig, EVENTUALLY_INTERVAL, INTERRUPTED};
-use crate::checks::{self, Answer, StepContext};
+use crate::checks::{self, StepAnswer, StepContext};
 use crate::client::Client;
 use crate::finding::{Axis, CheckKind, Finding, Severity, StepResult, StepStatus};
 use crate::model::Model;
@@ -267,12 +267,12 @@ impl Execution<'_> {
                 let output = model.operation(action).ok().and_then(|o| o.output.clone());
                 self.learn_secrets(output.as_deref(), &response.body);
                 let answer = match response.error {
-                    Some(e) => Answer::Error {
+                    Some(e) => StepAnswer::Error {
                         error_type: e.error_type,
                         message: e.message,
                         status: Some(response.status),
                     },
-                    None => Answer::Success(response.body),
+                    None => StepAnswer::Success(response.body),
                 };
                 (answer, output)
             }
@@ -285,8 +285,8 @@ impl Execution<'_> {
                     log_path: self.config.log_path.as_deref(),
                 };
                 let answer = match helper.run(&resolved, &ctx).await {
-                    Ok(v) => Answer::Success(v),
-                    Err(f) => Answer::Error {
+                    Ok(v) => StepAnswer::Success(v),
+                    Err(f) => StepAnswer::Error {
                         error_type: f.error_type,
                         message: Some(f.message),
                         status: None,
@@ -294,8 +294,8 @@ impl Execution<'_> {
                 };
                 record.duration_ms = started.elapsed().as_millis() as u64;
                 record.error_type = match &answer {
-                    Answer::Error { error_type, .. } => Some(error_type.clone()),
-                    Answer::Success(_) => None,
+                    StepAnswer::Error { error_type, .. } => Some(error_type.clone()),
+                    StepAnswer::Success(_) => None,
                 };
                 (answer, None)
             }
@@ -322,7 +322,7 @@ impl Execution<'_> {
         // Captures: what later steps need. Without them the scenario cannot go on.
         let mut stop = None;
         match &answer {
-            Answer::Success(body) => {
+            StepAnswer::Success(body) => {
                 for (name, raw, path) in &step.save {
                     match path.query(body).first() {
                         Some(v) => {
@@ -340,7 +340,7 @@ impl Execution<'_> {
                     }
                 }
             }
-            Answer::Error { error_type, .. } if !step.save.is_empty() => {
+            StepAnswer::Error { error_type, .. } if !step.save.is_empty() => {
                 // The outcome finding above already says what went wrong; this says why the
                 // scenario ends here.
                 let names: Vec<&str> = step.save.iter().map(|(n, _, _)| n.as_str()).collect();
@@ -351,7 +351,7 @@ impl Execution<'_> {
                     ),
                 });
             }
-            Answer::Error { .. } => {}
+            StepAnswer::Error { .. } => {}
         }
         record.status = if findings.is_empty() {
             StepStatus::Passed

@@ -37,7 +37,7 @@ pub enum Matcher {
     /// Exactly these elements, in order.
     Array(Vec<Matcher>),
     /// `$regex`: the pattern, compiled unless it holds templates (then it compiles per check).
-    Regex(String, Option<fancy_regex::Regex>),
+    Regex(String, Option<regress::Regex>),
     /// `$type`.
     Type(JsonType),
     /// `$absent`.
@@ -153,7 +153,7 @@ impl Matcher {
                         // now with every template replaced by a plain word.
                         let templated = p.contains("${");
                         let probe = if templated { strip_templates(p) } else { p.to_string() };
-                        match fancy_regex::Regex::new(&probe) {
+                        match crate::model::compile_ecma(&probe) {
                             Ok(r) => Ok(Matcher::Regex(p.to_string(), (!templated).then_some(r))),
                             Err(e) => err(&here, format!("bad regex {p:?}: {e}")),
                         }
@@ -404,17 +404,18 @@ impl Matcher {
                 }
             }
             Matcher::Regex(p, re) => {
-                let compiled;
-                let re = match re {
-                    Some(r) => r,
+                // The pattern as matched: templates resolved, for the message.
+                let (resolved, compiled);
+                let (shown, re) = match re {
+                    Some(r) => (p.as_str(), r),
                     None => {
-                        match scope
-                            .string(p)
-                            .map(|v| v.as_str().map(fancy_regex::Regex::new))
-                        {
-                            Ok(Some(Ok(r))) => {
-                                compiled = r;
-                                &compiled
+                        match scope.string(p).map(|v| {
+                            v.as_str()
+                                .map(|s| (s.to_string(), crate::model::compile_ecma(s)))
+                        }) {
+                            Ok(Some((text, Ok(r)))) => {
+                                (resolved, compiled) = (text, r);
+                                (resolved.as_str(), &compiled)
                             }
                             _ => {
                                 miss(format!("a string matching /{p}/ (the pattern's templates did not resolve)"));
@@ -424,8 +425,8 @@ impl Matcher {
                     }
                 };
                 match actual.as_str() {
-                    Some(s) if re.is_match(s).unwrap_or(false) => {}
-                    _ => miss(format!("a string matching /{}/", re.as_str())),
+                    Some(s) if re.find(s).is_some() => {}
+                    _ => miss(format!("a string matching /{shown}/")),
                 }
             }
             Matcher::Type(t) => {

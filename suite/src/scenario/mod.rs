@@ -154,7 +154,7 @@ pub enum Expect {
         /// Accepted error types; more than one only where the documentation allows either.
         types: Vec<String>,
         /// A pattern the message must match.
-        message: Option<(String, fancy_regex::Regex)>,
+        message: Option<(String, regress::Regex)>,
         /// The status class (`4xx`, `5xx`) or exact status.
         status: Option<String>,
     },
@@ -540,7 +540,7 @@ fn check(raw: RawScenario, area: String, file: &Path) -> Result<Scenario, Vec<(S
                     }
                 }
                 let message = match message {
-                    Some(p) => match fancy_regex::Regex::new(&p) {
+                    Some(p) => match crate::model::compile_ecma(&p) {
                         Ok(r) => Some((p, r)),
                         Err(e) => {
                             errors

@@ -82,14 +82,13 @@ pub fn codes_in_log_file(log: &Path, pattern: &str) -> Result<Vec<DeliveredCode>
         source,
     })?;
     let text = strip_ansi(&String::from_utf8_lossy(&text));
-    let pattern_error = |e: fancy_regex::Error| Error::Config {
+    let pattern_error = |e: regex::Error| Error::Config {
         path: log.to_path_buf(),
         message: format!("codes pattern `{pattern}`: {e}"),
     };
-    let regex = fancy_regex::Regex::new(pattern).map_err(pattern_error)?;
+    let regex = regex::Regex::new(pattern).map_err(pattern_error)?;
     let mut codes = Vec::new();
     for captures in regex.captures_iter(&text) {
-        let captures = captures.map_err(pattern_error)?;
         if let (Some(username), Some(code)) = (captures.name("username"), captures.name("code")) {
             codes.push(DeliveredCode {
                 username: username.as_str().to_string(),

@@ -4,10 +4,12 @@
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
+
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
 
 use crate::error::{Error, Result};
 
@@ -94,25 +96,22 @@ pub(super) fn install_fingerprint(recipe: &InstallRecipe) -> String {
 /// An exclusive lock on a file (`flock`), released when dropped: installs of one target from
 /// several test threads or processes take turns instead of writing one directory together.
 struct InstallLock {
-    _file: File,
+    _lock: Flock<File>,
 }
 
 impl InstallLock {
     fn acquire(path: &Path) -> io::Result<InstallLock> {
-        let file = OpenOptions::new()
+        let mut file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(path)?;
         loop {
-            // SAFETY: flock on a descriptor this function owns for the call's duration.
-            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
-            if rc == 0 {
-                return Ok(InstallLock { _file: file });
-            }
-            let err = io::Error::last_os_error();
-            if err.kind() != io::ErrorKind::Interrupted {
-                return Err(err);
+            match Flock::lock(file, FlockArg::LockExclusive) {
+                Ok(lock) => return Ok(InstallLock { _lock: lock }),
+                // A signal interrupted the wait: wait again.
+                Err((f, Errno::EINTR)) => file = f,
+                Err((_, errno)) => return Err(errno.into()),
             }
         }
     }

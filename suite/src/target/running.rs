@@ -211,9 +211,9 @@ pub(super) fn sweep_stale_state_dirs(temp: &Path) {
         let Some(owner) = name.to_str().and_then(state_dir_owner) else {
             continue;
         };
-        // SAFETY: signal 0 only checks whether the process exists.
-        let gone = unsafe { libc::kill(owner, 0) } != 0
-            && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        // Signal 0 (`None`) only checks whether the process exists.
+        let gone = nix::sys::signal::kill(nix::unistd::Pid::from_raw(owner), None)
+            == Err(nix::errno::Errno::ESRCH);
         if gone {
             // Best effort: another runner may be sweeping the same directory right now.
             let _ = fs::remove_dir_all(entry.path());
@@ -222,7 +222,7 @@ pub(super) fn sweep_stale_state_dirs(temp: &Path) {
 }
 
 /// The runner pid in a state directory name `cogcheck-<target>-<pid>-<random>`.
-pub(super) fn state_dir_owner(name: &str) -> Option<libc::pid_t> {
+pub(super) fn state_dir_owner(name: &str) -> Option<i32> {
     let mut parts = name.rsplitn(3, '-');
     let _random = parts.next()?;
     let pid = parts.next()?;

@@ -348,7 +348,7 @@ pub enum CodeSource {
     },
     /// The target prints codes to its output; see [`RunningTarget::codes_in_log`].
     Log {
-        /// A regular expression (fancy-regex syntax) with named groups `username` and `code`.
+        /// A regular expression (Rust `regex` syntax) with named groups `username` and `code`.
         pattern: String,
         /// The details.
         note: String,
@@ -865,7 +865,7 @@ fn validate_codes(raw: RawCodes) -> std::result::Result<CodeSource, String> {
         ),
         RawCodeKind::Log => {
             let pattern = need(raw.pattern, "log", "pattern")?;
-            let regex = fancy_regex::Regex::new(&pattern)
+            let regex = regex::Regex::new(&pattern)
                 .map_err(|e| format!("field `codes.pattern`: not a regular expression: {e}"))?;
             let names: Vec<&str> = regex.capture_names().flatten().collect();
             if !names.contains(&"username") || !names.contains(&"code") {

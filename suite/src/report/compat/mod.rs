@@ -213,8 +213,10 @@ pub fn load_columns(paths: &[PathBuf]) -> Result<Vec<TargetInput>> {
     let mut columns = Vec::new();
     for (name, parts) in by_target {
         if parts.len() > 1 {
-            eprintln!(
-                "cogcheck: {name}: one column from {} results files",
+            tracing::info!(
+                target_name = %name,
+                files = parts.len(),
+                "{name}: one column from {} results files",
                 parts.len()
             );
         }
@@ -256,16 +258,18 @@ fn kept_results(dir: &Path, ran: &[&str]) -> Vec<(String, PathBuf)> {
         match Results::load(&path) {
             Ok(r) if ran.contains(&r.target.name.as_str()) => {}
             Ok(r) => {
-                eprintln!(
-                    "cogcheck: {}: not run now; its column keeps the results of {} ({})",
+                tracing::info!(
+                    target_name = %r.target.name,
+                    results = %path.display(),
+                    "{}: not run now; its column keeps the results of {} ({})",
                     r.target.name,
                     r.run.finished.get(..10).unwrap_or(&r.run.finished),
                     path.display()
                 );
                 kept.push((r.target.name, path));
             }
-            Err(e) => eprintln!(
-                "cogcheck: not in this report, left as it is: {e} (run its target to refresh it)"
+            Err(e) => tracing::warn!(
+                "not in this report, left as it is: {e} (run its target to refresh it)"
             ),
         }
     }

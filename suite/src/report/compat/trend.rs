@@ -33,7 +33,7 @@ pub fn load_earlier(dir: &Path) -> Vec<Results> {
         .filter_map(|path| match Results::load(&path) {
             Ok(r) => Some(r),
             Err(e) => {
-                eprintln!("cogcheck: not in the trend, left as it is: {e}");
+                tracing::warn!("not in the trend, left as it is: {e}");
                 None
             }
         })
