@@ -790,6 +790,18 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<Cassette> {
         }
         let ex: RecordedExchange =
             serde_json::from_value(value).map_err(|e| err(n, format!("not an exchange: {e}")))?;
+        // Replay and compare turn it back into an HTTP answer: refuse what none can be.
+        if let Some(r) = &ex.response {
+            if http::StatusCode::from_u16(r.status).is_err() {
+                return Err(err(
+                    n,
+                    format!(
+                        "response.status {} is not an HTTP status (100-999)",
+                        r.status
+                    ),
+                ));
+            }
+        }
         exchanges.push(ex);
     }
     Ok(Cassette {

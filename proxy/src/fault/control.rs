@@ -19,10 +19,11 @@ use serde_json::{json, Value};
 use super::rules::{parse_rules, Rule};
 use super::{lock, Faults, RuleSet};
 
-type Answer = (http::StatusCode, Value);
+/// What the admin API sends back for a `/faults` request: a status and a JSON body.
+type Reply = (http::StatusCode, Value);
 
 /// Answers `/faults` and below; `None` for other paths.
-pub fn route(faults: &Faults, method: &http::Method, path: &str, body: &[u8]) -> Option<Answer> {
+pub fn route(faults: &Faults, method: &http::Method, path: &str, body: &[u8]) -> Option<Reply> {
     let rest = path.strip_prefix("/faults")?;
     // `/faultsX` is not under `/faults`: without this check `DELETE /faultsabc` would remove
     // rule `bc`, and slicing off the first byte of `é` panicked (not a char boundary).
@@ -48,7 +49,7 @@ pub fn route(faults: &Faults, method: &http::Method, path: &str, body: &[u8]) ->
     })
 }
 
-fn not_found(method: &http::Method, path: &str) -> Answer {
+fn not_found(method: &http::Method, path: &str) -> Reply {
     (
         http::StatusCode::NOT_FOUND,
         json!({"error": format!(
@@ -94,7 +95,7 @@ impl Faults {
         })
     }
 
-    fn add(&self, body: &[u8]) -> Answer {
+    fn add(&self, body: &[u8]) -> Reply {
         let value: Value = match serde_json::from_slice(body) {
             Ok(v) => v,
             Err(e) => {
@@ -159,7 +160,7 @@ impl Faults {
         }
     }
 
-    fn remove(&self, id: &str) -> Answer {
+    fn remove(&self, id: &str) -> Reply {
         let result = self.swap(|current| {
             if !current.iter().any(|r| r.spec.id == id) {
                 return Err((
@@ -183,8 +184,8 @@ impl Faults {
     /// error leaves the set as it was.
     fn swap(
         &self,
-        change: impl FnOnce(&[std::sync::Arc<Rule>]) -> Result<Vec<std::sync::Arc<Rule>>, Answer>,
-    ) -> Result<(), Answer> {
+        change: impl FnOnce(&[std::sync::Arc<Rule>]) -> Result<Vec<std::sync::Arc<Rule>>, Reply>,
+    ) -> Result<(), Reply> {
         let mut guard = match self.rules.write() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),

@@ -29,13 +29,13 @@
 //!
 //! Readers must ignore fields they do not know; a change that breaks readers bumps the version.
 
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::mapping::{Mapping, Side};
 use super::noise::NoiseRules;
 use super::normalize::{short_error_type, sorted, Normalizer};
+use crate::answer::BufferedResponse;
 
 /// The format and version in every diff file's header.
 pub const DIFF_FORMAT: &str = "cogcheck-diff/1";
@@ -94,18 +94,9 @@ pub struct MismatchRecord {
     pub note: Option<String>,
 }
 
-/// An answer, buffered.
-#[derive(Debug, Clone)]
-pub struct Answer {
-    /// HTTP status.
-    pub status: u16,
-    /// Headers.
-    pub headers: http::HeaderMap,
-    /// Body.
-    pub body: Bytes,
-}
-
-impl Answer {
+/// What comparing needs of an answer; the answer itself is the proxy's one buffered answer
+/// type, [`BufferedResponse`].
+impl BufferedResponse {
     /// The body as JSON (`null` for an empty or non-JSON body; non-JSON text as a string).
     pub fn json(&self) -> Value {
         body_json(&self.body)
@@ -113,10 +104,10 @@ impl Answer {
 
     /// The error type of an error answer (header or body, namespace removed).
     pub fn error_type(&self) -> Option<String> {
-        if self.status < 300 {
+        if self.status.as_u16() < 300 {
             return None;
         }
-        cogcheck::wire::parse_response(self.status, &self.headers, &self.body)
+        cogcheck::wire::parse_response(self.status.as_u16(), &self.headers, &self.body)
             .error
             .map(|e| short_error_type(&e.error_type))
     }
@@ -124,7 +115,7 @@ impl Answer {
     /// Status and error type.
     pub fn summary(&self) -> AnswerSummary {
         AnswerSummary {
-            status: self.status,
+            status: self.status.as_u16(),
             error_type: self.error_type(),
         }
     }
@@ -146,8 +137,8 @@ pub fn compare(
     mapping: &Mapping,
     rules: &NoiseRules,
     action: &str,
-    primary: &Answer,
-    shadow: &Answer,
+    primary: &BufferedResponse,
+    shadow: &BufferedResponse,
 ) -> Option<(Vec<String>, String)> {
     let (pa, sa) = (primary.summary(), shadow.summary());
     let mut differences = Vec::new();
@@ -195,10 +186,11 @@ pub fn compare(
 
 /// The strings of an answer that are secrets: what redaction by the output shape replaces.
 /// Error bodies have no shape to walk.
-fn secrets_of(action: &str, answer: &Answer) -> std::collections::BTreeSet<String> {
+fn secrets_of(action: &str, answer: &BufferedResponse) -> std::collections::BTreeSet<String> {
     let mut out = std::collections::BTreeSet::new();
-    let shape = (200..300)
-        .contains(&answer.status)
+    let shape = answer
+        .status
+        .is_success()
         .then(|| cogcheck::model::Model::get().operation(action).ok())
         .flatten()
         .and_then(|op| op.output.as_deref());
@@ -257,7 +249,7 @@ fn hide_secrets(
 
 /// The headers the awsJson1_1 protocol promises, normalized: the content type (without
 /// parameters) and whether a request id came (`<request-id>`; its value is always new).
-pub fn protocol_headers(answer: &Answer) -> Value {
+pub fn protocol_headers(answer: &BufferedResponse) -> Value {
     let mut out = serde_json::Map::new();
     if let Some(ct) = answer
         .headers
@@ -295,16 +287,16 @@ fn pretty(v: &Value) -> String {
 mod tests {
     use super::*;
 
-    fn answer(status: u16, body: &str) -> Answer {
+    fn answer(status: u16, body: &str) -> BufferedResponse {
         let mut headers = http::HeaderMap::new();
         headers.insert(
             "content-type",
             http::HeaderValue::from_static("application/x-amz-json-1.1"),
         );
-        Answer {
-            status,
+        BufferedResponse {
+            status: http::StatusCode::from_u16(status).unwrap(),
             headers,
-            body: Bytes::from(body.to_string()),
+            body: bytes::Bytes::from(body.to_string()),
         }
     }
 

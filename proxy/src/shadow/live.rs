@@ -19,7 +19,7 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use tokio::sync::mpsc;
 
-use super::{path_label, Answer, Comparer, DiffReport, NoiseRules, ReportPaths, ShadowRequest};
+use super::{path_label, Comparer, DiffReport, NoiseRules, ReportPaths, ShadowRequest};
 use crate::answer::{full, strip_hop_by_hop, BufferedResponse};
 use crate::classify::{Classified, RequestKind};
 use crate::error::Result;
@@ -48,7 +48,7 @@ pub struct ShadowConfig {
 struct Job {
     req: ShadowRequest,
     class: Classified,
-    primary: Answer,
+    primary: BufferedResponse,
 }
 
 /// The running shadow.
@@ -167,11 +167,7 @@ impl Shadow {
                 cassette_seq: None,
             },
             class: class.clone(),
-            primary: Answer {
-                status: primary.status.as_u16(),
-                headers: primary.headers.clone(),
-                body: primary.body.clone(),
-            },
+            primary: primary.clone(),
         };
         match tx.try_send(job) {
             Ok(()) => {}
@@ -235,7 +231,7 @@ async fn send(
     job: &Job,
     path: &str,
     body: &Bytes,
-) -> std::result::Result<Answer, String> {
+) -> std::result::Result<BufferedResponse, String> {
     let mut req = http::Request::builder()
         .method(job.req.method.clone())
         .uri(path)
@@ -256,8 +252,8 @@ async fn send(
             let (mut head, incoming) = resp.into_parts();
             strip_hop_by_hop(&mut head.headers);
             match tokio::time::timeout(forwarder.timeout(), incoming.collect()).await {
-                Ok(Ok(collected)) => Ok(Answer {
-                    status: head.status.as_u16(),
+                Ok(Ok(collected)) => Ok(BufferedResponse {
+                    status: head.status,
                     headers: head.headers,
                     body: collected.to_bytes(),
                 }),

@@ -45,7 +45,8 @@ pub mod report;
 use bytes::Bytes;
 use serde_json::Value;
 
-pub use diff::{Answer, AnswerSummary, MismatchRecord, DIFF_FORMAT};
+pub use crate::answer::BufferedResponse;
+pub use diff::{AnswerSummary, MismatchRecord, DIFF_FORMAT};
 pub use mapping::{Mapping, PrimaryOutcome};
 pub use noise::NoiseRules;
 pub use report::{DiffReport, ReportPaths, Summary};
@@ -142,9 +143,9 @@ impl Comparer {
     }
 
     /// Rewrites a request for the shadow.
-    pub fn prepare(&mut self, req: &ShadowRequest, primary: &Answer) -> Prepared {
+    pub fn prepare(&mut self, req: &ShadowRequest, primary: &BufferedResponse) -> Prepared {
         let outcome = PrimaryOutcome {
-            success: (200..300).contains(&primary.status),
+            success: primary.status.is_success(),
             error_type: primary.error_type(),
         };
         let mut path = req.path.clone();
@@ -182,11 +183,11 @@ impl Comparer {
         &self,
         req: &ShadowRequest,
         prepared: &Prepared,
-        primary: &Answer,
+        primary: &BufferedResponse,
     ) -> Option<mapping::CodeSlot> {
         let body: Value = serde_json::from_slice(&prepared.body).ok()?;
         let outcome = PrimaryOutcome {
-            success: (200..300).contains(&primary.status),
+            success: primary.status.is_success(),
             error_type: primary.error_type(),
         };
         self.mapping
@@ -199,8 +200,8 @@ impl Comparer {
         &mut self,
         req: &ShadowRequest,
         prepared: Prepared,
-        primary: &Answer,
-        shadow: std::result::Result<Answer, String>,
+        primary: &BufferedResponse,
+        shadow: std::result::Result<BufferedResponse, String>,
     ) -> Option<MismatchRecord> {
         let request_json = diff::body_json(&req.body);
         let pool_id = self.mapping.pool_of_request(&request_json).or_else(|| {
@@ -229,8 +230,8 @@ impl Comparer {
             Ok(b) => {
                 let (pa, sa) = (primary.json(), b.json());
                 if req.action.as_deref() == Some("DeleteUserPool")
-                    && (200..300).contains(&primary.status)
-                    && (200..300).contains(&b.status)
+                    && primary.status.is_success()
+                    && b.status.is_success()
                 {
                     deleted_pool = pool_id.clone();
                 }

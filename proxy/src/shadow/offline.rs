@@ -40,7 +40,9 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 
 use super::report::Summary;
-use super::{path_label, Answer, Comparer, DiffReport, NoiseRules, ReportPaths, ShadowRequest};
+use super::{
+    path_label, BufferedResponse, Comparer, DiffReport, NoiseRules, ReportPaths, ShadowRequest,
+};
 use crate::error::{Error, Result};
 use crate::record::Cassette;
 
@@ -187,8 +189,10 @@ pub async fn compare_cassette(
                 primary_headers.append(k, v);
             }
         }
-        let primary = Answer {
-            status: response.status,
+        let primary = BufferedResponse {
+            // Invariant: the cassette loader refuses a status that is not an HTTP status.
+            status: http::StatusCode::from_u16(response.status)
+                .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
             headers: primary_headers,
             body: response.body_bytes(),
         };
@@ -209,8 +213,10 @@ pub async fn compare_cassette(
             }
             None => client.get(&prepared.path).await,
         }
-        .map(|raw| Answer {
-            status: raw.status,
+        .map(|raw| BufferedResponse {
+            // Invariant: the status came off the wire through hyper, which parsed it as one.
+            status: http::StatusCode::from_u16(raw.status)
+                .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
             headers: raw.headers,
             body: raw.body,
         })
