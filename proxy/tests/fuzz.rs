@@ -55,7 +55,9 @@ fn whole_numbers(v: Value) -> Value {
     }
 }
 
-/// A JSON body as a cassette holds it. Not `null`: see `cassette_lines_round_trip`.
+/// A JSON body as a cassette holds it. Not `null`: the recorder writes a JSON body `null`
+/// as `"body":null`, which reads back as no body (serde's `Option`), so a replayed answer whose
+/// body was `null` is empty. Found by this round trip; not a crash, left as it is for now.
 fn body() -> impl Strategy<Value = Option<Value>> {
     prop::option::of(
         json_value()
@@ -278,6 +280,39 @@ fn proxy_starts_on_fuzzed_cassettes_or_says_why() {
                         br#"{"AuthFlow":"USER_PASSWORD_AUTH","ClientId":"c"}"#,
                     );
                     prop_assert!(status.is_some(), "the proxy did not answer");
+                    // The cassette's own requests, as a client would send them again: the
+                    // replayer normalizes both sides, whatever the recorded bodies hold.
+                    let recorded = Cassette::load(&file)
+                        .map(|c| c.exchanges)
+                        .unwrap_or_default();
+                    for ex in recorded.iter().take(3) {
+                        let target = ex
+                            .action
+                            .as_ref()
+                            .map(|a| format!("AWSCognitoIdentityProviderService.{a}"))
+                            .or_else(|| ex.target.clone())
+                            .unwrap_or_default()
+                            .replace(|c: char| c.is_control(), "");
+                        let method = if ex.request.method.bytes().all(|b| b.is_ascii_uppercase())
+                            && !ex.request.method.is_empty()
+                        {
+                            ex.request.method.clone()
+                        } else {
+                            "POST".into()
+                        };
+                        let status = raw_request(
+                            proxy.addr(),
+                            method.as_bytes(),
+                            b"/",
+                            &[("x-amz-target", target.trim().as_bytes())],
+                            &ex.request.body_bytes(),
+                        );
+                        prop_assert!(
+                            status.is_some(),
+                            "no answer to the recorded {:?}",
+                            ex.request
+                        );
+                    }
                     proxy.shutdown().await.expect("a clean shutdown");
                 }
                 Err(e) => check_cassette_error(&e, &file)?,
