@@ -10,7 +10,8 @@ use rand::Rng;
 use serde_json::{Map, Number, Value};
 
 /// A fixed seed, no persistence file in the repository, no forking: the same cases every run,
-/// so a failure reproduces with a plain `cargo test`. `PROPTEST_CASES` still scales a run.
+/// so a failure reproduces with a plain `cargo test`. `PROPTEST_CASES` scales a run and
+/// `PROPTEST_RNG_SEED` explores other cases (a failure names neither: rerun with the same).
 pub fn config(cases: u32) -> Config {
     Config {
         cases: std::env::var("PROPTEST_CASES")
@@ -18,7 +19,12 @@ pub fn config(cases: u32) -> Config {
             .and_then(|c| c.parse().ok())
             .unwrap_or(cases),
         failure_persistence: None,
-        rng_seed: RngSeed::Fixed(0x00c0_6c4e_c4f0_0015),
+        rng_seed: RngSeed::Fixed(
+            std::env::var("PROPTEST_RNG_SEED")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0x00c0_6c4e_c4f0_0015),
+        ),
         max_shrink_iters: 2048,
         ..Config::default()
     }
