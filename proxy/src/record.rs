@@ -348,6 +348,20 @@ impl Recorder {
             state.max_seq = state.max_seq.max(newest.max_seq);
             state.max_placeholder = state.max_placeholder.max(newest.max_placeholder);
         }
+        // A cassette can hold any number (edited, damaged): `seq` or `<secret:N>` at u64::MAX
+        // leaves no next one, and `+ 1` panicked (found by proxy/tests/fuzz.rs). Refuse to
+        // append, before the file is touched.
+        let next = |n: u64, what: &str| {
+            n.checked_add(1).ok_or_else(|| {
+                Error::Recorder(format!(
+                    "{}: the largest {what} is {n}, so no number is left to append with; \
+                     record to a new cassette",
+                    path.display()
+                ))
+            })
+        };
+        let first_placeholder = next(state.max_placeholder, "placeholder `<secret:N>`")?;
+        let first_seq = next(state.max_seq, "`seq`")?;
         let (file, len) = open_for_append(path, state.valid_len)?;
         let (tx, rx) = mpsc::channel(QUEUE);
         let counters = Arc::new(RecorderCounters::default());
@@ -356,8 +370,8 @@ impl Recorder {
             len,
             path: path.to_path_buf(),
             rotation,
-            redactor: Redactor::new(state.max_placeholder + 1),
-            next_seq: state.max_seq + 1,
+            redactor: Redactor::new(first_placeholder),
+            next_seq: first_seq,
             counters: counters.clone(),
             failing: false,
             holds_exchanges: state.max_seq > 0 && state.valid_len > 0,
@@ -594,7 +608,9 @@ impl Writer {
 
     fn redact(&mut self, ex: Exchange) -> RecordedExchange {
         let seq = self.next_seq;
-        self.next_seq += 1;
+        // Saturating: a cassette opened at `seq` u64::MAX - 1 must not panic the writer
+        // thread after its last number (see `Recorder::open`).
+        self.next_seq = self.next_seq.saturating_add(1);
         let r = &mut self.redactor;
         let req_ct = content_type(&ex.request_headers);
         let req_body = encode_body(r, &ex.request_body, ex.is_api, ex.input_shape, &req_ct);

@@ -69,7 +69,9 @@ impl Redactor {
         let next = &mut self.next;
         let n = *self.seen.entry(digest).or_insert_with(|| {
             let n = *next;
-            *next += 1;
+            // Saturating: numbering continues from a cassette's largest placeholder, which
+            // may be near u64::MAX (see `Recorder::open`); an overflow panicked.
+            *next = next.saturating_add(1);
             n
         });
         format!("{PLACEHOLDER_PREFIX}{n}>")
