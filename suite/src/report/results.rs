@@ -141,6 +141,20 @@ pub fn published_path(dir: &std::path::Path, target: &str) -> std::path::PathBuf
     }
 }
 
+/// The `.json` files directly in `dir`, sorted by name; none when it does not exist.
+pub fn json_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
 /// Counts verdicts by name, with every verdict name present.
 pub fn count<'a>(verdicts: impl Iterator<Item = &'a Verdict>) -> BTreeMap<String, usize> {
     let mut m: BTreeMap<String, usize> =

@@ -57,7 +57,7 @@ pub mod view;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::report::results::Results;
+use crate::report::results::{self, Results};
 
 pub use matrix::Matrix;
 
@@ -244,15 +244,7 @@ pub fn sort_columns(columns: &mut [TargetInput]) {
 /// the columns a report run keeps. A file that cannot be read as results (an older schema) is
 /// named on stderr and left out, never touched.
 fn kept_results(dir: &Path, ran: &[&str]) -> Vec<(String, PathBuf)> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "json"))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
+    let files = results::json_files(dir);
     let mut kept = Vec::new();
     for path in files {
         match Results::load(&path) {

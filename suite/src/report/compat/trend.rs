@@ -8,7 +8,7 @@
 //! number of behaviour checks it counts, shown beside the rate. The points are
 //! [`TargetTrend`]s of [`super::view`]; the HTML draws them as a chart (`html::trend_svg`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::view::{TargetTrend, TrendPoint};
 use crate::error::Result;
@@ -19,15 +19,7 @@ use crate::report::results::Results;
 /// first. A file that cannot be read is named on stderr and left out, never touched, as the
 /// columns' files are.
 pub fn load_earlier(dir: &Path) -> Vec<Results> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "json"))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
+    let files = crate::report::results::json_files(dir);
     files
         .into_iter()
         .filter_map(|path| match Results::load(&path) {
