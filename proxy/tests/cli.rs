@@ -102,3 +102,55 @@ fn a_port_in_use_exits_4() {
     assert_eq!(code, 4, "{err}");
     assert!(err.contains(&addr), "{err}");
 }
+
+/// The proxy needs no checkout at run time: the model, the quota categories and the noise rules
+/// are compiled in. Started in `/`, it replays a cassette, classifies requests by the model
+/// (a miss names the action) and answers like in the checkout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn works_away_from_a_checkout() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let cassette = dir.path().join("c.jsonl");
+    std::fs::write(
+        &cassette,
+        concat!(
+            r#"{"cassette":"cogcheck-cassette/1","created":"2026-01-01T00:00:00Z","proxy":"cogcheck-proxy"}"#,
+            "\n",
+            r#"{"seq":1,"time":"2026-01-01T00:00:00Z","action":"ListUserPools","signed":true,"upstream":"http://u","request":{"method":"POST","path":"/","headers":[["content-type","application/x-amz-json-1.1"],["x-amz-target","AWSCognitoIdentityProviderService.ListUserPools"]],"body":{"MaxResults":1}},"response":{"status":200,"headers":[["content-type","application/x-amz-json-1.1"]],"body":{"UserPools":[]}},"latency_ms":1}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cogcheck-proxy"))
+        .current_dir("/")
+        .args(["--listen", "127.0.0.1:0", "--mode", "none", "--replay"])
+        .arg(&cassette)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let endpoint = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("no listening line: {line:?}"))
+        .to_string();
+    let c = util::client(&endpoint);
+    let (status, body) =
+        util::call(&c, "ListUserPools", serde_json::json!({"MaxResults": 1})).await;
+    assert_eq!((status, body), (200, serde_json::json!({"UserPools": []})));
+    let (status, body) = util::call(
+        &c,
+        "AdminGetUser",
+        serde_json::json!({"UserPoolId": "p", "Username": "u"}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["__type"], "CogcheckReplayMissException", "{body}");
+    assert!(body.to_string().contains("AdminGetUser"), "{body}");
+    let _ = child.kill();
+    let _ = child.wait();
+}

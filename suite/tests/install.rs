@@ -1,4 +1,4 @@
-//! An installed `cogcheck` works away from any checkout: the fixtures compiled into it are
+//! An installed `cogcheck` (and `cogcheck-proxy`) works away from any checkout: the fixtures compiled into it are
 //! used (or a checkout's with `--fixtures DIR`), and what it writes goes under the current
 //! directory.
 //!
@@ -124,9 +124,32 @@ fn cargo_install_then_run_from_the_root_directory() {
         .output()
         .expect("cargo runs");
     assert!(installed.status.success(), "{}", text(&installed));
+    // The proxy likewise (its run away from a checkout is proxy/tests/cli.rs
+    // `works_away_from_a_checkout`; here: it installs and starts from `/`).
+    let installed = Command::new(env!("CARGO"))
+        .args(["install", "--locked", "--offline", "--debug", "--path"])
+        .arg(copy.join("proxy"))
+        .arg("--root")
+        .arg(&root)
+        .env("CARGO_TARGET_DIR", work.path().join("target"))
+        .output()
+        .expect("cargo runs");
+    assert!(installed.status.success(), "{}", text(&installed));
     // The checkout it was built from is gone, as after `cargo install` from a registry.
     std::fs::remove_dir_all(&copy).unwrap();
     let out = work.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
     check_binary(&root.join("bin/cogcheck"), &[], &out);
+    let help = from_root(&root.join("bin/cogcheck-proxy"), &["--help"]);
+    assert!(help.status.success(), "{}", text(&help));
+    let missing = from_root(
+        &root.join("bin/cogcheck-proxy"),
+        &["--replay", "/nonexistent/c.jsonl", "--mode", "none"],
+    );
+    assert_eq!(missing.status.code(), Some(2), "{}", text(&missing));
+    assert!(
+        text(&missing).contains("/nonexistent/c.jsonl"),
+        "{}",
+        text(&missing)
+    );
 }
