@@ -74,7 +74,10 @@ async fn answers_through_the_proxy_match_direct_answers() {
 
 /// The yardstick: every conformance scenario gets the same verdict through the proxy
 /// as directly: the same verdict and the same findings by step, axis, check and path
-/// (their messages hold per-run values such as pool ids and salts).
+/// (their messages hold per-run values such as pool ids and salts). The proxy records them all,
+/// and the cassette is the canary check over every scenario: none of the passwords the scenarios
+/// generate (`Cg1!` and 16 letters or digits, see `scenario::template::new_password`) and no
+/// JWT reaches it in clear.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_scenarios_get_the_same_verdicts_through_the_proxy() {
     let session = tokio::task::spawn_blocking(|| {
@@ -88,7 +91,13 @@ async fn conformance_scenarios_get_the_same_verdicts_through_the_proxy() {
     })
     .await
     .unwrap();
-    let p = proxy(&session.info.endpoint, CassettePlan::Off).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cassette = dir.path().join("every-scenario.jsonl");
+    let p = proxy(
+        &session.info.endpoint,
+        CassettePlan::Record(cassette.clone()),
+    )
+    .await;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/scenarios");
     let scenarios =
         cogcheck::scenario::load_dir(&root).unwrap_or_else(|e| panic!("scenarios load: {e:?}"));
@@ -138,6 +147,33 @@ async fn conformance_scenarios_get_the_same_verdicts_through_the_proxy() {
         .collect();
     assert!(differing.is_empty(), "{}", differing.join("\n"));
     p.shutdown().await.unwrap();
+
+    let text = std::fs::read_to_string(&cassette).expect("the cassette");
+    let exchanges = text.lines().count() - 1;
+    assert!(
+        exchanges > a.len(),
+        "every scenario was recorded: {exchanges} exchanges"
+    );
+    assert!(
+        text.contains("<secret:"),
+        "secrets were replaced by placeholders"
+    );
+    let leaks: Vec<&str> = text
+        .match_indices("Cg1!")
+        .filter_map(|(at, _)| {
+            let tail = text.get(at + 4..at + 20)?;
+            tail.chars()
+                .all(|c| c.is_ascii_alphanumeric())
+                .then(|| text.get(at..at + 20))
+                .flatten()
+        })
+        .collect();
+    assert!(
+        leaks.is_empty(),
+        "generated passwords in the cassette: {leaks:?}"
+    );
+    let jwts = cogcheck::protocol::jwt::find(&text);
+    assert!(jwts.is_empty(), "{} JWTs in the cassette", jwts.len());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
