@@ -55,9 +55,9 @@ fn whole_numbers(v: Value) -> Value {
     }
 }
 
-/// A JSON body as a cassette holds it. Not `null`: the recorder writes a JSON body `null`
-/// as `"body":null`, which reads back as no body (serde's `Option`), so a replayed answer whose
-/// body was `null` is empty. Found by this round trip; not a crash, left as it is for now.
+/// A JSON body as a cassette holds it. Not `null`: `"body":null` reads back as no body
+/// (serde's `Option`), so the recorder keeps a `null` body as `body_text` instead (found by this
+/// round trip; `record::tests::a_null_body_comes_back_as_null`).
 fn body() -> impl Strategy<Value = Option<Value>> {
     prop::option::of(
         json_value()
