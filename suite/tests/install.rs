@@ -115,26 +115,19 @@ fn cargo_install_then_run_from_the_root_directory() {
         assert!(status.success(), "copy {item}");
     }
     let root = work.path().join("root");
-    let installed = Command::new(env!("CARGO"))
-        .args(["install", "--locked", "--offline", "--debug", "--path"])
-        .arg(copy.join("suite"))
-        .arg("--root")
-        .arg(&root)
-        .env("CARGO_TARGET_DIR", work.path().join("target"))
-        .output()
-        .expect("cargo runs");
-    assert!(installed.status.success(), "{}", text(&installed));
-    // The proxy likewise (its run away from a checkout is proxy/tests/cli.rs
+    // Both binaries (the proxy's run away from a checkout is proxy/tests/cli.rs
     // `works_away_from_a_checkout`; here: it installs and starts from `/`).
-    let installed = Command::new(env!("CARGO"))
-        .args(["install", "--locked", "--offline", "--debug", "--path"])
-        .arg(copy.join("proxy"))
-        .arg("--root")
-        .arg(&root)
-        .env("CARGO_TARGET_DIR", work.path().join("target"))
-        .output()
-        .expect("cargo runs");
-    assert!(installed.status.success(), "{}", text(&installed));
+    for krate in ["suite", "proxy"] {
+        let installed = Command::new(env!("CARGO"))
+            .args(["install", "--locked", "--offline", "--debug", "--path"])
+            .arg(copy.join(krate))
+            .arg("--root")
+            .arg(&root)
+            .env("CARGO_TARGET_DIR", work.path().join("target"))
+            .output()
+            .expect("cargo runs");
+        assert!(installed.status.success(), "{krate}: {}", text(&installed));
+    }
     // The checkout it was built from is gone, as after `cargo install` from a registry.
     std::fs::remove_dir_all(&copy).unwrap();
     let out = work.path().join("out");

@@ -51,6 +51,23 @@ impl Remote {
         })
     }
 
+    /// A whole `cogcheck run` against this moto, started and left running, its stderr to
+    /// `stderr`.
+    fn start_run(&self, stderr: Stdio) -> std::process::Child {
+        self.cogcheck(&[
+            "run",
+            "--no-progress",
+            "--jobs",
+            "4",
+            "--results",
+            "/dev/null",
+        ])
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect("cogcheck runs")
+    }
+
     /// `cogcheck ARGS` against this moto, as a user passes real AWS.
     fn cogcheck(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_cogcheck"));
@@ -65,19 +82,7 @@ impl Remote {
 #[test]
 fn ctrl_c_during_a_remote_run_deletes_the_runs_pools() {
     let mut remote = Remote::start();
-    let child = remote
-        .cogcheck(&[
-            "run",
-            "--no-progress",
-            "--jobs",
-            "4",
-            "--results",
-            "/dev/null",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cogcheck runs");
+    let child = remote.start_run(Stdio::piped());
     let ours = |remote: &Remote| {
         remote
             .pool_names()
@@ -123,19 +128,7 @@ fn pools_left_by_a_killed_run_are_removed_by_sweep() {
         ))
         .unwrap();
 
-    let mut child = remote
-        .cogcheck(&[
-            "run",
-            "--no-progress",
-            "--jobs",
-            "4",
-            "--results",
-            "/dev/null",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("cogcheck runs");
+    let mut child = remote.start_run(Stdio::null());
     let deadline = Instant::now() + Duration::from_secs(60);
     let run_pools = |names: &[String]| -> Vec<String> {
         names
