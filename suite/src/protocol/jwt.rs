@@ -257,6 +257,64 @@ pub fn verify_rs256(token: &str, jwks: &Value) -> Result<Value> {
     }
 }
 
+/// An RS256 key that signs tokens the way Cognito's pools do, with its public half as a JWKS.
+///
+/// For stand-ins of Cognito's tokens: the proxy's replay serves tokens with the claims it
+/// recorded, signed by a key made at start-up and published on the replay's
+/// `/.well-known/jwks.json`, so a client can parse and verify them (with [`verify_rs256`] or
+/// any JWT library) as it did live. It is never Cognito's key, and it lives only in memory.
+pub struct SigningKey {
+    kid: String,
+    encoding: jsonwebtoken::EncodingKey,
+    jwk: Value,
+}
+
+impl SigningKey {
+    /// A fresh 2048-bit key (Cognito's keys are RSA-2048 too); `kid_prefix` starts its `kid`.
+    ///
+    /// # Errors
+    ///
+    /// [`ProtocolError::MalformedJwks`] if the key cannot be made or encoded (not expected).
+    pub fn generate(kid_prefix: &str) -> Result<SigningKey> {
+        use rsa::pkcs1::EncodeRsaPrivateKey as _;
+        use rsa::traits::PublicKeyParts as _;
+        let fail = |e: String| ProtocolError::MalformedJwks(format!("signing key: {e}"));
+        let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048)
+            .map_err(|e| fail(e.to_string()))?;
+        let der = key.to_pkcs1_der().map_err(|e| fail(e.to_string()))?;
+        let b64 = |bytes: Vec<u8>| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let n = b64(key.n().to_bytes_be());
+        let kid = format!("{kid_prefix}{}", &n[..16]);
+        let jwk = serde_json::json!({
+            "alg": RS256, "e": b64(key.e().to_bytes_be()), "kid": kid, "kty": "RSA", "n": n,
+            "use": "sig",
+        });
+        Ok(SigningKey {
+            kid,
+            encoding: jsonwebtoken::EncodingKey::from_rsa_der(der.as_bytes()),
+            jwk,
+        })
+    }
+
+    /// The `{"keys": [...]}` document that verifies this key's tokens.
+    pub fn jwks(&self) -> Value {
+        serde_json::json!({ "keys": [self.jwk.clone()] })
+    }
+
+    /// A compact RS256 token with these claims, its header naming this key.
+    ///
+    /// # Errors
+    ///
+    /// [`ProtocolError::MalformedJwt`] if the claims cannot be encoded (not expected).
+    pub fn sign(&self, claims: &Value) -> Result<String> {
+        let mut header = jsonwebtoken::Header::new(Algorithm::RS256);
+        header.kid = Some(self.kid.clone());
+        header.typ = None;
+        jsonwebtoken::encode(&header, claims, &self.encoding)
+            .map_err(|e| ProtocolError::MalformedJwt(format!("cannot sign: {e}")))
+    }
+}
+
 /// The JWK whose `kid` is `kid`.
 fn find_key<'a>(jwks: &'a Value, kid: &str) -> Result<&'a Value> {
     let keys = jwks
@@ -304,6 +362,26 @@ fn rsa_key(jwk: &Value, kid: &str) -> Result<DecodingKey> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_signing_key_makes_tokens_its_jwks_verifies_and_others_refuse() {
+        let key = SigningKey::generate("replay-").unwrap();
+        let claims = serde_json::json!({"sub": "s", "token_use": "access", "exp": 1});
+        let token = key.sign(&claims).unwrap();
+        assert!(is_jwt(&token), "{token}");
+        assert_eq!(verify_rs256(&token, &key.jwks()).unwrap(), claims);
+        let (header, _) = decode_unverified(&token).unwrap();
+        assert_eq!(header["alg"], "RS256");
+        assert!(header["kid"].as_str().unwrap().starts_with("replay-"));
+        // Another key's JWKS must not verify it, even under the same kid.
+        let other = SigningKey::generate("replay-").unwrap();
+        let mut jwks = other.jwks();
+        jwks["keys"][0]["kid"] = header["kid"].clone();
+        assert!(matches!(
+            verify_rs256(&token, &jwks),
+            Err(ProtocolError::BadSignature { .. })
+        ));
+    }
 
     // Made with python's `cryptography` 48 (two fresh RSA-2048 keys; tokens are
     // base64url(header) "." base64url(claims) "." base64url(RSASSA-PKCS1-v1_5-SHA256 signature)):
