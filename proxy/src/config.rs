@@ -150,6 +150,13 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub record_keep: usize,
 
+    /// The cassette key: 64 hex digits in FILE, created (mode 0600) when recording and the file
+    /// does not exist. Recording writes each secret's HMAC digest under it, so that replaying
+    /// with the same key tells a wrong password, code or client id from the recorded one even
+    /// on first use. Keep the file apart from cassettes you share.
+    #[arg(long, value_name = "FILE")]
+    pub cassette_key: Option<PathBuf>,
+
     /// Answer from the cassette FILE; --mode says what happens to requests it does not hold.
     #[arg(long, value_name = "FILE")]
     pub replay: Option<PathBuf>,
@@ -418,6 +425,8 @@ pub struct Config {
     pub cassette: CassettePlan,
     /// Size cap and rotation of the cassette being recorded.
     pub rotation: crate::record::Rotation,
+    /// The cassette key's file (`--cassette-key`).
+    pub cassette_key: Option<PathBuf>,
     /// The admin API's address.
     pub admin: Option<SocketAddr>,
     /// HTTPS for clients.
@@ -446,6 +455,7 @@ impl Config {
             upstream: Some(Upstream::parse(upstream)?),
             cassette: CassettePlan::Off,
             rotation: crate::record::Rotation::default(),
+            cassette_key: None,
             admin: None,
             tls: None,
             upstream_trust: UpstreamTrust::PublicRoots,
@@ -602,6 +612,11 @@ impl Args {
             _ => credentials,
         };
 
+        if self.cassette_key.is_some() && cassette.path().is_none() {
+            return Err(Error::Config(
+                "--cassette-key: there is no cassette (give --record FILE or --replay FILE)".into(),
+            ));
+        }
         if self.max_body == 0 {
             return Err(Error::Config("--max-body must be at least 1 byte".into()));
         }
@@ -616,6 +631,7 @@ impl Args {
             upstream,
             cassette,
             rotation,
+            cassette_key: self.cassette_key,
             admin: self.admin,
             tls,
             upstream_trust,
@@ -700,6 +716,31 @@ mod tests {
     fn record_and_replay_conflict() {
         let e = args(&["--record", "a", "--replay", "b"]).unwrap_err();
         assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict);
+    }
+
+    #[test]
+    fn a_cassette_key_needs_a_cassette() {
+        let err = args(&["--upstream", "http://x", "--cassette-key", "k"])
+            .unwrap()
+            .into_config(no_env)
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("--cassette-key: there is no cassette"),
+            "{err}"
+        );
+        let c = args(&[
+            "--upstream",
+            "http://x",
+            "--record",
+            "c.jsonl",
+            "--cassette-key",
+            "k",
+        ])
+        .unwrap()
+        .into_config(no_env)
+        .unwrap();
+        assert_eq!(c.cassette_key.as_deref(), Some(std::path::Path::new("k")));
     }
 
     #[test]

@@ -34,7 +34,8 @@
 //! credentials and trust: plain values every layer uses), `listener`, `tls`, `classify`,
 //! `stack` (the composition), `fault` (rules, kinds, quotas, the decisions log and its
 //! replay, the admin controls), `replay`, `forward`, `shadow` (compare mode, live and from a
-//! cassette), `record` (and the cassette format, documented there), `redact`, `stats`,
+//! cassette), `record` (and the cassette format, documented there), `redact`, `secret_notes`
+//! (what a cassette notes about each secret so replay is faithful), `stats`,
 //! `admin`, `answer` (bodies and the proxy's own AWS-shaped errors), `error` (the one
 //! [`Error`] type).
 //!
@@ -74,6 +75,7 @@ mod listener;
 mod record;
 mod redact;
 mod replay;
+mod secret_notes;
 pub mod shadow;
 mod stack;
 mod stats;
@@ -131,16 +133,26 @@ impl Proxy {
             }
             (_, false) => None,
         };
+        // Recording makes the key file if it is missing; replay alone needs it to exist.
+        let key = match &config.cassette_key {
+            Some(file) if config.cassette.records() => {
+                Some(secret_notes::CassetteKey::load_or_create(file)?)
+            }
+            Some(file) => Some(secret_notes::CassetteKey::load(file)?),
+            None => None,
+        };
         let mut responders = Vec::new();
         if let CassettePlan::Replay { path, mode } = &config.cassette {
             if config.cassette.replays() {
                 responders.push(stack::Responder::Replay(replay::Replayer::load(
-                    path, *mode,
+                    path,
+                    *mode,
+                    key.clone(),
                 )?));
             }
         }
         let recorder = match (config.cassette.records(), config.cassette.path()) {
-            (true, Some(path)) => Some(record::Recorder::open(path, config.rotation)?),
+            (true, Some(path)) => Some(record::Recorder::open(path, config.rotation, key)?),
             _ => None,
         };
         let faults = fault::Faults::new(&config.faults)?;

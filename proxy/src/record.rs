@@ -38,6 +38,7 @@
 //! | `response` | what the client received: upstream's answer, or the proxy's own error answer |
 //! | `latency_ms` | from the request's arrival to the complete answer |
 //! | `error` | present when the upstream failed: `{"kind":..., "message":...}`, `kind` one of `upstream_unreachable`, `upstream_timeout`, `request_too_large` |
+//! | `secrets` | what replay needs to know about the placeholders that first appear in this exchange, never the secrets (see `secret_notes.rs`) |
 //!
 //! Secrets are `<secret:N>` placeholders (see `redact.rs` for what is a secret and how the
 //! numbers stay stable). Readers must ignore fields they do not know; a change that breaks
@@ -82,7 +83,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::answer::BufferedResponse;
 use crate::error::{Error, Result};
-use crate::redact::{self, Redactor};
+use crate::redact::{self, Origin, Redactor};
+use crate::secret_notes::{CassetteKey, Notes};
 
 /// The format and version written in every cassette's header.
 pub const FORMAT: &str = "cogcheck-cassette/1";
@@ -130,6 +132,9 @@ pub struct RecordedExchange {
     /// What went wrong upstream.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<RecordedError>,
+    /// Notes about the placeholders that first appear in this exchange (`secret_notes.rs`).
+    #[serde(default, skip_serializing_if = "Notes::is_empty")]
+    pub secrets: Notes,
 }
 
 /// A recorded request.
@@ -339,7 +344,10 @@ const QUEUE: usize = 1024;
 
 impl Recorder {
     /// Opens (creating or appending to) a cassette and starts the writer thread.
-    pub fn open(path: &Path, rotation: Rotation) -> Result<Recorder> {
+    ///
+    /// With a cassette key (`--cassette-key`), every new placeholder's digest is written, and
+    /// the digests already in the cassette keep their numbers.
+    pub fn open(path: &Path, rotation: Rotation, key: Option<CassetteKey>) -> Result<Recorder> {
         let mut state = existing_state(path)?;
         // After a rotation the fresh file may hold no exchange yet: numbering and placeholders
         // go on from the newest rotated file.
@@ -347,6 +355,7 @@ impl Recorder {
             let newest = existing_state(&rotated_path(path, *n))?;
             state.max_seq = state.max_seq.max(newest.max_seq);
             state.max_placeholder = state.max_placeholder.max(newest.max_placeholder);
+            state.digests.extend(newest.digests);
         }
         // A cassette can hold any number (edited, damaged): `seq` or `<secret:N>` at u64::MAX
         // leaves no next one, and `+ 1` panicked (found by proxy/tests/fuzz.rs). Refuse to
@@ -370,7 +379,10 @@ impl Recorder {
             len,
             path: path.to_path_buf(),
             rotation,
-            redactor: Redactor::new(first_placeholder),
+            redactor: match key {
+                Some(key) => Redactor::with_key(first_placeholder, key, true, state.digests),
+                None => Redactor::new(first_placeholder),
+            },
             next_seq: first_seq,
             counters: counters.clone(),
             failing: false,
@@ -612,6 +624,7 @@ impl Writer {
         // thread after its last number (see `Recorder::open`).
         self.next_seq = self.next_seq.saturating_add(1);
         let r = &mut self.redactor;
+        r.set_origin(Origin::Request);
         let req_ct = content_type(&ex.request_headers);
         let req_body = encode_body(r, &ex.request_body, ex.is_api, ex.input_shape, &req_ct);
         let request = RecordedRequest {
@@ -630,6 +643,7 @@ impl Writer {
                 None
             };
             let ct = content_type(&resp.headers);
+            r.set_origin(Origin::Answer);
             let body = encode_body(r, &resp.body, ex.is_api, shape, &ct);
             RecordedResponse {
                 status: resp.status.as_u16(),
@@ -653,6 +667,7 @@ impl Writer {
                 kind: kind.into(),
                 message: r.redact_jwts(&message).unwrap_or(message),
             }),
+            secrets: r.take_notes(),
         }
     }
 }
@@ -725,6 +740,8 @@ struct ExistingState {
     valid_len: u64,
     max_seq: u64,
     max_placeholder: u64,
+    /// Digest to number, from the notes of a cassette recorded with a cassette key.
+    digests: std::collections::HashMap<[u8; 32], u64>,
 }
 
 fn existing_state(path: &Path) -> Result<ExistingState> {
@@ -735,6 +752,7 @@ fn existing_state(path: &Path) -> Result<ExistingState> {
                 valid_len: 0,
                 max_seq: 0,
                 max_placeholder: 0,
+                digests: Default::default(),
             })
         }
         Err(e) => return Err(Error::io(path, e)),
@@ -747,10 +765,17 @@ fn existing_state(path: &Path) -> Result<ExistingState> {
     };
     let max_seq = cassette.exchanges.iter().map(|e| e.seq).max().unwrap_or(0);
     let max_placeholder = redact::max_placeholder(&String::from_utf8_lossy(&text));
+    let mut digests = std::collections::HashMap::new();
+    for (n, note) in cassette.exchanges.iter().flat_map(|e| &e.secrets) {
+        if let Some(d) = note.digest.as_deref().and_then(crate::secret_notes::unhex) {
+            digests.insert(d, *n);
+        }
+    }
     Ok(ExistingState {
         valid_len,
         max_seq,
         max_placeholder,
+        digests,
     })
 }
 
@@ -867,10 +892,90 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn notes_say_what_replay_needs_and_never_the_secret() {
+        use base64::Engine as _;
+        let b64 = |v: serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        let token = format!(
+            "{}.{}.c2ln",
+            b64(serde_json::json!({"alg": "RS256", "kid": "real-kid"})),
+            b64(
+                serde_json::json!({"client_id": "canaryclient0000000000000a", "username": "canary-user",
+                                   "token_use": "access", "iat": 5, "exp": 3605})
+            )
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.jsonl");
+        let key_file = dir.path().join("c.key");
+        let key = CassetteKey::load_or_create(&key_file).unwrap();
+        let rec = Recorder::open(&path, Rotation::default(), Some(key.clone())).unwrap();
+        let request = r#"{"AuthFlow":"USER_PASSWORD_AUTH","ClientId":"canaryclient0000000000000a","AuthParameters":{"USERNAME":"canary-user","PASSWORD":"Canary-Pa55"}}"#;
+        let answer = format!(
+            r#"{{"AuthenticationResult":{{"AccessToken":"{token}"}},"Session":"canary-session-1234"}}"#
+        );
+        rec.record(exchange(request, &answer)).await;
+        rec.close().await.unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for secret in [
+            "Canary-Pa55",
+            "canary-user",
+            "canaryclient",
+            "canary-session",
+            &token,
+        ] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        let c = Cassette::load(&path).unwrap();
+        let notes = &c.exchanges[0].secrets;
+        // Every placeholder has a digest under the key; the password has no form (the client
+        // chose it), the session does (the upstream made it), the token has its claims with
+        // the client id and username as the same placeholders as in the request.
+        let number = |v: &serde_json::Value| -> u64 {
+            let s = v.as_str().unwrap();
+            s[8..s.len() - 1].parse().unwrap()
+        };
+        let req = c.exchanges[0].request.body.as_ref().unwrap();
+        let resp = c.exchanges[0]
+            .response
+            .as_ref()
+            .unwrap()
+            .body
+            .as_ref()
+            .unwrap();
+        let password = &notes[&number(&req["AuthParameters"]["PASSWORD"])];
+        assert_eq!(
+            password.digest.as_deref(),
+            Some(crate::secret_notes::hex(&key.digest(b"Canary-Pa55")).as_str())
+        );
+        assert!(password.form.is_none());
+        assert!(notes[&number(&resp["Session"])].form.is_some());
+        let jwt = notes[&number(&resp["AuthenticationResult"]["AccessToken"])]
+            .jwt
+            .as_ref()
+            .unwrap();
+        assert_eq!(jwt.claims["client_id"], req["ClientId"]);
+        assert_eq!(jwt.claims["username"], req["AuthParameters"]["USERNAME"]);
+        assert_eq!(jwt.claims["token_use"], "access");
+        assert_eq!(jwt.header["kid"], "real-kid");
+
+        // Appending under the same key: the same password keeps its number.
+        let rec = Recorder::open(&path, Rotation::default(), Some(key)).unwrap();
+        rec.record(exchange(request, "{}")).await;
+        rec.close().await.unwrap();
+        let c = Cassette::load(&path).unwrap();
+        assert_eq!(
+            c.exchanges[1].request.body.as_ref().unwrap()["AuthParameters"]["PASSWORD"],
+            req["AuthParameters"]["PASSWORD"]
+        );
+        assert!(c.exchanges[1].secrets.is_empty());
+    }
+
+    #[tokio::test]
     async fn writes_redacted_jsonl_and_appends_with_fresh_numbers() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.jsonl");
-        let rec = Recorder::open(&path, Rotation::default()).unwrap();
+        let rec = Recorder::open(&path, Rotation::default(), None).unwrap();
         assert!(
             rec.record(exchange(
                 r#"{"AuthFlow":"USER_PASSWORD_AUTH","ClientId":"c","AuthParameters":{"PASSWORD":"Canary-1"}}"#,
@@ -898,7 +1003,7 @@ mod tests {
         drop(f);
         assert!(Cassette::load(&path).unwrap().torn_tail);
         let before = redact::max_placeholder(&text);
-        let rec = Recorder::open(&path, Rotation::default()).unwrap();
+        let rec = Recorder::open(&path, Rotation::default(), None).unwrap();
         rec.record(exchange(r#"{"ClientId":"new"}"#, "{}")).await;
         rec.close().await.unwrap();
         let c = Cassette::load(&path).unwrap();
@@ -922,7 +1027,7 @@ mod tests {
         let body = |i: usize| format!(r#"{{"ClientId":"c","Pad":"{padding}","N":{i}}}"#);
         // The size of the header and of one exchange line, measured on an uncapped cassette.
         let probe = dir.path().join("probe.jsonl");
-        let rec = Recorder::open(&probe, Rotation::default()).unwrap();
+        let rec = Recorder::open(&probe, Rotation::default(), None).unwrap();
         let header = std::fs::metadata(&probe).unwrap().len();
         rec.record(exchange(&body(0), "{}")).await;
         rec.close().await.unwrap();
@@ -932,7 +1037,7 @@ mod tests {
             max_bytes: Some(header + 2 * one_line + one_line / 2),
             keep: 2,
         };
-        let rec = Recorder::open(&path, rotation).unwrap();
+        let rec = Recorder::open(&path, rotation, None).unwrap();
         for i in 0..10 {
             assert!(rec.record(exchange(&body(i), "{}")).await.is_some());
         }
@@ -962,7 +1067,7 @@ mod tests {
 
         // A restart right after a rotation goes on from the newest rotated file.
         std::fs::remove_file(&path).unwrap();
-        let rec = Recorder::open(&path, rotation).unwrap();
+        let rec = Recorder::open(&path, rotation, None).unwrap();
         rec.record(exchange(r#"{"ClientId":"c"}"#, "{}")).await;
         rec.close().await.unwrap();
         let c = Cassette::load(&path).unwrap();
@@ -977,7 +1082,7 @@ mod tests {
     async fn a_null_body_comes_back_as_null() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("null.jsonl");
-        let rec = Recorder::open(&path, Rotation::default()).unwrap();
+        let rec = Recorder::open(&path, Rotation::default(), None).unwrap();
         assert!(rec.record(exchange("{}", "null")).await.is_some());
         rec.close().await.unwrap();
         let c = Cassette::load(&path).unwrap();

@@ -24,57 +24,127 @@
 //! Each distinct secret becomes `<secret:N>`, numbered in order of first appearance. The same
 //! secret gets the same placeholder everywhere in a run, so an access token issued in one
 //! answer lines up with the request that later sends it. The map from secret to number is
-//! keyed by an HMAC-SHA256 of the value under a random per-process key: the secrets
-//! themselves are never kept, and the digests never leave memory. When a run appends to an
-//! existing cassette, numbering continues after the highest placeholder in it, so numbers
-//! never collide (a secret seen in an earlier run gets a new number: the key is gone).
+//! keyed by an HMAC-SHA256 of the value: the secrets themselves are never kept. The key is
+//! random per process, or the cassette key of `--cassette-key`; only with a cassette key are
+//! digests written (see `secret_notes.rs`, which also says what else the recorder notes about
+//! each placeholder so replay can be faithful). When a run appends to an existing cassette,
+//! numbering continues after the highest placeholder in it, so numbers never collide; with the
+//! same cassette key, a secret seen in an earlier run keeps its number.
 
 use std::collections::HashMap;
 
 use cogcheck::model::Model;
 use cogcheck::protocol::jwt;
-use hmac::{KeyInit, Mac};
 use serde_json::Value;
+
+use crate::secret_notes::{self, CassetteKey, Notes, SecretNote, TokenNote};
 
 /// Placeholders start with this.
 pub const PLACEHOLDER_PREFIX: &str = "<secret:";
 
+/// Where the value being redacted travels: what the recorder may note about a new secret
+/// depends on it (a client's own secrets never get a `form`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// From the client.
+    Request,
+    /// From the upstream.
+    Answer,
+}
+
 /// Replaces secrets with stable placeholders. One per recorder: its numbering is the
 /// cassette's.
 pub struct Redactor {
-    key: [u8; 32],
+    key: CassetteKey,
+    write_digests: bool,
     seen: HashMap<[u8; 32], u64>,
     next: u64,
+    origin: Origin,
+    notes: Notes,
 }
 
 impl Redactor {
-    /// A redactor whose first placeholder is `<secret:first>`.
+    /// A redactor whose first placeholder is `<secret:first>`, with a key of its own that is
+    /// never written: no digests.
     pub fn new(first: u64) -> Redactor {
+        Redactor::with_key(first, CassetteKey::ephemeral(), false, HashMap::new())
+    }
+
+    /// A redactor under a cassette key. With `write_digests`, each new placeholder's note holds
+    /// its digest; `known` maps the digests of an existing cassette to their numbers, so a
+    /// secret keeps its number across appending runs.
+    pub fn with_key(
+        first: u64,
+        key: CassetteKey,
+        write_digests: bool,
+        known: HashMap<[u8; 32], u64>,
+    ) -> Redactor {
         Redactor {
-            key: rand::random(),
-            seen: HashMap::new(),
+            key,
+            write_digests,
+            seen: known,
             next: first.max(1),
+            origin: Origin::Request,
+            notes: Notes::new(),
         }
+    }
+
+    /// Says where the next values come from.
+    pub fn set_origin(&mut self, origin: Origin) {
+        self.origin = origin;
+    }
+
+    /// The notes about placeholders made since the last call.
+    pub fn take_notes(&mut self) -> Notes {
+        std::mem::take(&mut self.notes)
     }
 
     /// The placeholder for a secret.
     pub fn placeholder(&mut self, secret: &[u8]) -> String {
-        let mut mac = match hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.key) {
-            Ok(m) => m,
-            // HMAC takes keys of any length; this arm cannot run.
-            Err(_) => return "<secret>".into(),
+        let digest = self.key.digest(secret);
+        if let Some(n) = self.seen.get(&digest) {
+            return format!("{PLACEHOLDER_PREFIX}{n}>");
+        }
+        let n = self.next;
+        // Saturating: numbering continues from a cassette's largest placeholder, which may be
+        // near u64::MAX (see `Recorder::open`); an overflow panicked.
+        self.next = self.next.saturating_add(1);
+        self.seen.insert(digest, n);
+        let mut note = SecretNote {
+            digest: self.write_digests.then(|| secret_notes::hex(&digest)),
+            ..SecretNote::default()
         };
-        mac.update(secret);
-        let digest: [u8; 32] = mac.finalize().into_bytes().into();
-        let next = &mut self.next;
-        let n = *self.seen.entry(digest).or_insert_with(|| {
-            let n = *next;
-            // Saturating: numbering continues from a cassette's largest placeholder, which
-            // may be near u64::MAX (see `Recorder::open`); an overflow panicked.
-            *next = next.saturating_add(1);
-            n
-        });
+        if let Ok(text) = std::str::from_utf8(secret) {
+            match jwt::decode_unverified(text) {
+                Ok((header, mut claims)) => {
+                    self.redact_claims(&mut claims);
+                    note.jwt = Some(TokenNote {
+                        header: secret_notes::kept_header(&header),
+                        claims,
+                    });
+                }
+                Err(_) if self.origin == Origin::Answer => {
+                    note.form = Some(secret_notes::form_of(text));
+                }
+                Err(_) => {}
+            }
+        }
+        if note != SecretNote::default() {
+            self.notes.insert(n, note);
+        }
         format!("{PLACEHOLDER_PREFIX}{n}>")
+    }
+
+    /// Every claim but the structural ones becomes a placeholder, as the same value would
+    /// anywhere else in the cassette.
+    fn redact_claims(&mut self, claims: &mut Value) {
+        if let Value::Object(map) = claims {
+            for (name, value) in map.iter_mut() {
+                if !secret_notes::KEPT_CLAIMS.contains(&name.as_str()) {
+                    cogcheck::model::redact_leaves(value, &mut |v| self.redact_value(v), 0);
+                }
+            }
+        }
     }
 
     /// Redacts one JSON leaf: strings, numbers and booleans become placeholders; `null` and

@@ -133,6 +133,7 @@ fn recorded_exchange() -> impl Strategy<Value = RecordedExchange> {
                     latency_ms: f64::from(latency) / 1e3,
                     error: error
                         .map(|(kind, message)| cogcheck_proxy::RecordedError { kind, message }),
+                    secrets: Default::default(),
                 }
             },
         )

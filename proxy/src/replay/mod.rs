@@ -8,18 +8,22 @@
 //! - the key is the action for API calls the model knows, the raw `X-Amz-Target` for other
 //!   API calls, and `METHOD path` for requests that are not API calls (JWKS, OAuth);
 //! - bodies are compared as JSON values, so key order and whitespace do not matter;
-//! - by rule, these values are ignored (replaced by a constant on both sides before
+//! - by rule, these values are compared apart (replaced by a constant on both sides before
 //!   comparing, so their presence still counts but not their value):
 //!   - secrets: every member the model marks sensitive, every `<secret:N>` placeholder and
-//!     every JWT. Recorded secrets are placeholders and cannot be compared with the real
-//!     values a client sends; this also ignores usernames and client ids, which the model
-//!     marks sensitive;
+//!     every JWT. A recorded secret is a placeholder; whether the live value is that secret
+//!     is decided by `secrets.rs` (bound values, the cassette key's digests), so a wrong
+//!     password, code, client id or token does not get the recorded answer;
 //!   - volatile members: any member named `ClientRequestToken`, `Nonce`, `UserContextData`,
 //!     `ContextData` (IP addresses, headers, device fingerprints), or ending in `Date` or
 //!     `Timestamp`.
 //!
-//! Identical requests are answered in their recorded order; once all their recorded answers
-//! have been served, the last one is served again (an SDK that polls keeps seeing the final
+//! Placeholders in recorded answers are filled (`secrets.rs`): the client gets usable values,
+//! tokens it can parse and verify against the replay's JWKS, which replay serves itself at
+//! any path ending in `/.well-known/jwks.json`.
+//!
+//! Identical requests are answered in their recorded order (the first whose secrets agree);
+//! once all their recorded answers have been served, the last one is served again (an SDK that polls keeps seeing the final
 //! state rather than an error).
 //!
 //! # Misses
@@ -28,6 +32,8 @@
 //! SDKs would retry in vain). The message names the action and the closest recorded request
 //! of the same key with the first place where it differs, or lists the actions the cassette
 //! does hold. In mode `new-episodes` a miss goes to the upstream instead and is recorded.
+
+mod secrets;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -44,7 +50,9 @@ use crate::config::Mode;
 use crate::error::Result;
 use crate::record::{Cassette, RecordedExchange, RecordedResponse};
 use crate::redact::{self, is_placeholder};
+use crate::secret_notes::CassetteKey;
 use cogcheck::protocol::jwt;
+use secrets::{Bindings, Secrets, Slot};
 
 const SECRET: &str = "<secret>";
 const VOLATILE: &str = "<volatile>";
@@ -53,7 +61,15 @@ struct Entry {
     seq: u64,
     key: String,
     normalized: Value,
+    slots: Vec<Slot>,
     response: RecordedResponse,
+}
+
+/// What replay has served so far.
+#[derive(Default)]
+struct State {
+    cursors: HashMap<String, usize>,
+    bindings: Bindings,
 }
 
 /// Serves a cassette.
@@ -62,7 +78,8 @@ pub struct Replayer {
     path: String,
     entries: Vec<Entry>,
     index: HashMap<String, Vec<usize>>,
-    cursors: Mutex<HashMap<String, usize>>,
+    secrets: Secrets,
+    state: Mutex<State>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -79,7 +96,9 @@ pub enum Replayed {
 
 impl Replayer {
     /// Loads a cassette for replay.
-    pub fn load(path: &Path, mode: Mode) -> Result<Replayer> {
+    /// With the cassette key it was recorded under, wrong secrets are told from right ones
+    /// even on first use (see `secrets.rs`).
+    pub fn load(path: &Path, mode: Mode, key: Option<CassetteKey>) -> Result<Replayer> {
         let cassette = Cassette::load(path)?;
         if cassette.torn_tail {
             tracing::warn!(
@@ -87,17 +106,37 @@ impl Replayer {
                 "the last line is incomplete (a crash while recording); it is ignored"
             );
         }
+        if key.is_some()
+            && !cassette
+                .exchanges
+                .iter()
+                .any(|e| e.secrets.values().any(|n| n.digest.is_some()))
+        {
+            tracing::warn!(
+                cassette = %path.display(),
+                "--cassette-key is given but the cassette holds no digests (it was recorded \
+                 without one); secrets are checked by first use only"
+            );
+        }
         Ok(Replayer::from_exchanges(
             &path.display().to_string(),
             cassette.exchanges,
             mode,
+            key,
         ))
     }
 
-    fn from_exchanges(path: &str, exchanges: Vec<RecordedExchange>, mode: Mode) -> Replayer {
+    fn from_exchanges(
+        path: &str,
+        exchanges: Vec<RecordedExchange>,
+        mode: Mode,
+        key: Option<CassetteKey>,
+    ) -> Replayer {
         let mut entries = Vec::new();
         let mut index: HashMap<String, Vec<usize>> = HashMap::new();
-        for ex in exchanges {
+        let mut notes = HashMap::new();
+        for mut ex in exchanges {
+            notes.extend(std::mem::take(&mut ex.secrets));
             let Some(response) = ex.response else {
                 continue;
             };
@@ -111,6 +150,7 @@ impl Replayer {
                 .as_deref()
                 .and_then(|a| Model::get().operations.get(a))
                 .and_then(|op| op.input.as_deref());
+            let slots = secrets::slots(ex.request.body.as_ref(), ex.request.body_text.as_deref());
             let body = match (ex.request.body, ex.request.body_text) {
                 (Some(v), _) => v,
                 (None, Some(t)) => Value::String(t),
@@ -123,6 +163,7 @@ impl Replayer {
                 seq: ex.seq,
                 key,
                 normalized,
+                slots,
                 response,
             });
         }
@@ -131,7 +172,8 @@ impl Replayer {
             path: path.to_string(),
             entries,
             index,
-            cursors: Mutex::new(HashMap::new()),
+            secrets: Secrets::new(notes, key),
+            state: Mutex::new(State::default()),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
@@ -160,37 +202,73 @@ impl Replayer {
         path: &str,
         body: &Bytes,
     ) -> Replayed {
+        if method == http::Method::GET && path.ends_with("/.well-known/jwks.json") {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Replayed::Hit(jwks_answer(&self.secrets));
+        }
         let key = request_key(class, method, path);
         let (shape, is_api) = match &class.kind {
             RequestKind::Known { operation, .. } => (operation.input.as_deref(), true),
             RequestKind::UnknownTarget { .. } => (None, true),
             RequestKind::NotApi => (None, false),
         };
-        let value = body_value(body);
-        let normalized = normalize(value, shape, is_api);
+        let live = body_value(body);
+        let normalized = normalize(live.clone(), shape, is_api);
         let canon = format!("{key}\n{}", canonical(&normalized));
+        let mut wrong = None;
         if let Some(list) = self.index.get(&canon) {
-            let position = match self.cursors.lock() {
-                Ok(mut cursors) => {
-                    let c = cursors.entry(canon).or_insert(0);
-                    let p = (*c).min(list.len() - 1);
-                    *c += 1;
-                    p
+            // A poisoned lock only means another request panicked mid-way; the state is
+            // still a valid map, so go on with it.
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let start = state.cursors.get(&canon).copied().unwrap_or(0);
+            // The next in recorded order first, then the later ones, then (all served) the
+            // last back to the first.
+            let order = (start..list.len()).chain((0..start.min(list.len())).rev());
+            for position in order {
+                let Some(entry) = list.get(position).and_then(|&i| self.entries.get(i)) else {
+                    continue;
+                };
+                match self.secrets.check(&entry.slots, &live, &state.bindings) {
+                    Ok(new) => {
+                        for (n, v) in new {
+                            state.bindings.bind(n, v);
+                        }
+                        if position >= start {
+                            state.cursors.insert(canon, position + 1);
+                        }
+                        let answer = answer(entry, &self.secrets, &mut state.bindings);
+                        self.hits.fetch_add(1, Ordering::Relaxed);
+                        return Replayed::Hit(answer);
+                    }
+                    Err(w) => {
+                        wrong.get_or_insert((entry.seq, w));
+                    }
                 }
-                Err(_) => list.len() - 1,
-            };
-            if let Some(entry) = list.get(position).and_then(|&i| self.entries.get(i)) {
-                self.hits.fetch_add(1, Ordering::Relaxed);
-                return Replayed::Hit(answer(entry));
             }
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         match self.mode {
             Mode::NewEpisodes | Mode::All => Replayed::Forward,
-            Mode::None | Mode::Once => Replayed::Miss(BufferedResponse::proxy_error(
-                ProxyError::ReplayMiss,
-                &self.miss_message(&key, &normalized),
-            )),
+            Mode::None | Mode::Once => match wrong {
+                Some((seq, w)) => {
+                    Replayed::Miss(self.secrets.wrong_secret_answer(&w).unwrap_or_else(|| {
+                        BufferedResponse::proxy_error(
+                            ProxyError::ReplayMiss,
+                            &format!(
+                                "cogcheck replay: the recorded {key} request #{seq} (cassette {}) \
+                                 matches this one but for the secret at {}: {}",
+                                self.path,
+                                w.slot.display(),
+                                w.why
+                            ),
+                        )
+                    }))
+                }
+                None => Replayed::Miss(BufferedResponse::proxy_error(
+                    ProxyError::ReplayMiss,
+                    &self.miss_message(&key, &normalized),
+                )),
+            },
         }
     }
 
@@ -265,12 +343,13 @@ fn body_value(body: &Bytes) -> Value {
     }
 }
 
-fn answer(entry: &Entry) -> BufferedResponse {
+fn answer(entry: &Entry, secrets: &Secrets, bindings: &mut Bindings) -> BufferedResponse {
     let mut headers = http::HeaderMap::new();
     for (k, v) in &entry.response.headers {
+        let v = secrets.fill_text(v, bindings).unwrap_or_else(|| v.clone());
         if let (Ok(k), Ok(v)) = (
             http::HeaderName::from_bytes(k.as_bytes()),
-            http::HeaderValue::from_str(v),
+            http::HeaderValue::from_str(&v),
         ) {
             headers.append(k, v);
         }
@@ -281,11 +360,34 @@ fn answer(entry: &Entry) -> BufferedResponse {
     if let Ok(v) = http::HeaderValue::from_str(&entry.seq.to_string()) {
         headers.insert("x-cogcheck-replayed", v);
     }
+    let mut response = entry.response.clone();
+    if let Some(body) = &mut response.body {
+        secrets.fill_value(body, bindings);
+    }
+    if let Some(text) = &mut response.body_text {
+        if let Some(filled) = secrets.fill_text(text, bindings) {
+            *text = filled;
+        }
+    }
     BufferedResponse {
         status: http::StatusCode::from_u16(entry.response.status)
             .unwrap_or(http::StatusCode::BAD_GATEWAY),
         headers,
-        body: entry.response.body_bytes(),
+        body: response.body_bytes(),
+    }
+}
+
+/// The replay's own JWKS: the key that signs the tokens it serves.
+fn jwks_answer(secrets: &Secrets) -> BufferedResponse {
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    BufferedResponse {
+        status: http::StatusCode::OK,
+        headers,
+        body: Bytes::from(secrets.jwks().to_string()),
     }
 }
 
@@ -493,6 +595,13 @@ mod tests {
     use crate::record::RecordedRequest;
     use serde_json::json;
 
+    fn now_secs() -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    }
+
     fn recorded(seq: u64, action: &str, body: Value, answer: Value) -> RecordedExchange {
         RecordedExchange {
             seq,
@@ -518,6 +627,7 @@ mod tests {
             }),
             latency_ms: 1.0,
             error: None,
+            secrets: Default::default(),
         }
     }
 
@@ -581,6 +691,7 @@ mod tests {
                 ),
             ],
             Mode::None,
+            None,
         );
         assert_eq!(
             body(ask(&r, "DescribeUserPool", json!({"UserPoolId": "p1"})))["n"],
@@ -627,6 +738,7 @@ mod tests {
                 json!({}),
             )],
             Mode::None,
+            None,
         );
         let Replayed::Miss(m) = ask(
             &r,
@@ -660,11 +772,193 @@ mod tests {
         assert!(msg.contains("DescribeUserPool (1)"), "{msg}");
         assert_eq!(r.misses(), 2);
 
-        let r = Replayer::from_exchanges("c.jsonl", vec![], Mode::NewEpisodes);
+        let r = Replayer::from_exchanges("c.jsonl", vec![], Mode::NewEpisodes, None);
         assert!(matches!(
             ask(&r, "ListUserPools", json!({})),
             Replayed::Forward
         ));
+    }
+
+    fn error_type(r: Replayed) -> (String, String) {
+        let (Replayed::Hit(b) | Replayed::Miss(b)) = r else {
+            panic!("forward")
+        };
+        let v: Value = serde_json::from_slice(&b.body).unwrap();
+        (
+            v["__type"].as_str().unwrap_or("").to_string(),
+            v["message"].as_str().unwrap_or("").to_string(),
+        )
+    }
+
+    /// A session as the recorder writes it: a client id first seen in an answer, a password
+    /// the client chose, an access token whose claims name the client and the user.
+    fn session(key: Option<&CassetteKey>) -> Vec<RecordedExchange> {
+        use crate::secret_notes::{form_of, hex, SecretNote, TokenNote};
+        let digest = |v: &str| key.map(|k| hex(&k.digest(v.as_bytes())));
+        let mut create = recorded(
+            1,
+            "CreateUserPoolClient",
+            json!({"UserPoolId": "p", "ClientName": "app"}),
+            json!({"UserPoolClient": {"ClientId": "<secret:1>", "ClientName": "app"}}),
+        );
+        create.secrets.insert(
+            1,
+            SecretNote {
+                digest: digest("4e7sn1q0b2gq3j5ajh7o2hbm1d"),
+                form: Some(form_of("4e7sn1q0b2gq3j5ajh7o2hbm1d")),
+                jwt: None,
+            },
+        );
+        let mut auth = recorded(
+            2,
+            "InitiateAuth",
+            json!({"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": "<secret:1>",
+                   "AuthParameters": {"USERNAME": "<secret:2>", "PASSWORD": "<secret:3>"}}),
+            json!({"AuthenticationResult": {"AccessToken": "<secret:4>", "ExpiresIn": 3600}}),
+        );
+        auth.secrets.insert(
+            2,
+            SecretNote {
+                digest: digest("bob"),
+                ..Default::default()
+            },
+        );
+        auth.secrets.insert(
+            3,
+            SecretNote {
+                digest: digest("Pa55-word!"),
+                ..Default::default()
+            },
+        );
+        auth.secrets.insert(
+            4,
+            SecretNote {
+                digest: None,
+                form: None,
+                jwt: Some(TokenNote {
+                    header: json!({"alg": "RS256", "kid": "k"}),
+                    claims: json!({"client_id": "<secret:1>", "username": "<secret:2>",
+                                   "token_use": "access", "iat": 1_000_000, "exp": 1_003_600}),
+                }),
+            },
+        );
+        let get = recorded(
+            3,
+            "GetUser",
+            json!({"AccessToken": "<secret:4>"}),
+            json!({"Username": "<secret:2>"}),
+        );
+        vec![create, auth, get]
+    }
+
+    fn sign_in(r: &Replayer, client: &str, password: &str) -> Replayed {
+        ask(
+            r,
+            "InitiateAuth",
+            json!({"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": client,
+                   "AuthParameters": {"USERNAME": "bob", "PASSWORD": password}}),
+        )
+    }
+
+    #[test]
+    fn replay_serves_usable_secrets_and_refuses_wrong_ones() {
+        let r = Replayer::from_exchanges("c.jsonl", session(None), Mode::None, None);
+        let created = body(ask(
+            &r,
+            "CreateUserPoolClient",
+            json!({"UserPoolId": "p", "ClientName": "app"}),
+        ));
+        let client = created["UserPoolClient"]["ClientId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(!client.contains("secret"), "{client}");
+        assert_eq!(client.len(), 26);
+
+        // An unknown client id is not the one replay gave out.
+        let (t, m) = error_type(sign_in(&r, "someotherclientid00000000a", "Pa55-word!"));
+        assert_eq!(t, "ResourceNotFoundException", "{m}");
+
+        let signed = body(sign_in(&r, &client, "Pa55-word!"));
+        let token = signed["AuthenticationResult"]["AccessToken"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let jwks = body(r.respond(
+            &classify(&http::Method::GET, &http::HeaderMap::new()),
+            &http::Method::GET,
+            "/p/.well-known/jwks.json",
+            &Bytes::new(),
+        ));
+        let claims = jwt::verify_rs256(&token, &jwks).unwrap();
+        assert_eq!(claims["client_id"], client.as_str());
+        assert_eq!(claims["username"], "bob");
+        assert_eq!(claims["token_use"], "access");
+        assert_eq!(
+            claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+            3600
+        );
+        let now = now_secs();
+        assert!(
+            (claims["iat"].as_i64().unwrap() - now).abs() < 60,
+            "{claims}"
+        );
+
+        // The token goes back and is recognised; the username in the answer is the live one.
+        assert_eq!(
+            body(ask(&r, "GetUser", json!({"AccessToken": token})))["Username"],
+            "bob"
+        );
+        let (t, _) = error_type(ask(
+            &r,
+            "GetUser",
+            json!({"AccessToken": "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"}),
+        ));
+        assert_eq!(t, "NotAuthorizedException");
+
+        // The password bound on first use; another one is Cognito's NotAuthorized.
+        let (t, m) = error_type(sign_in(&r, &client, "wrong-password"));
+        assert_eq!(
+            (t.as_str(), m.as_str()),
+            ("NotAuthorizedException", "Incorrect username or password.")
+        );
+        assert!(body(sign_in(&r, &client, "Pa55-word!"))["AuthenticationResult"].is_object());
+    }
+
+    #[test]
+    fn with_the_cassette_key_a_wrong_secret_is_refused_on_first_use() {
+        let key = CassetteKey::ephemeral();
+        let r = Replayer::from_exchanges("c.jsonl", session(Some(&key)), Mode::None, Some(key));
+        let created = body(ask(
+            &r,
+            "CreateUserPoolClient",
+            json!({"UserPoolId": "p", "ClientName": "app"}),
+        ));
+        let client = created["UserPoolClient"]["ClientId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // Served values are the replay's own, so they are checked by binding, not digest.
+        let (t, _) = error_type(sign_in(&r, &client, "Pa55-word?"));
+        assert_eq!(t, "NotAuthorizedException");
+        assert!(body(sign_in(&r, &client, "Pa55-word!"))["AuthenticationResult"].is_object());
+        // Without the key, the first password sent would have been taken.
+        let r = Replayer::from_exchanges(
+            "c.jsonl",
+            session(Some(&CassetteKey::ephemeral())),
+            Mode::None,
+            None,
+        );
+        let created = body(ask(
+            &r,
+            "CreateUserPoolClient",
+            json!({"UserPoolId": "p", "ClientName": "app"}),
+        ));
+        let client = created["UserPoolClient"]["ClientId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(body(sign_in(&r, &client, "Pa55-word?"))["AuthenticationResult"].is_object());
     }
 
     #[test]
