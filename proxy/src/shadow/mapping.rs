@@ -82,7 +82,7 @@ const PAIR_OVERHEAD: usize = 128;
 pub const LEARNED_HEADERS: &[&str] = &["x-moto-forgot-password-confirmation-code"];
 
 /// Which backend a value came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Side {
     /// The primary (`--upstream`, or the cassette).
     Primary,
@@ -102,6 +102,8 @@ pub struct Pair {
 }
 
 struct SrpState {
+    /// Its number among the entries kept beside the pairs.
+    number: usize,
     client: SrpClient,
     pool: String,
     username: String,
@@ -164,7 +166,17 @@ enum Beside {
     Invented(String),
     /// `passwords`: (shadow pool, user).
     Password(String, String),
+    /// `pool_names`: the primary pool.
+    PoolName(String),
+    /// A client's secret and pool (`secrets_*`, `client_pool_*` of the side).
+    Client(Side, String),
+    /// `srp`: an SRP sign-in the client began, by its `SECRET_BLOCK`.
+    Srp(String),
 }
+
+/// What an unfinished SRP sign-in costs besides its key: the client's big numbers and the
+/// challenge's parameters.
+const SRP_COST: usize = 2048;
 
 impl Beside {
     /// Refresh tokens' users and invented values serve requests of the next hours; passwords
@@ -172,8 +184,9 @@ impl Beside {
     fn short_lived(&self) -> bool {
         // No wildcard: a new kind of entry must choose.
         match self {
-            Beside::RefreshUser(_) | Beside::Invented(_) => true,
-            Beside::Password(..) => false,
+            // A client answers an SRP challenge within seconds, or never.
+            Beside::RefreshUser(_) | Beside::Invented(_) | Beside::Srp(_) => true,
+            Beside::Password(..) | Beside::PoolName(_) | Beside::Client(..) => false,
         }
     }
 }
@@ -195,7 +208,9 @@ pub struct Mapping {
     secrets_shadow: HashMap<String, String>,
     client_pool_primary: HashMap<String, String>,
     client_pool_shadow: HashMap<String, String>,
-    pool_names: HashMap<String, String>,
+    /// The number of each client's entry beside the pairs (its secret and pool).
+    client_numbers: HashMap<(Side, String), usize>,
+    pool_names: HashMap<String, (String, usize)>,
     /// The password the shadow was given for (shadow pool, user), with its entry in `beside`.
     passwords: HashMap<(String, String), (String, usize)>,
     /// The user each primary refresh token was issued to: REFRESH_TOKEN_AUTH sends a
@@ -204,7 +219,7 @@ pub struct Mapping {
     /// Shadow values invented for a cassette's placeholders: unlike values learned from an
     /// answer, an invented confirmation code is one the shadow never delivered.
     invented: HashMap<String, usize>,
-    /// The entries of the three maps above by the number they were remembered under (numbers
+    /// The entries of these maps (and of the client, pool name and SRP maps) by the number they were remembered under (numbers
     /// shared with `pairs`, so "oldest" compares across both): they count against the budget
     /// and are forgotten like pairs, or a long live compare would grow them without bound.
     beside: BTreeMap<usize, Beside>,
@@ -239,6 +254,7 @@ impl Mapping {
             secrets_shadow: HashMap::new(),
             client_pool_primary: HashMap::new(),
             client_pool_shadow: HashMap::new(),
+            client_numbers: HashMap::new(),
             pool_names: HashMap::new(),
             passwords: HashMap::new(),
             refresh_users: HashMap::new(),
@@ -283,7 +299,9 @@ impl Mapping {
 
     /// The name a primary pool was created with, when seen.
     pub fn pool_name(&self, primary_pool: &str) -> Option<&str> {
-        self.pool_names.get(primary_pool).map(String::as_str)
+        self.pool_names
+            .get(primary_pool)
+            .map(|(name, _)| name.as_str())
     }
 
     /// The primary pool a request is about: its `UserPoolId`, the pool of its `ClientId`, or
@@ -442,6 +460,77 @@ impl Mapping {
         self.remember_beside(i, entry, cost);
     }
 
+    fn remember_pool_name(&mut self, pool: &str, name: &str) {
+        if let Some(j) = self.pool_names.get(pool).map(|&(_, j)| j) {
+            self.forget_beside(j);
+        }
+        let i = self.number();
+        self.pool_names
+            .insert(pool.to_string(), (name.to_string(), i));
+        let cost = pool.len() + name.len() + PAIR_OVERHEAD;
+        self.remember_beside(i, Beside::PoolName(pool.to_string()), cost);
+    }
+
+    /// A client's secret and pool, as one entry: what an answer says replaces what an
+    /// earlier one said.
+    fn remember_client(
+        &mut self,
+        side: Side,
+        client: &str,
+        secret: Option<&str>,
+        pool: Option<&str>,
+    ) {
+        let key = (side, client.to_string());
+        let (old_secret, old_pool) = match side {
+            Side::Primary => (&self.secrets_primary, &self.client_pool_primary),
+            Side::Shadow => (&self.secrets_shadow, &self.client_pool_shadow),
+        };
+        // A later answer may name only the pool (ListUserPoolClients has no secret).
+        let secret = secret
+            .map(str::to_string)
+            .or_else(|| old_secret.get(client).cloned());
+        let pool = pool
+            .map(str::to_string)
+            .or_else(|| old_pool.get(client).cloned());
+        if let Some(j) = self.client_numbers.get(&key).copied() {
+            self.forget_beside(j);
+        }
+        let i = self.number();
+        let (secrets, pools) = match side {
+            Side::Primary => (&mut self.secrets_primary, &mut self.client_pool_primary),
+            Side::Shadow => (&mut self.secrets_shadow, &mut self.client_pool_shadow),
+        };
+        let mut cost = client.len() + PAIR_OVERHEAD;
+        if let Some(s) = secret {
+            cost += s.len();
+            secrets.insert(client.to_string(), s);
+        }
+        if let Some(p) = pool {
+            cost += p.len();
+            pools.insert(client.to_string(), p);
+        }
+        self.client_numbers.insert(key, i);
+        self.remember_beside(i, Beside::Client(side, client.to_string()), cost);
+    }
+
+    fn remember_srp(&mut self, block: String, mut state: SrpState) {
+        if let Some(j) = self.srp.get(&block).map(|s| s.number) {
+            self.forget_beside(j);
+        }
+        let i = self.number();
+        state.number = i;
+        let cost = block.len() + SRP_COST;
+        self.srp.insert(block.clone(), state);
+        self.remember_beside(i, Beside::Srp(block), cost);
+    }
+
+    fn take_srp(&mut self, block: &str, number: usize) -> Option<SrpState> {
+        self.beside.remove(&number);
+        let state = self.srp.remove(block)?;
+        self.bytes = self.bytes.saturating_sub(block.len() + SRP_COST);
+        Some(state)
+    }
+
     /// Forgets one entry kept beside the pairs, giving its cost back.
     fn forget_beside(&mut self, i: usize) {
         let Some(entry) = self.beside.remove(&i) else {
@@ -464,6 +553,21 @@ impl Mapping {
                     .remove(&(pool, user))
                     .map(|(password, _)| cost + password.len())
             }
+            Beside::PoolName(pool) => self
+                .pool_names
+                .remove(&pool)
+                .map(|(name, _)| pool.len() + name.len() + PAIR_OVERHEAD),
+            Beside::Client(side, client) => {
+                self.client_numbers.remove(&(side, client.clone()));
+                let (secrets, pools) = match side {
+                    Side::Primary => (&mut self.secrets_primary, &mut self.client_pool_primary),
+                    Side::Shadow => (&mut self.secrets_shadow, &mut self.client_pool_shadow),
+                };
+                let secret = secrets.remove(&client).map_or(0, |s| s.len());
+                let pool = pools.remove(&client).map_or(0, |p| p.len());
+                Some(client.len() + secret + pool + PAIR_OVERHEAD)
+            }
+            Beside::Srp(block) => self.srp.remove(&block).map(|_| block.len() + SRP_COST),
         };
         self.bytes = self.bytes.saturating_sub(cost.unwrap_or(0));
     }
@@ -498,17 +602,24 @@ impl Mapping {
         let Some(shadow_pool) = self.to_shadow(primary_pool).map(str::to_string) else {
             return;
         };
-        self.pool_names.remove(primary_pool);
-        for c in take_clients_of(&mut self.client_pool_primary, primary_pool) {
-            let secret = self.secrets_primary.remove(&c);
+        if let Some(j) = self.pool_names.get(primary_pool).map(|&(_, j)| j) {
+            self.forget_beside(j);
+        }
+        for c in clients_of(&self.client_pool_primary, primary_pool) {
+            let secret = self.secrets_primary.get(&c).cloned();
             for value in std::iter::once(&c).chain(secret.as_ref()) {
                 if let Some(i) = self.lookup(Side::Primary, value).map(|(i, _)| i) {
                     self.forget(i);
                 }
             }
+            if let Some(j) = self.client_numbers.get(&(Side::Primary, c)).copied() {
+                self.forget_beside(j);
+            }
         }
-        for c in take_clients_of(&mut self.client_pool_shadow, &shadow_pool) {
-            self.secrets_shadow.remove(&c);
+        for c in clients_of(&self.client_pool_shadow, &shadow_pool) {
+            if let Some(j) = self.client_numbers.get(&(Side::Shadow, c)).copied() {
+                self.forget_beside(j);
+            }
         }
         let passwords: Vec<usize> = self
             .passwords
@@ -519,7 +630,15 @@ impl Mapping {
         for i in passwords {
             self.forget_beside(i);
         }
-        self.srp.retain(|_, s| s.pool != shadow_pool);
+        let srp: Vec<usize> = self
+            .srp
+            .values()
+            .filter(|s| s.pool == shadow_pool)
+            .map(|s| s.number)
+            .collect();
+        for i in srp {
+            self.forget_beside(i);
+        }
         if let Some(i) = self.lookup(Side::Primary, primary_pool).map(|(i, _)| i) {
             self.forget(i);
         }
@@ -563,7 +682,7 @@ impl Mapping {
             request_primary.get("PoolName").and_then(Value::as_str),
             primary.pointer("/UserPool/Id").and_then(Value::as_str),
         ) {
-            self.pool_names.insert(id.to_string(), name.to_string());
+            self.remember_pool_name(id, name);
         }
         for (body, side) in [(primary, Side::Primary), (shadow, Side::Shadow)] {
             let clients: Vec<&Value> =
@@ -576,15 +695,10 @@ impl Mapping {
                 let Some(id) = c.get("ClientId").and_then(Value::as_str) else {
                     continue;
                 };
-                let (secrets, pools) = match side {
-                    Side::Primary => (&mut self.secrets_primary, &mut self.client_pool_primary),
-                    Side::Shadow => (&mut self.secrets_shadow, &mut self.client_pool_shadow),
-                };
-                if let Some(s) = c.get("ClientSecret").and_then(Value::as_str) {
-                    secrets.insert(id.to_string(), s.to_string());
-                }
-                if let Some(p) = c.get("UserPoolId").and_then(Value::as_str) {
-                    pools.insert(id.to_string(), p.to_string());
+                let secret = c.get("ClientSecret").and_then(Value::as_str);
+                let pool = c.get("UserPoolId").and_then(Value::as_str);
+                if secret.is_some() || pool.is_some() {
+                    self.remember_client(side, id, secret, pool);
                 }
             }
         }
@@ -908,7 +1022,11 @@ impl Mapping {
                 else {
                     return Pending::None;
                 };
-                let Some(state) = self.srp.remove(block) else {
+                let Some(state) = self.srp.get(block).map(|s| s.number) else {
+                    return Pending::None;
+                };
+                // Taken out and its cost given back: an SRP sign-in is answered once.
+                let Some(state) = self.take_srp(block, state) else {
                     return Pending::None;
                 };
                 let param = |k: &str| {
@@ -1018,9 +1136,10 @@ impl Mapping {
             } => {
                 if let Some(Value::Object(challenge)) = shadow_answer.get("ChallengeParameters") {
                     if let Some(block) = challenge.get("SECRET_BLOCK").and_then(Value::as_str) {
-                        self.srp.insert(
+                        self.remember_srp(
                             block.to_string(),
                             SrpState {
+                                number: 0,
                                 client: *client,
                                 pool,
                                 username,
@@ -1034,17 +1153,13 @@ impl Mapping {
     }
 }
 
-/// Removes the clients of `pool` from a client -> pool map and returns them.
-fn take_clients_of(client_pool: &mut HashMap<String, String>, pool: &str) -> Vec<String> {
-    let clients: Vec<String> = client_pool
+/// The clients of `pool` in a client -> pool map.
+fn clients_of(client_pool: &HashMap<String, String>, pool: &str) -> Vec<String> {
+    client_pool
         .iter()
         .filter(|(_, p)| p.as_str() == pool)
         .map(|(c, _)| c.clone())
-        .collect();
-    for c in &clients {
-        client_pool.remove(c);
-    }
-    clients
+        .collect()
 }
 
 #[cfg(test)]
@@ -1345,6 +1460,61 @@ mod tests {
         }
         assert_eq!(m.bytes(), 0);
         assert!(m.passwords.is_empty() && m.refresh_users.is_empty() && m.invented.is_empty());
+    }
+
+    #[test]
+    fn pools_clients_and_unanswered_srp_sign_ins_are_held_to_the_budget() {
+        const BUDGET: usize = 64 * 1024;
+        let mut m = Mapping::with_budget(BUDGET);
+        // One client's numbers for every sign-in: making a fresh one 2,000 times is slow.
+        let srp = SrpClient::new("us-east-1_B00000").unwrap();
+        for n in 0..2000 {
+            // Pools and clients that are never deleted, and SRP sign-ins never answered.
+            pool_with_client(&mut m, &format!("A{n:05}"), &format!("B{n:05}"));
+            m.finish(
+                Pending::SrpStart {
+                    client: Box::new(srp.clone()),
+                    pool: format!("us-east-1_B{n:05}"),
+                    username: "u".into(),
+                },
+                &json!({"ChallengeParameters": {"SECRET_BLOCK": format!("block-{n}")}}),
+            );
+            assert!(m.bytes() <= BUDGET, "over budget after {n}: {}", m.bytes());
+        }
+        let most = BUDGET / PAIR_OVERHEAD;
+        for (name, len) in [
+            ("pool_names", m.pool_names.len()),
+            ("secrets_primary", m.secrets_primary.len()),
+            ("secrets_shadow", m.secrets_shadow.len()),
+            ("client_pool_primary", m.client_pool_primary.len()),
+            ("client_pool_shadow", m.client_pool_shadow.len()),
+            ("srp", m.srp.len()),
+        ] {
+            assert!(len < most, "{name} holds {len}");
+        }
+        assert_eq!(
+            m.beside.len(),
+            m.pool_names.len() + m.client_numbers.len() + m.srp.len(),
+            "every entry is accounted once"
+        );
+        // The newest are kept: the last pool's name and client, the last sign-in.
+        assert_eq!(m.pool_name("us-east-1_A01999"), Some("A01999"));
+        assert_eq!(
+            m.secrets_primary.get("cA01999").map(String::as_str),
+            Some("sA01999")
+        );
+        assert!(m.srp.contains_key("block-1999"));
+        // Deleting the last pool takes its entries and their bytes with it.
+        let before = m.bytes();
+        m.forget_pool("us-east-1_A01999");
+        assert!(m.bytes() < before);
+        assert!(m.pool_name("us-east-1_A01999").is_none());
+        assert!(!m.srp.contains_key("block-1999"));
+        let held: Vec<usize> = m.pairs.keys().chain(m.beside.keys()).copied().collect();
+        for i in held {
+            m.forget_any(i);
+        }
+        assert_eq!(m.bytes(), 0);
     }
 
     #[test]
