@@ -61,7 +61,14 @@ pub struct Redactor {
     next: u64,
     origin: Origin,
     notes: Notes,
+    /// The request's secrets, with their placeholders, while its answer is redacted: an
+    /// upstream may echo one in an error message (moto's NotAuthorizedException repeats the
+    /// access token it refused). Held in memory for one exchange only.
+    echoes: Vec<(String, String)>,
 }
+
+/// Shorter secrets are not searched for in answers: "123456" would match inside any number.
+const MIN_ECHO: usize = 8;
 
 impl Redactor {
     /// A redactor whose first placeholder is `<secret:first>`, with a key of its own that is
@@ -86,11 +93,15 @@ impl Redactor {
             next: first.max(1),
             origin: Origin::Request,
             notes: Notes::new(),
+            echoes: Vec::new(),
         }
     }
 
-    /// Says where the next values come from.
+    /// Says where the next values come from. A new request forgets the last one's secrets.
     pub fn set_origin(&mut self, origin: Origin) {
+        if origin == Origin::Request {
+            self.echoes.clear();
+        }
         self.origin = origin;
     }
 
@@ -101,6 +112,28 @@ impl Redactor {
 
     /// The placeholder for a secret.
     pub fn placeholder(&mut self, secret: &[u8]) -> String {
+        let placeholder = self.number(secret);
+        if self.origin == Origin::Request && secret.len() >= MIN_ECHO {
+            if let Ok(text) = std::str::from_utf8(secret) {
+                self.echoes.push((text.to_string(), placeholder.clone()));
+            }
+        }
+        placeholder
+    }
+
+    /// Replaces the current request's secrets where an answer's text repeats them.
+    fn redact_echoes(&self, text: &str) -> Option<String> {
+        let mut out: Option<String> = None;
+        for (secret, placeholder) in &self.echoes {
+            let current = out.as_deref().unwrap_or(text);
+            if current.contains(secret.as_str()) {
+                out = Some(current.replace(secret.as_str(), placeholder));
+            }
+        }
+        out
+    }
+
+    fn number(&mut self, secret: &[u8]) -> String {
         let digest = self.key.digest(secret);
         if let Some(n) = self.seen.get(&digest) {
             return format!("{PLACEHOLDER_PREFIX}{n}>");
@@ -169,11 +202,16 @@ impl Redactor {
         scan_strings(value, &mut |s| self.redact_jwts(s), 0);
     }
 
-    /// Replaces every JWT inside `text`.
+    /// Replaces every JWT inside `text`, and in an answer the request's secrets it repeats.
     pub fn redact_jwts(&mut self, text: &str) -> Option<String> {
+        let echoed = match self.origin {
+            Origin::Answer => self.redact_echoes(text),
+            Origin::Request => None,
+        };
+        let text = echoed.as_deref().unwrap_or(text);
         let spans = jwt::find(text);
         if spans.is_empty() {
-            return None;
+            return echoed;
         }
         let mut out = String::with_capacity(text.len());
         let mut at = 0;
@@ -317,6 +355,34 @@ mod tests {
         r.redact_json(Some("GetUserResponse"), &mut body);
         assert_eq!(body["message"], "<secret:1>");
         assert_eq!(body["Unmodeled"]["deep"][0], "Bearer <secret:1>");
+    }
+
+    #[test]
+    fn an_answer_repeating_a_request_secret_gets_its_placeholder() {
+        let mut r = Redactor::new(1);
+        let mut request = json!({"AccessToken": "not-a-real-access-token"});
+        r.redact_json(Some("GetUserRequest"), &mut request);
+        r.set_origin(Origin::Answer);
+        let mut answer = json!({"__type": "NotAuthorizedException",
+                                "message": "Invalid token not-a-real-access-token given"});
+        r.redact_json(None, &mut answer);
+        assert_eq!(
+            answer["message"],
+            format!(
+                "Invalid token {} given",
+                request["AccessToken"].as_str().unwrap()
+            )
+        );
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            "x-amzn-errormessage",
+            "bad not-a-real-access-token".parse().unwrap(),
+        );
+        assert!(!r.redact_headers(&h)[0].1.contains("not-a-real"));
+        // The next exchange's answers no longer search for it.
+        r.set_origin(Origin::Request);
+        r.set_origin(Origin::Answer);
+        assert_eq!(r.redact_jwts("not-a-real-access-token"), None);
     }
 
     #[test]
