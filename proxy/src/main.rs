@@ -16,10 +16,11 @@ fn main() -> ExitCode {
         eprintln!("cogcheck-proxy: {e}");
         return ExitCode::from(exit_code(&e.into()));
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.workers {
+        builder.worker_threads(usize::from(n));
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cogcheck-proxy: cannot start the async runtime: {e}");
