@@ -280,7 +280,7 @@ rss=$work/rss.txt
 : >"$rss"
 for row in $ROWS; do
   [ "$row" = direct ] && continue
-  procs="${pid[$row]} $(pgrep -P "${pid[$row]}" | tr '\n' ' ')"
+  procs="${pid[$row]} $(pgrep -P "${pid[$row]}" | tr "\n" " " || true)"
   "${on_client[@]}" python3 - "$row" "${port[$row]}" "$IDLE_CONNS" $procs >>"$rss" <<'PY' ||
 import socket, sys, time
 row, port, n, procs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
