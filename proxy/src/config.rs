@@ -309,6 +309,11 @@ pub struct Args {
           requires = "shared_state",
           value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub shared_state_timeout: u64,
+
+    /// Threads serving requests (the async runtime's workers). Default: one per CPU. One
+    /// worker pins the proxy to a single core, as `worker_processes 1` does nginx.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub workers: Option<u16>,
 }
 
 /// The look of log events on standard error (`--log-format`).

@@ -29,6 +29,9 @@ use aws_smithy_runtime_api::client::identity::Identity;
 
 type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, ProxyBody>;
 
+/// Idle keep-alive connections kept to the upstream.
+const POOL_IDLE: usize = 256;
+
 /// Why a request did not get an answer from the upstream.
 #[derive(Debug)]
 pub enum ForwardError {
@@ -65,6 +68,9 @@ impl Forwarder {
             .build();
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(60))
+            // As nginx's `keepalive 256`: a burst of clients may open more connections, but
+            // only this many stay open once it is over.
+            .pool_max_idle_per_host(POOL_IDLE)
             .build(https);
         let base_path = upstream.uri.path().trim_end_matches('/').to_string();
         let identity = match credentials {

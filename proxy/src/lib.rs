@@ -206,7 +206,12 @@ impl Proxy {
             responders,
             forwarder,
             recorder,
-            stats: stats::Stats::default(),
+            // Only the admin API reads the counters.
+            stats: if admin_listener.is_some() {
+                stats::Stats::default()
+            } else {
+                stats::Stats::disabled()
+            },
             faults,
             shadow,
         });

@@ -118,11 +118,14 @@ async fn connection(
         let stack = stack.clone();
         req.extensions_mut().insert(request_control.clone());
         let guard = InFlight::enter(&in_flight);
-        async move {
+        // Boxed: hyper keeps room for the service's future in every connection, busy or
+        // idle, and the whole stack's future is kilobytes; boxed, an idle connection holds a
+        // pointer and the memory is only taken while a request is in flight.
+        Box::pin(async move {
             let answer = stack.handle(req).await;
             drop(guard);
             Ok::<_, Infallible>(answer)
-        }
+        })
     });
     let Some(acceptor) = tls else {
         let conn =

@@ -16,10 +16,18 @@ fn main() -> ExitCode {
         eprintln!("cogcheck-proxy: {e}");
         return ExitCode::from(exit_code(&e.into()));
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // One worker is a current-thread runtime: the same single thread, without the
+    // work-stealing scheduler's cross-thread wakeups and atomics on every task switch.
+    let mut builder = match args.workers {
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(usize::from(n));
+            b
+        }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cogcheck-proxy: cannot start the async runtime: {e}");
