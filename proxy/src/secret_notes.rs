@@ -157,8 +157,15 @@ pub struct TokenNote {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum FormPart {
+    /// A UUID of this version (`"4"`): a `sub` or a user name Cognito generated is checked
+    /// against the UUID grammar, version and variant included, by clients and scenarios.
+    Uuid {
+        /// The version digit.
+        uuid: String,
+    },
     /// `len` characters drawn from the classes in `chars`: `9` digits, `a` lowercase, `A`
-    /// uppercase, and any other character literally.
+    /// uppercase, `x` lowercase hexadecimal, `X` uppercase hexadecimal, and any other
+    /// character literally.
     Run {
         /// Classes and literal characters.
         chars: String,
@@ -178,6 +185,57 @@ const MAX_PARTS: usize = 16;
 
 /// The form of a secret (see the module docs).
 pub fn form_of(secret: &str) -> Vec<FormPart> {
+    if let Some(version) = uuid_version(secret) {
+        return vec![FormPart::Uuid {
+            uuid: version.to_string(),
+        }];
+    }
+    let mut parts = classes_of(secret);
+    // Runs of eight or more hexadecimal digits are hexadecimal (SRP values, salts, ids).
+    for part in &mut parts {
+        if let FormPart::Run { chars, len } = part {
+            if *len >= 8 && chars.contains('9') {
+                let run_is = |set: &str| chars.chars().all(|c| set.contains(c));
+                if run_is("9a") && hex_runs(secret, false) {
+                    *chars = "x".into();
+                } else if run_is("9A") && hex_runs(secret, true) {
+                    *chars = "X".into();
+                }
+            }
+        }
+    }
+    parts
+}
+
+/// The version digit of a lowercase or uppercase RFC 4122 UUID.
+fn uuid_version(s: &str) -> Option<char> {
+    let b = s.as_bytes();
+    let hex = |i: usize| b[i].is_ascii_hexdigit();
+    let ok = b.len() == 36
+        && [8, 13, 18, 23].iter().all(|&i| b[i] == b'-')
+        && (0..36).filter(|i| ![8, 13, 18, 23].contains(i)).all(hex)
+        && matches!(b[19].to_ascii_lowercase(), b'8' | b'9' | b'a' | b'b');
+    ok.then(|| b[14] as char)
+}
+
+/// Whether every run of eight or more letters and digits in `secret` is hexadecimal.
+fn hex_runs(secret: &str, upper: bool) -> bool {
+    secret
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|run| run.len() >= 8)
+        .all(|run| {
+            run.chars().all(|c| {
+                c.is_ascii_digit()
+                    || (if upper {
+                        ('A'..='F').contains(&c)
+                    } else {
+                        ('a'..='f').contains(&c)
+                    })
+            })
+        })
+}
+
+fn classes_of(secret: &str) -> Vec<FormPart> {
     let class = |c: char| match c {
         '0'..='9' => Some('9'),
         'a'..='z' => Some('a'),
@@ -223,6 +281,27 @@ pub fn generate(form: &[FormPart]) -> String {
     let mut out = String::new();
     for part in form {
         match part {
+            FormPart::Uuid { uuid } => {
+                let hex = |n: usize, rng: &mut rand::rngs::ThreadRng| -> String {
+                    (0..n)
+                        .map(|_| char::from(b"0123456789abcdef"[rng.gen_range(0..16)]))
+                        .collect()
+                };
+                let version = uuid
+                    .chars()
+                    .next()
+                    .filter(char::is_ascii_hexdigit)
+                    .unwrap_or('4');
+                let variant = char::from(b"89ab"[rng.gen_range(0..4)]);
+                out.push_str(&format!(
+                    "{}-{}-{version}{}-{variant}{}-{}",
+                    hex(8, &mut rng),
+                    hex(4, &mut rng),
+                    hex(3, &mut rng),
+                    hex(3, &mut rng),
+                    hex(12, &mut rng)
+                ));
+            }
             FormPart::Lit { lit } => out.push_str(lit),
             FormPart::Run { chars, len } => {
                 let mut alphabet: Vec<char> = Vec::new();
@@ -231,6 +310,8 @@ pub fn generate(form: &[FormPart]) -> String {
                         '9' => alphabet.extend('0'..='9'),
                         'a' => alphabet.extend('a'..='z'),
                         'A' => alphabet.extend('A'..='Z'),
+                        'x' => alphabet.extend("0123456789abcdef".chars()),
+                        'X' => alphabet.extend("0123456789ABCDEF".chars()),
                         other => alphabet.push(other),
                     }
                 }
@@ -269,11 +350,24 @@ mod tests {
     fn forms_keep_classes_lengths_and_punctuation() {
         let uuid = "3f2a9c1e-77aa-4b1c-9d2e-0123456789ab";
         let form = form_of(uuid);
-        assert_eq!(form.len(), 9);
-        let fresh = generate(&form);
-        assert_eq!(fresh.len(), uuid.len());
-        assert_eq!(fresh.matches('-').count(), 4);
-        assert_ne!(fresh, uuid);
+        assert_eq!(form.len(), 1);
+        for _ in 0..50 {
+            let fresh = generate(&form);
+            assert_eq!(uuid_version(&fresh), Some('4'), "{fresh}");
+            assert_ne!(fresh, uuid);
+        }
+        let identity = "us-east-1:0123abcd";
+        let fresh = generate(&form_of(identity));
+        assert!(fresh.starts_with(|c: char| c.is_ascii_lowercase()) && fresh.contains(':'));
+        let srp_b = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        let fresh = generate(&form_of(srp_b));
+        assert_eq!(fresh.len(), 64);
+        assert!(
+            fresh
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+            "{fresh}"
+        );
         let client_id = "4e7sn1q0b2gq3j5ajh7o2hbm1d";
         let fresh = generate(&form_of(client_id));
         assert_eq!(fresh.len(), 26);

@@ -189,6 +189,10 @@ pub struct Member {
     /// True when the member itself is marked sensitive.
     #[serde(default)]
     pub sensitive: bool,
+    /// True when the member's double-quoted parts are secrets (fixtures/secrets.toml
+    /// `[quoted]`: ListUsers' `Filter` quotes an attribute value).
+    #[serde(skip)]
+    pub quoted_secrets: bool,
 }
 
 /// The `error` trait of an exception shape.
@@ -243,6 +247,16 @@ impl Model {
                 .and_then(|s| s.members.get_mut(member))
                 .ok_or_else(|| unknown(&format!("no member `{path}` in the model")))?
                 .sensitive = true;
+        }
+        for path in list.quoted.keys() {
+            let (shape, member) = path
+                .split_once('.')
+                .ok_or_else(|| unknown(&format!("`{path}` is not `Shape.Member`")))?;
+            self.shapes
+                .get_mut(shape)
+                .and_then(|s| s.members.get_mut(member))
+                .ok_or_else(|| unknown(&format!("no member `{path}` in the model")))?
+                .quoted_secrets = true;
         }
         for (name, map) in &list.maps {
             let shape = self
@@ -538,6 +552,11 @@ impl Model {
                         Some(member) if self.member_is_sensitive(member) => {
                             redact_leaves(member_value, redact, depth + 1);
                         }
+                        Some(member) if member.quoted_secrets => {
+                            if let Value::String(text) = member_value {
+                                *text = redact_quoted(text, redact);
+                            }
+                        }
                         Some(member) => {
                             self.redact_shape(&member.shape, member_value, redact, depth + 1);
                         }
@@ -604,6 +623,43 @@ impl Model {
             None => found(&compile_ecma(pattern)?),
         }
     }
+}
+
+/// Each double-quoted part of `text` redacted (`sub = "1234"` becomes `sub = "<secret:7>"`),
+/// with `\"` inside a quote taken as part of it. An unclosed quote runs to the end.
+fn redact_quoted(text: &str, redact: &mut dyn FnMut(&Value) -> Value) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('"') {
+        out.push_str(&rest[..=open]);
+        let after = &rest[open + 1..];
+        let mut end = None;
+        let mut escaped = false;
+        for (i, c) in after.char_indices() {
+            match c {
+                '\\' if !escaped => escaped = true,
+                '"' if !escaped => {
+                    end = Some(i);
+                    break;
+                }
+                _ => escaped = false,
+            }
+        }
+        let inner = &after[..end.unwrap_or(after.len())];
+        match redact(&Value::String(inner.to_string())) {
+            Value::String(s) => out.push_str(&s),
+            other => out.push_str(&other.to_string()),
+        }
+        match end {
+            Some(i) => {
+                out.push('"');
+                rest = &after[i + 1..];
+            }
+            None => return out,
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Redacts the members of a body that has no shape to walk (an unknown action, the OAuth
@@ -1895,6 +1951,24 @@ mod tests {
 
     fn stars(value: &Value) -> Value {
         json!(format!("<redacted {}>", value.as_str().map_or(0, str::len)))
+    }
+
+    #[test]
+    fn a_list_users_filter_keeps_its_attribute_and_loses_its_value() {
+        let mut body = serde_json::json!({"UserPoolId": "us-east-1_x",
+                                          "Filter": "sub = \"1234-abcd\""});
+        Model::get().redact_sensitive("ListUsersRequest", &mut body, &mut |_| {
+            Value::String("<r>".into())
+        });
+        assert_eq!(body["Filter"], "sub = \"<r>\"");
+        let mut seen = Vec::new();
+        let out = redact_quoted(r#"email ^= "a\"b" x "open"#, &mut |v| {
+            seen.push(v.clone());
+            Value::String("R".into())
+        });
+        assert_eq!(out, r#"email ^= "R" x "R"#);
+        assert_eq!(seen, [Value::String(r#"a\"b"#.into()), Value::String("open".into())]);
+        assert_eq!(redact_quoted("no quotes", &mut |_| Value::Null), "no quotes");
     }
 
     #[test]

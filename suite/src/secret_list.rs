@@ -24,6 +24,9 @@ pub struct SecretList {
     /// Map shapes whose values are secret except under some keys.
     #[serde(default)]
     pub maps: BTreeMap<String, SecretMap>,
+    /// `Shape.Member` strings whose double-quoted parts are secrets, with why.
+    #[serde(default)]
+    pub quoted: BTreeMap<String, String>,
     /// Secret headers.
     pub headers: NameRule,
     /// Secret member and form field names, where there is no model.

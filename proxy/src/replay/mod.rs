@@ -52,7 +52,7 @@ use crate::record::{Cassette, RecordedExchange, RecordedResponse};
 use crate::redact::{self, is_placeholder};
 use crate::secret_notes::CassetteKey;
 use cogcheck::protocol::jwt;
-use secrets::{Bindings, Secrets, Slot};
+use secrets::{Bindings, Secrets, Slot, WrongSecret};
 
 const SECRET: &str = "<secret>";
 const VOLATILE: &str = "<volatile>";
@@ -241,7 +241,12 @@ impl Replayer {
                         return Replayed::Hit(answer);
                     }
                     Err(w) => {
-                        wrong.get_or_insert((entry.seq, w));
+                        if wrong
+                            .as_ref()
+                            .is_none_or(|(_, b): &(u64, WrongSecret)| w.agreed > b.agreed)
+                        {
+                            wrong = Some((entry.seq, w));
+                        }
                     }
                 }
             }

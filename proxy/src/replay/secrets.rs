@@ -12,9 +12,9 @@
 //! 3. else, with the cassette key (`--cassette-key`), its digest must be the recorded one;
 //! 4. else it is the first use, and it binds.
 //!
-//! A few values are chosen afresh by the client on every attempt (the SRP `A` value and
-//! proof, a device's verifier and salt): no recording can hold them, so their slots are not
-//! checked ([`CLIENT_RANDOM`]).
+//! A few values are chosen afresh by the client on every attempt (the SRP `A` value, proof
+//! and timestamp, a device's verifier and salt): no recording can hold them, so their slots
+//! are not checked ([`CLIENT_RANDOM`]).
 //!
 //! # Answers
 //!
@@ -46,6 +46,8 @@ use crate::secret_notes::{self, CassetteKey, FormPart, SecretNote};
 pub const CLIENT_RANDOM: &[&str] = &[
     "SRP_A",
     "PASSWORD_CLAIM_SIGNATURE",
+    // The client's clock: two sign-ins in one second send the same one.
+    "TIMESTAMP",
     "PasswordVerifier",
     "Salt",
 ];
@@ -200,6 +202,9 @@ pub struct WrongSecret {
     pub sent: String,
     /// Why it is another secret.
     pub why: &'static str,
+    /// How many of the request's slots agreed before this one: of several recorded requests
+    /// a live one fails to match, the one it agrees with longest is the one it meant.
+    pub agreed: usize,
 }
 
 /// The cassette's notes, the key, the replay's signing key.
@@ -243,7 +248,7 @@ impl Secrets {
         bindings: &Bindings,
     ) -> Result<Vec<(u64, String)>, WrongSecret> {
         let mut new: Vec<(u64, String)> = Vec::new();
-        for slot in slots {
+        for (agreed, slot) in slots.iter().enumerate() {
             let Some(sent) = live_value(slot, live) else {
                 // An absent or null secret where one was recorded: the normalized bodies
                 // already differ there, or the model made it a placeholder; nothing to bind.
@@ -254,6 +259,7 @@ impl Secrets {
                     slot: slot.clone(),
                     sent: sent.clone(),
                     why,
+                    agreed,
                 })
             };
             let bound = bindings
