@@ -78,6 +78,12 @@ enum Command {
         /// Allow installs that take long (fakecloud compiles for hours on two cores).
         #[arg(long)]
         allow_slow_install: bool,
+
+        /// Record the run as a snapshot: the cassette FILE (secrets redacted) and
+        /// FILE.notes.json, written through cogcheck-proxy, one scenario at a time. Replay it
+        /// offline with --target replay:FILE.
+        #[arg(long, value_name = "FILE")]
+        record: Option<std::path::PathBuf>,
         /// Fail on new shape and protocol deviations too, not only on behaviour (for emulator
         /// authors who want byte-level conformance). Also COGCHECK_STRICT=1.
         #[arg(long)]
@@ -240,6 +246,7 @@ fn dispatch(command: Command) -> Result<bool> {
             no_progress,
             allow_slow_install,
             strict,
+            record,
         } => {
             let strictness = if strict {
                 Strictness::Strict
@@ -258,6 +265,7 @@ fn dispatch(command: Command) -> Result<bool> {
                 endpoint,
                 jobs,
                 allow_slow_install,
+                record,
             })?;
             tracing::info!(
                 scenarios = scenarios.len(),
@@ -457,6 +465,7 @@ fn dispatch(command: Command) -> Result<bool> {
                 endpoint,
                 jobs: 1,
                 allow_slow_install: false,
+                record: None,
             })?;
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;

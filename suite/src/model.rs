@@ -238,25 +238,24 @@ impl Model {
                 .ok_or_else(|| unknown(&format!("no shape `{name}` in the model")))?
                 .sensitive = true;
         }
-        for path in list.members.keys() {
+        fn member<'m>(
+            shapes: &'m mut BTreeMap<String, Shape>,
+            path: &str,
+            unknown: &dyn Fn(&str) -> Error,
+        ) -> Result<&'m mut Member> {
             let (shape, member) = path
                 .split_once('.')
                 .ok_or_else(|| unknown(&format!("`{path}` is not `Shape.Member`")))?;
-            self.shapes
+            shapes
                 .get_mut(shape)
                 .and_then(|s| s.members.get_mut(member))
-                .ok_or_else(|| unknown(&format!("no member `{path}` in the model")))?
-                .sensitive = true;
+                .ok_or_else(|| unknown(&format!("no member `{path}` in the model")))
+        }
+        for path in list.members.keys() {
+            member(&mut self.shapes, path, &unknown)?.sensitive = true;
         }
         for path in list.quoted.keys() {
-            let (shape, member) = path
-                .split_once('.')
-                .ok_or_else(|| unknown(&format!("`{path}` is not `Shape.Member`")))?;
-            self.shapes
-                .get_mut(shape)
-                .and_then(|s| s.members.get_mut(member))
-                .ok_or_else(|| unknown(&format!("no member `{path}` in the model")))?
-                .quoted_secrets = true;
+            member(&mut self.shapes, path, &unknown)?.quoted_secrets = true;
         }
         for (name, map) in &list.maps {
             let shape = self
@@ -1967,8 +1966,17 @@ mod tests {
             Value::String("R".into())
         });
         assert_eq!(out, r#"email ^= "R" x "R"#);
-        assert_eq!(seen, [Value::String(r#"a\"b"#.into()), Value::String("open".into())]);
-        assert_eq!(redact_quoted("no quotes", &mut |_| Value::Null), "no quotes");
+        assert_eq!(
+            seen,
+            [
+                Value::String(r#"a\"b"#.into()),
+                Value::String("open".into())
+            ]
+        );
+        assert_eq!(
+            redact_quoted("no quotes", &mut |_| Value::Null),
+            "no quotes"
+        );
     }
 
     #[test]

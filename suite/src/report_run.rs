@@ -176,6 +176,7 @@ fn run_targets(options: &ReportOptions) -> Result<(Vec<(String, PathBuf)>, Vec<T
             endpoint: None,
             jobs: options.jobs.max(1),
             allow_slow_install: allow_slow,
+            record: None,
         }) {
             Ok(s) => s,
             Err(e) => {

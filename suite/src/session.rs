@@ -11,7 +11,7 @@ use crate::client::{Client, ClientConfig};
 use crate::error::{Error, Result};
 use crate::expectations::Expectations;
 use crate::run::RunConfig;
-use crate::target::{self, Cache, RunningTarget, Targets};
+use crate::target::{self, snapshot, Cache, RunningTarget, Targets};
 
 /// The target a run went against, as results files and reports name it (the session knows
 /// it first; `report::results` writes it).
@@ -38,6 +38,8 @@ pub struct SessionOptions {
     pub jobs: usize,
     /// Allow installs that take long (fakecloud compiles for hours on two cores).
     pub allow_slow_install: bool,
+    /// Record the run as a snapshot to this cassette (`cogcheck run --record FILE`).
+    pub record: Option<std::path::PathBuf>,
 }
 
 /// An open session. Dropping it stops a target it started.
@@ -51,6 +53,8 @@ pub struct Session {
     /// Its known failures.
     pub expectations: Expectations,
     running: Option<RunningTarget>,
+    /// The proxy that records or replays a snapshot, and the cassette being recorded.
+    snapshot: Option<(snapshot::ProxyProcess, Option<std::path::PathBuf>)>,
 }
 
 impl Session {
@@ -71,6 +75,9 @@ impl Session {
                 Some(_) => "endpoint".to_string(),
                 None => targets.default_target().name.clone(),
             });
+        if let Some(file) = name.strip_prefix("replay:") {
+            return Session::open_replay(&targets, std::path::Path::new(file), options.jobs);
+        }
         if name != "endpoint" {
             targets.get(&name)?;
         }
@@ -106,15 +113,32 @@ impl Session {
         if running.is_none() {
             reachable(&endpoint)?;
         }
-        let client = Client::new(ClientConfig {
+        let mut client = Client::new(ClientConfig {
             endpoint: endpoint.clone(),
             region: region.clone(),
-            credentials,
+            credentials: credentials.clone(),
             timeout: std::time::Duration::from_secs(30),
         })?;
         if running.is_none() {
             speaks_cognito(&client)?;
         }
+        // Recording: the run goes through a recording proxy, one scenario at a time (see
+        // `target::snapshot`).
+        let snapshot = match &options.record {
+            Some(file) => {
+                let path = file.display().to_string();
+                let proxy =
+                    snapshot::ProxyProcess::start(&["--upstream", &endpoint, "--record", &path])?;
+                client = Client::new(ClientConfig {
+                    endpoint: proxy.endpoint.clone(),
+                    region: region.clone(),
+                    credentials,
+                    timeout: std::time::Duration::from_secs(30),
+                })?;
+                Some((proxy, Some(file.clone())))
+            }
+            None => None,
+        };
         // An earlier version (`moto@5.1.22`) is the same target at another version: its
         // results say `moto` and `5.1.22`, and it is judged with moto's expectations, so a
         // deviation the pinned version fixed shows up as such.
@@ -134,13 +158,18 @@ impl Session {
             capabilities: spec.map(|s| s.capabilities()).unwrap_or_default(),
             codes: spec.and_then(|s| s.codes.clone()),
             unsupported_log: spec.and_then(|s| s.unsupported_log.clone()),
+            logged_unsupported: None,
             // A target started by hand can point at its output with COGCHECK_TARGET_LOG: moto
             // says "not implemented" only there (`unsupported_log` of its target).
             log_path: running
                 .as_ref()
                 .and_then(|r| r.log_path().map(|p| p.to_path_buf()))
                 .or_else(|| std::env::var_os("COGCHECK_TARGET_LOG").map(std::path::PathBuf::from)),
-            jobs: options.jobs.max(1),
+            jobs: if snapshot.is_some() {
+                1
+            } else {
+                options.jobs.max(1)
+            },
         };
         let expectations = Expectations::load(&Expectations::default_path(&name), &name)?;
         Ok(Session {
@@ -149,6 +178,49 @@ impl Session {
             config,
             expectations,
             running,
+            snapshot,
+        })
+    }
+
+    /// `replay:FILE`: the snapshot's cassette served by `cogcheck-proxy --replay`, judged with
+    /// the expectations of the target that was recorded, with its run prefix.
+    fn open_replay(targets: &Targets, cassette: &std::path::Path, jobs: usize) -> Result<Session> {
+        let notes = snapshot::SnapshotNotes::load(cassette)?;
+        let spec = targets.get(&notes.target)?;
+        if jobs > 1 {
+            tracing::warn!("a snapshot replays one scenario at a time (--jobs {jobs} ignored)");
+        }
+        let path = cassette.display().to_string();
+        let proxy = snapshot::ProxyProcess::start(&["--replay", &path, "--mode", "none"])?;
+        let client = Client::new(ClientConfig {
+            region: notes.region.clone(),
+            ..ClientConfig::local(proxy.endpoint.clone())
+        })?;
+        let info = TargetInfo {
+            name: notes.target.clone(),
+            version: notes.version.clone(),
+            endpoint: proxy.endpoint.clone(),
+            configuration: format!("snapshot {path}, replayed offline"),
+        };
+        let config = RunConfig {
+            run_prefix: notes.run_prefix.clone(),
+            region: notes.region.clone(),
+            capabilities: spec.capabilities(),
+            codes: spec.codes.clone(),
+            unsupported_log: None,
+            logged_unsupported: Some(notes.unsupported.clone()),
+            log_path: None,
+            jobs: 1,
+        };
+        let expectations =
+            Expectations::load(&Expectations::default_path(&notes.target), &notes.target)?;
+        Ok(Session {
+            info,
+            client,
+            config,
+            expectations,
+            running: None,
+            snapshot: Some((proxy, None)),
         })
     }
 
@@ -205,10 +277,47 @@ impl Session {
     }
 
     /// Stops a target this session started.
+    /// A recording's cassette is closed and its notes written first, while the target's
+    /// log can still be read.
     pub fn stop(&mut self) -> Result<()> {
+        if let Some((mut proxy, recorded)) = self.snapshot.take() {
+            proxy.stop()?;
+            if let Some(cassette) = recorded {
+                self.snapshot_notes().save(&cassette)?;
+            }
+        }
         match self.running.as_mut() {
             Some(r) => r.stop(),
             None => Ok(()),
+        }
+    }
+
+    fn snapshot_notes(&self) -> snapshot::SnapshotNotes {
+        let log = self
+            .config
+            .log_path
+            .as_ref()
+            .and_then(|p| std::fs::read(p).ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        let unsupported = match &self.config.unsupported_log {
+            Some(template) => crate::model::Model::get()
+                .operations
+                .keys()
+                .filter(|action| {
+                    log.contains(&target::TargetSpec::unsupported_line(template, action))
+                })
+                .cloned()
+                .collect(),
+            None => Default::default(),
+        };
+        snapshot::SnapshotNotes {
+            format: snapshot::NOTES_FORMAT.into(),
+            target: self.info.name.clone(),
+            version: self.info.version.clone(),
+            run_prefix: self.config.run_prefix.clone(),
+            region: self.config.region.clone(),
+            unsupported,
         }
     }
 }

@@ -44,6 +44,7 @@ fn engine_against_moto() {
         endpoint: None,
         jobs: 4,
         allow_slow_install: false,
+        record: None,
     })
     .expect("moto starts");
     let runtime = tokio::runtime::Runtime::new().unwrap();

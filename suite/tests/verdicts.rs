@@ -230,6 +230,7 @@ async fn cosmetic_deviations_do_not_change_behaviour_and_new_ones_are_changed() 
             endpoint: None,
             jobs: 4,
             allow_slow_install: false,
+            record: None,
         })
         .expect("moto starts")
     })

@@ -100,6 +100,7 @@ pub fn command(args: MutationArgs) -> Result<bool> {
         endpoint: args.endpoint,
         jobs: args.jobs,
         allow_slow_install: args.allow_slow_install,
+        record: None,
     })?;
     tracing::info!(
         scenarios = scenarios.len(),

@@ -52,6 +52,9 @@ pub struct RunConfig {
     /// What the target writes to that log when it lacks an action (see
     /// [`crate::target::TargetSpec::unsupported_log`]).
     pub unsupported_log: Option<String>,
+    /// Actions a replayed snapshot's notes say the recorded target logged as unimplemented
+    /// (its log is not there to read).
+    pub logged_unsupported: Option<std::collections::BTreeSet<String>>,
     /// How many scenarios run at once.
     pub jobs: usize,
 }

@@ -371,6 +371,9 @@ impl Execution<'_> {
 /// get_user_auth_factors action has not been implemented`). Its web server writes that line
 /// just after sending the answer, so look again for a while.
 async fn said_not_implemented(config: &RunConfig, action: &str) -> bool {
+    if let Some(known) = &config.logged_unsupported {
+        return known.contains(action);
+    }
     let (Some(log), Some(template)) = (config.log_path.as_deref(), &config.unsupported_log) else {
         return false;
     };

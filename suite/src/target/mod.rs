@@ -32,6 +32,7 @@ mod log;
 mod probe;
 mod process;
 mod running;
+pub mod snapshot;
 mod spec;
 
 pub use codes::*;
