@@ -386,6 +386,19 @@ mod tests {
     }
 
     #[test]
+    fn a_status_filter_is_no_secret_and_its_answer_keeps_the_status() {
+        let mut r = Redactor::new(1);
+        let mut request = json!({"UserPoolId": "us-east-1_x",
+                                 "Filter": "cognito:user_status = \"CONFIRMED\""});
+        r.redact_json(Some("ListUsersRequest"), &mut request);
+        assert_eq!(request["Filter"], "cognito:user_status = \"CONFIRMED\"");
+        r.set_origin(Origin::Answer);
+        let mut answer = json!({"Users": [{"Username": "alice", "UserStatus": "CONFIRMED"}]});
+        r.redact_json(Some("ListUsersResponse"), &mut answer);
+        assert_eq!(answer["Users"][0]["UserStatus"], "CONFIRMED");
+    }
+
+    #[test]
     fn names_where_there_is_no_model() {
         let mut r = Redactor::new(1);
         let mut body =

@@ -630,6 +630,15 @@ fn redact_quoted(text: &str, redact: &mut dyn FnMut(&Value) -> Value) -> String 
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find('"') {
+        // ListUsers' status attributes take enum values (`status = "Enabled"`,
+        // `cognito:user_status = "UNCONFIRMED"`), which are no secret, and redacting them
+        // would make every answer that names the status look like it repeats a secret.
+        let attribute = rest[..open]
+            .trim_end()
+            .trim_end_matches('=')
+            .trim_end_matches('^')
+            .trim_end();
+        let public = attribute.ends_with("status");
         out.push_str(&rest[..=open]);
         let after = &rest[open + 1..];
         let mut end = None;
@@ -645,9 +654,13 @@ fn redact_quoted(text: &str, redact: &mut dyn FnMut(&Value) -> Value) -> String 
             }
         }
         let inner = &after[..end.unwrap_or(after.len())];
-        match redact(&Value::String(inner.to_string())) {
-            Value::String(s) => out.push_str(&s),
-            other => out.push_str(&other.to_string()),
+        if public {
+            out.push_str(inner);
+        } else {
+            match redact(&Value::String(inner.to_string())) {
+                Value::String(s) => out.push_str(&s),
+                other => out.push_str(&other.to_string()),
+            }
         }
         match end {
             Some(i) => {
@@ -1960,6 +1973,11 @@ mod tests {
             Value::String("<r>".into())
         });
         assert_eq!(body["Filter"], "sub = \"<r>\"");
+        let mut body = serde_json::json!({"Filter": "cognito:user_status = \"UNCONFIRMED\""});
+        Model::get().redact_sensitive("ListUsersRequest", &mut body, &mut |_| {
+            Value::String("<r>".into())
+        });
+        assert_eq!(body["Filter"], "cognito:user_status = \"UNCONFIRMED\"");
         let mut seen = Vec::new();
         let out = redact_quoted(r#"email ^= "a\"b" x "open"#, &mut |v| {
             seen.push(v.clone());

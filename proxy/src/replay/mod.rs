@@ -22,7 +22,9 @@
 //! tokens it can parse and verify against the replay's JWKS, which replay serves itself at
 //! any path ending in `/.well-known/jwks.json`.
 //!
-//! Identical requests are answered in their recorded order (the first whose secrets agree);
+//! Of the recorded requests that match, the one whose secrets replay has already bound the
+//! most is chosen (a user's second sign-in, not another user's first); among equals, identical
+//! requests are answered in their recorded order;
 //! once all their recorded answers have been served, the last one is served again (an SDK that polls keeps seeing the final
 //! state rather than an error).
 //!
@@ -65,10 +67,14 @@ struct Entry {
     response: RecordedResponse,
 }
 
+/// Placeholders and the values a match would bind them to.
+type NewBindings = Vec<(u64, String)>;
+
 /// What replay has served so far.
 #[derive(Default)]
 struct State {
-    cursors: HashMap<String, usize>,
+    /// Entries already served, by index.
+    served: std::collections::HashSet<usize>,
     bindings: Bindings,
 }
 
@@ -220,25 +226,31 @@ impl Replayer {
             // A poisoned lock only means another request panicked mid-way; the state is
             // still a valid map, so go on with it.
             let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            let start = state.cursors.get(&canon).copied().unwrap_or(0);
-            // The next in recorded order first, then the later ones, then (all served) the
-            // last back to the first.
-            let order = (start..list.len()).chain((0..start.min(list.len())).rev());
+            // Those not served yet in recorded order, then (all served) the last back to the
+            // first. Identical-looking requests of many scenarios share one list, so "not
+            // served yet" is per entry, not a cursor another scenario could move past them.
+            let unserved = (0..list.len()).filter(|p| !state.served.contains(&list[*p]));
+            let served = (0..list.len())
+                .rev()
+                .filter(|p| state.served.contains(&list[*p]));
+            let order: Vec<usize> = unserved.chain(served).collect();
+            // Of the recorded requests whose secrets agree, the one with the most secrets
+            // replay already bound is the one meant (a user's second sign-in, not another
+            // user's first); among equals, the next in recorded order.
+            // (position, secrets already bound that agree, bindings to add)
+            let mut best: Option<(usize, usize, NewBindings)> = None;
             for position in order {
                 let Some(entry) = list.get(position).and_then(|&i| self.entries.get(i)) else {
                     continue;
                 };
                 match self.secrets.check(&entry.slots, &live, &state.bindings) {
-                    Ok(new) => {
-                        for (n, v) in new {
-                            state.bindings.bind(n, v);
+                    Ok((new, strength)) => {
+                        if best.as_ref().is_none_or(|(_, s, _)| strength > *s) {
+                            best = Some((position, strength, new));
                         }
-                        if position >= start {
-                            state.cursors.insert(canon, position + 1);
+                        if strength == entry.slots.len() {
+                            break;
                         }
-                        let answer = answer(entry, &self.secrets, &mut state.bindings);
-                        self.hits.fetch_add(1, Ordering::Relaxed);
-                        return Replayed::Hit(answer);
                     }
                     Err(w) => {
                         if wrong
@@ -248,6 +260,17 @@ impl Replayer {
                             wrong = Some((entry.seq, w));
                         }
                     }
+                }
+            }
+            if let Some((position, _, new)) = best {
+                if let Some(entry) = list.get(position).and_then(|&i| self.entries.get(i)) {
+                    for (n, v) in new {
+                        state.bindings.bind(n, v);
+                    }
+                    state.served.insert(list[position]);
+                    let answer = answer(entry, &self.secrets, &mut state.bindings);
+                    self.hits.fetch_add(1, Ordering::Relaxed);
+                    return Replayed::Hit(answer);
                 }
             }
         }

@@ -48,6 +48,10 @@ pub const CLIENT_RANDOM: &[&str] = &[
     "PASSWORD_CLAIM_SIGNATURE",
     // The client's clock: two sign-ins in one second send the same one.
     "TIMESTAMP",
+    // TOTP codes are the clock too: the code a client computes from the secret replay served
+    // is not the recorded one, and two in one 30-second window are equal.
+    "UserCode",
+    "SOFTWARE_TOKEN_MFA_CODE",
     "PasswordVerifier",
     "Salt",
 ];
@@ -239,15 +243,18 @@ impl Secrets {
         }
     }
 
-    /// Checks a live body against a recorded request's slots. The bindings it would add, or
-    /// the first slot where the live request holds another secret.
+    /// Checks a live body against a recorded request's slots. The bindings it would add and
+    /// how many slots matched a value replay had already bound (evidence that this recorded
+    /// request is the one meant, where first uses only fail to contradict it), or the first
+    /// slot where the live request holds another secret.
     pub fn check(
         &self,
         slots: &[Slot],
         live: &Value,
         bindings: &Bindings,
-    ) -> Result<Vec<(u64, String)>, WrongSecret> {
+    ) -> Result<(Vec<(u64, String)>, usize), WrongSecret> {
         let mut new: Vec<(u64, String)> = Vec::new();
+        let mut bound_matches = 0;
         for (agreed, slot) in slots.iter().enumerate() {
             let Some(sent) = live_value(slot, live) else {
                 // An absent or null secret where one was recorded: the normalized bodies
@@ -270,6 +277,7 @@ impl Secrets {
                 if *bound != sent {
                     return wrong("replay has already seen another value for it");
                 }
+                bound_matches += 1;
                 continue;
             }
             let elsewhere = bindings
@@ -290,7 +298,7 @@ impl Secrets {
             }
             new.push((slot.n, sent));
         }
-        Ok(new)
+        Ok((new, bound_matches))
     }
 
     /// Fills every placeholder in a recorded answer's strings (see the module docs).
