@@ -18,11 +18,10 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use cogcheck::expectations::Strictness;
 use cogcheck::run::{RunConfig, Runner};
-use cogcheck::session::{Session, SessionOptions};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::Value;
-use util::{client, moto};
+use util::{client, moto, session};
 
 type Canaries = Arc<Mutex<HashSet<String>>>;
 
@@ -191,17 +190,7 @@ fn find_secret(text: &str, secret: &str) -> Option<usize> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_reaches_a_file_or_the_output_with_everything_on() {
-    let session = tokio::task::spawn_blocking(|| {
-        Session::open(SessionOptions {
-            target: Some("moto".into()),
-            endpoint: None,
-            jobs: 4,
-            allow_slow_install: false,
-        })
-        .expect("moto starts")
-    })
-    .await
-    .unwrap();
+    let session = session("moto", 4, None).await;
     let shadow_moto = moto().await;
     let canaries: Canaries = Arc::default();
     let primary = tap(session.info.endpoint.clone(), canaries.clone()).await;

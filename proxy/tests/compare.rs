@@ -27,6 +27,7 @@ async fn session(target: &'static str, jobs: usize) -> Session {
             endpoint: None,
             jobs,
             allow_slow_install: false,
+            record: None,
         })
         .unwrap_or_else(|e| panic!("{target} starts: {e}"))
     })

@@ -9,13 +9,11 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use cogcheck::expectations::{Judgement, Strictness};
-use cogcheck::finding::ScenarioResult;
+use cogcheck::expectations::Strictness;
 use cogcheck::run::{RunConfig, Runner};
-use cogcheck::session::{Session, SessionOptions};
 use cogcheck_proxy::CassettePlan;
 use serde_json::{json, Value};
-use util::{call, client, moto, proxy, unique};
+use util::{call, client, moto, proxy, session, unique, verdicts};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_through_the_proxy_match_direct_answers() {
@@ -80,17 +78,7 @@ async fn answers_through_the_proxy_match_direct_answers() {
 /// JWT reaches it in clear.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_scenarios_get_the_same_verdicts_through_the_proxy() {
-    let session = tokio::task::spawn_blocking(|| {
-        Session::open(SessionOptions {
-            target: Some("moto".into()),
-            endpoint: None,
-            jobs: 4,
-            allow_slow_install: false,
-        })
-        .expect("moto starts")
-    })
-    .await
-    .unwrap();
+    let session = session("moto", 4, None).await;
     let dir = tempfile::tempdir().unwrap();
     let cassette = dir.path().join("every-scenario.jsonl");
     let p = proxy(
@@ -110,34 +98,20 @@ async fn conformance_scenarios_get_the_same_verdicts_through_the_proxy() {
     let via = Arc::new(Runner::new(via_client, via_config));
 
     // Every finding, not only the deciding verdict: a transparent proxy changes none.
-    let verdict = |(r, j): &(ScenarioResult, Judgement)| {
-        let findings: Vec<String> = r
-            .findings
-            .iter()
-            .map(|f| format!("{:?} {} {} {}", f.step, f.axis.name(), f.check, f.path))
-            .collect();
-        (
-            r.name.clone(),
-            format!("{} [{}]", j.verdict.name(), findings.join(", ")),
-        )
-    };
-    let a: Vec<(String, String)> = direct
-        .run_all(
-            scenarios.clone(),
-            &session.expectations,
-            Strictness::Strict,
-            |_| {},
-        )
-        .await
-        .iter()
-        .map(verdict)
-        .collect();
-    let b: Vec<(String, String)> = via
-        .run_all(scenarios, &session.expectations, Strictness::Strict, |_| {})
-        .await
-        .iter()
-        .map(verdict)
-        .collect();
+    let a = verdicts(
+        &direct
+            .run_all(
+                scenarios.clone(),
+                &session.expectations,
+                Strictness::Strict,
+                |_| {},
+            )
+            .await,
+    );
+    let b = verdicts(
+        &via.run_all(scenarios, &session.expectations, Strictness::Strict, |_| {})
+            .await,
+    );
     assert_eq!(a.len(), b.len());
     let differing: Vec<String> = a
         .iter()

@@ -30,6 +30,53 @@ pub async fn moto() -> RunningTarget {
     .expect("the start task finishes")
 }
 
+/// A suite session (target, client, run configuration, expectations) opened in a blocking
+/// task: a local target is installed and started there. `record` records the run as a
+/// snapshot through the proxy binary.
+pub async fn session(
+    target: &str,
+    jobs: usize,
+    record: Option<std::path::PathBuf>,
+) -> cogcheck::session::Session {
+    let target = target.to_string();
+    tokio::task::spawn_blocking(move || {
+        cogcheck::session::Session::open(cogcheck::session::SessionOptions {
+            target: Some(target.clone()),
+            endpoint: None,
+            jobs,
+            allow_slow_install: false,
+            record,
+        })
+        .unwrap_or_else(|e| panic!("{target} opens: {e}"))
+    })
+    .await
+    .expect("the open task finishes")
+}
+
+/// Each scenario's verdict and findings by step, axis, check and path (their messages hold
+/// per-run values such as pool ids and salts), to compare two runs.
+pub fn verdicts(
+    results: &[(
+        cogcheck::finding::ScenarioResult,
+        cogcheck::expectations::Judgement,
+    )],
+) -> Vec<(String, String)> {
+    results
+        .iter()
+        .map(|(r, j)| {
+            let findings: Vec<String> = r
+                .findings
+                .iter()
+                .map(|f| format!("{:?} {} {} {}", f.step, f.axis.name(), f.check, f.path))
+                .collect();
+            (
+                r.name.clone(),
+                format!("{} [{}]", j.verdict.name(), findings.join(", ")),
+            )
+        })
+        .collect()
+}
+
 /// A proxy in this process.
 pub async fn proxy(upstream: &str, cassette: CassettePlan) -> RunningProxy {
     let mut config = Config::new(upstream).expect("a good upstream");
