@@ -50,7 +50,7 @@ impl ProxyError {
     /// The `__type` sent.
     pub fn error_type(self) -> &'static str {
         match self {
-            ProxyError::ReplayMiss => "CogcheckReplayMissException",
+            ProxyError::ReplayMiss => cogcheck::wire::REPLAY_MISS_ERROR,
             ProxyError::RequestTooLarge => "CogcheckRequestTooLargeException",
             ProxyError::UpstreamUnreachable => "CogcheckUpstreamUnreachableException",
             ProxyError::UpstreamTimeout => "CogcheckUpstreamTimeoutException",

@@ -65,7 +65,11 @@ impl Responder {
                     .path_and_query()
                     .map(|p| p.as_str())
                     .unwrap_or("/");
-                match r.respond(class, &parts.method, path, body) {
+                let label = parts
+                    .headers
+                    .get(cogcheck::wire::SCENARIO_HEADER)
+                    .and_then(|v| v.to_str().ok());
+                match r.respond(class, &parts.method, path, label, body) {
                     Replayed::Hit(resp) | Replayed::Miss(resp) => Decision::Answer(resp),
                     Replayed::Forward => Decision::Continue,
                 }

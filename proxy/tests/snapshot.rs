@@ -8,17 +8,12 @@ use std::sync::Arc;
 
 use cogcheck::expectations::Strictness;
 use cogcheck::run::Runner;
-use util::{session, verdicts};
+use util::{session, snapshot_disagreements, verdicts};
 
-// Ignored until it passes: on 2026-12-04 three scenarios of 298 still replayed with another
-// verdict (`passwords::forgot-password-unknown-client`, `sign-up::sign-up-unknown-client`,
-// `sign-up::resend-confirmation-code`): among recorded requests whose every member is a secret
-// (SignUp with a client id, a user name and a password), replay sometimes takes another
-// scenario's, whose first-use secrets cannot contradict it, and fills its answer with values
-// the live run never sent. Run it with `cargo test -p cogcheck-proxy --test snapshot --
-// --ignored`; it prints each differing scenario with what the replay said.
+// Every request names its scenario (`x-cogcheck-scenario`), and replay answers it only from
+// that scenario's recorded requests, so scenarios whose requests look alike (every member a
+// secret) cannot take each other's answers, whatever order the run interleaves them in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "3 of 298 scenarios still replay with another verdict; see the comment above"]
 async fn a_recorded_moto_run_replays_offline_with_the_same_verdicts() {
     // The suite starts the proxy binary cargo built for this package.
     std::env::set_var("COGCHECK_PROXY", env!("CARGO_BIN_EXE_cogcheck-proxy"));
@@ -27,7 +22,7 @@ async fn a_recorded_moto_run_replays_offline_with_the_same_verdicts() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/scenarios");
     let scenarios = cogcheck::scenario::load_dir(&root).expect("scenarios load");
 
-    let record = session("moto", 1, Some(cassette.clone())).await;
+    let record = session("moto", 4, Some(cassette.clone())).await;
     let runner = Arc::new(Runner::new(record.client.clone(), record.config.clone()));
     let live = runner
         .run_all(
@@ -49,7 +44,7 @@ async fn a_recorded_moto_run_replays_offline_with_the_same_verdicts() {
     );
 
     let target = format!("replay:{}", cassette.display());
-    let replay = session(&target, 1, None).await;
+    let replay = session(&target, 4, None).await;
     assert_eq!(replay.info.name, "moto");
     let runner = Arc::new(Runner::new(replay.client.clone(), replay.config.clone()));
     let replayed = runner
@@ -88,9 +83,13 @@ async fn a_recorded_moto_run_replays_offline_with_the_same_verdicts() {
         })
         .collect();
     assert!(differing.is_empty(), "{}", differing.join("\n"));
+    // The check every committed snapshot gets (below) finds nothing to say about this one.
+    let (failing, absent) = snapshot_disagreements(&replayed, &replay.expectations);
+    assert!(failing.is_empty(), "{}", failing.join("\n"));
+    assert!(absent.is_empty(), "{}", absent.join("\n"));
 
     // A scenario changed after the recording: its changed request is not in the snapshot,
-    // and that is reported, never a pass.
+    // and that is its verdict, never a pass.
     let file = root.join("user-pools/create-describe-delete.json");
     let text = std::fs::read_to_string(&file).unwrap();
     let renamed = text.replacen("${unique:", "${unique:changed-", 1);
@@ -114,7 +113,76 @@ async fn a_recorded_moto_run_replays_offline_with_the_same_verdicts() {
         )
         .await;
     let (result, judgement) = &results[0];
-    assert_ne!(judgement.verdict.name(), "pass", "{result:?}");
-    let said = format!("{result:?}");
-    assert!(said.contains("CogcheckReplayMissException"), "{said}");
+    assert_eq!(judgement.verdict.name(), "not_in_snapshot", "{result:?}");
+    let reason = judgement.verdict.text().unwrap_or_default();
+    assert!(
+        reason.contains("no CreateUserPool request recorded for scenario"),
+        "{reason}"
+    );
+    assert!(judgement.verdict.is_failure());
+
+    // A scenario the recording never ran is not in the snapshot either.
+    let mut added = cogcheck::scenario::load_dir(&edited).unwrap().remove(0);
+    added.id = "added-after-the-recording".into();
+    let results = runner
+        .run_all(
+            vec![added],
+            &replay.expectations,
+            Strictness::Strict,
+            |_| {},
+        )
+        .await;
+    let reason = results[0].1.verdict.text().unwrap_or_default().to_string();
+    assert_eq!(results[0].1.verdict.name(), "not_in_snapshot", "{reason}");
+    assert!(reason.contains("is not in the snapshot"), "{reason}");
+}
+
+/// Every snapshot committed under `fixtures/recordings/` (README, "Snapshots") replays with
+/// the scenarios of this checkout: a scenario the snapshot holds must not fail against it
+/// (for real Cognito, whose expectations are empty, that means it passes). Scenarios added or
+/// changed after the recording are listed, not failed: the snapshot cannot judge them, and a
+/// contributor without an AWS account cannot record it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_committed_snapshot_agrees_with_the_scenarios() {
+    std::env::set_var("COGCHECK_PROXY", env!("CARGO_BIN_EXE_cogcheck-proxy"));
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    let dir = fixtures.join("recordings");
+    assert!(
+        dir.join("README.md").is_file(),
+        "fixtures/recordings/README.md says how to contribute a snapshot"
+    );
+    let mut cassettes: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    cassettes.sort();
+    let scenarios = cogcheck::scenario::load_dir(&fixtures.join("scenarios")).unwrap();
+    let mut problems = Vec::new();
+    for cassette in &cassettes {
+        let target = format!("replay:{}", cassette.display());
+        let replay = session(&target, 4, None).await;
+        let runner = Arc::new(Runner::new(replay.client.clone(), replay.config.clone()));
+        let results = runner
+            .run_all(
+                scenarios.clone(),
+                &replay.expectations,
+                Strictness::Behaviour,
+                |_| {},
+            )
+            .await;
+        let (failing, absent) = snapshot_disagreements(&results, &replay.expectations);
+        eprintln!(
+            "{}: {} scenarios not in the snapshot",
+            cassette.display(),
+            absent.len()
+        );
+        problems.extend(
+            failing
+                .into_iter()
+                .map(|f| format!("{}: {f}", cassette.display())),
+        );
+    }
+    eprintln!("{} committed snapshots checked", cassettes.len());
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

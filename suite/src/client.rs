@@ -53,6 +53,8 @@ pub struct Client {
     uri: http::Uri,
     identity: Identity,
     http: HttpsClient,
+    /// The scenario every request names ([`wire::SCENARIO_HEADER`]), if any.
+    label: Option<http::HeaderValue>,
 }
 
 /// The raw parts of an answer, before protocol decoding.
@@ -98,7 +100,17 @@ impl Client {
             uri,
             identity,
             http,
+            label: None,
         })
+    }
+
+    /// This client (sharing its connections) with every request naming `scenario` in
+    /// [`wire::SCENARIO_HEADER`]. A name that is not a valid header value is left out.
+    pub fn labelled(&self, scenario: &str) -> Client {
+        Client {
+            label: http::HeaderValue::from_str(scenario).ok(),
+            ..self.clone()
+        }
     }
 
     /// The endpoint this client talks to.
@@ -161,7 +173,12 @@ impl Client {
         self.send(req).await
     }
 
-    async fn send(&self, req: http::Request<Full<Bytes>>) -> Result<RawResponse> {
+    async fn send(&self, mut req: http::Request<Full<Bytes>>) -> Result<RawResponse> {
+        // Added after signing: the label is not part of the request AWS authenticates.
+        if let Some(label) = &self.label {
+            req.headers_mut()
+                .insert(wire::SCENARIO_HEADER, label.clone());
+        }
         let fut = async {
             let resp = self.http.request(req).await.map_err(|e| {
                 // The source chain holds the useful part ("connection refused").

@@ -200,6 +200,12 @@ pub enum Verdict {
         /// Why.
         reason: String,
     },
+    /// A replayed snapshot holds no answer to one of the scenario's requests: the scenario
+    /// was added or changed after the recording, so the snapshot cannot judge it.
+    NotInSnapshot {
+        /// The request replay did not find.
+        reason: String,
+    },
 }
 
 impl Verdict {
@@ -212,18 +218,22 @@ impl Verdict {
         "unexpected_pass",
         "unsupported",
         "skipped",
+        "not_in_snapshot",
     ];
 
     /// True for the verdicts that fail `cargo test` and `cogcheck run`.
     pub fn is_failure(&self) -> bool {
         matches!(
             self,
-            Verdict::Fail { .. } | Verdict::Changed { .. } | Verdict::UnexpectedPass { .. }
+            Verdict::Fail { .. }
+                | Verdict::Changed { .. }
+                | Verdict::UnexpectedPass { .. }
+                | Verdict::NotInSnapshot { .. }
         )
     }
 
     /// A short name: `pass`, `fail`, `expected_failure`, `changed`, `unexpected_pass`,
-    /// `unsupported`, `skipped`.
+    /// `unsupported`, `skipped`, `not_in_snapshot`.
     pub fn name(&self) -> &'static str {
         match self {
             Verdict::Pass => "pass",
@@ -233,6 +243,7 @@ impl Verdict {
             Verdict::UnexpectedPass { .. } => "unexpected_pass",
             Verdict::Unsupported { .. } => "unsupported",
             Verdict::Skipped { .. } => "skipped",
+            Verdict::NotInSnapshot { .. } => "not_in_snapshot",
         }
     }
 
@@ -244,13 +255,15 @@ impl Verdict {
             Verdict::ExpectedFailure { reason }
             | Verdict::UnexpectedPass { reason }
             | Verdict::Unsupported { reason, .. }
-            | Verdict::Skipped { reason } => Some(reason),
+            | Verdict::Skipped { reason }
+            | Verdict::NotInSnapshot { reason } => Some(reason),
         }
     }
 
     /// How bad, for picking the verdict of a scenario from its axes: failures first.
     fn rank(&self) -> u8 {
         match self {
+            Verdict::NotInSnapshot { .. } => 7,
             Verdict::Fail { .. } => 6,
             Verdict::Changed { .. } => 5,
             Verdict::UnexpectedPass { .. } => 4,
@@ -401,6 +414,19 @@ impl Expectations {
             return Judgement::uniform(
                 Verdict::Skipped {
                     reason: reason.clone(),
+                },
+                findings,
+            );
+        }
+        // What the snapshot does not hold it cannot judge: neither a pass nor a deviation.
+        if let Some(miss) = result
+            .findings
+            .iter()
+            .find(|f| f.check == CheckKind::NotInSnapshot)
+        {
+            return Judgement::uniform(
+                Verdict::NotInSnapshot {
+                    reason: miss.summary.clone(),
                 },
                 findings,
             );

@@ -70,6 +70,9 @@ pub enum CheckKind {
     Panic,
     /// Behaviour: the run was interrupted before the step ended.
     Interrupted,
+    /// Neither: a replayed snapshot holds no answer to the step's request (the scenario was
+    /// added or changed after the recording); the verdict is `not_in_snapshot`.
+    NotInSnapshot,
     /// Shape: a required member is missing.
     MissingRequired,
     /// Shape: a member has another JSON type (or is not valid base64).
@@ -111,6 +114,7 @@ impl CheckKind {
             CheckKind::Template => "template",
             CheckKind::Panic => "panic",
             CheckKind::Interrupted => "interrupted",
+            CheckKind::NotInSnapshot => "not-in-snapshot",
             CheckKind::MissingRequired => "missing-required",
             CheckKind::WrongType => "wrong-type",
             CheckKind::EnumValue => "enum-value",

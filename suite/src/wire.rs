@@ -22,6 +22,14 @@ pub const TARGET_HEADER: &str = "x-amz-target";
 pub const REQUEST_ID_HEADER: &str = "x-amzn-requestid";
 /// The header that may carry the error type.
 pub const ERROR_TYPE_HEADER: &str = "x-amzn-errortype";
+/// Names the scenario a request belongs to. Sent unsigned, so AWS and emulators ignore it; a
+/// recording keeps it and replay matches a request among those of the same scenario only, so
+/// scenarios that send identical-looking requests (every member a secret) cannot take each
+/// other's answers whatever order the jobs interleave in.
+pub const SCENARIO_HEADER: &str = "x-cogcheck-scenario";
+/// The error cogcheck-proxy's replay answers when no recorded request matches: the request is
+/// not in the snapshot, so the snapshot cannot judge the scenario.
+pub const REPLAY_MISS_ERROR: &str = "CogcheckReplayMissException";
 
 /// The `X-Amz-Target` value for an action.
 pub fn target_header(action: &str) -> String {

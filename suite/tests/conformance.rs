@@ -121,6 +121,10 @@ fn run_trial(scenario: &Scenario) -> Result<Completion, Failed> {
             "unsupported: {action}: {reason}"
         ))),
         Verdict::Skipped { reason } => Ok(Completion::ignored_with(format!("skipped: {reason}"))),
+        Verdict::NotInSnapshot { reason } => Err(format!(
+            "not in the snapshot: {reason}\nthe scenario changed after the recording; record the snapshot again"
+        )
+        .into()),
     }
 }
 

@@ -22,6 +22,11 @@
 //! tokens it can parse and verify against the replay's JWKS, which replay serves itself at
 //! any path ending in `/.well-known/jwks.json`.
 //!
+//! A request that names its scenario (`x-cogcheck-scenario`, sent by the suite) is matched
+//! only against the requests recorded for that scenario, when the cassette has any labels:
+//! scenarios whose requests look alike cannot take each other's answers, and a scenario the
+//! recording does not hold misses ("not in the snapshot") rather than borrowing another's.
+//!
 //! Of the recorded requests that match, the one whose secrets replay has already bound the
 //! most is chosen (a user's second sign-in, not another user's first); among equals, identical
 //! requests are answered in their recorded order;
@@ -54,6 +59,7 @@ use crate::record::{Cassette, RecordedExchange, RecordedResponse};
 use crate::redact::{self, is_placeholder};
 use crate::secret_notes::CassetteKey;
 use cogcheck::protocol::jwt;
+use cogcheck::wire::SCENARIO_HEADER;
 use secrets::{Bindings, Secrets, Slot, WrongSecret};
 
 const SECRET: &str = "<secret>";
@@ -61,6 +67,8 @@ const VOLATILE: &str = "<volatile>";
 
 struct Entry {
     seq: u64,
+    /// The scenario the recorded request named (`x-cogcheck-scenario`), if any.
+    label: Option<String>,
     key: String,
     normalized: Value,
     slots: Vec<Slot>,
@@ -84,6 +92,8 @@ pub struct Replayer {
     path: String,
     entries: Vec<Entry>,
     index: HashMap<String, Vec<usize>>,
+    /// Every scenario label the cassette holds.
+    labels: std::collections::HashSet<String>,
     secrets: Secrets,
     state: Mutex<State>,
     hits: AtomicU64,
@@ -141,6 +151,7 @@ impl Replayer {
         let mut entries = Vec::new();
         let mut index: HashMap<String, Vec<usize>> = HashMap::new();
         let mut notes = HashMap::new();
+        let mut labels = std::collections::HashSet::new();
         for mut ex in exchanges {
             notes.extend(std::mem::take(&mut ex.secrets));
             let Some(response) = ex.response else {
@@ -165,8 +176,16 @@ impl Replayer {
             let normalized = normalize(body, shape, ex.action.is_some() || ex.target.is_some());
             let canon = format!("{key}\n{}", canonical(&normalized));
             index.entry(canon).or_default().push(entries.len());
+            let label = ex
+                .request
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(SCENARIO_HEADER))
+                .map(|(_, v)| v.clone());
+            labels.extend(label.clone());
             entries.push(Entry {
                 seq: ex.seq,
+                label,
                 key,
                 normalized,
                 slots,
@@ -178,6 +197,7 @@ impl Replayer {
             path: path.to_string(),
             entries,
             index,
+            labels,
             secrets: Secrets::new(notes, key),
             state: Mutex::new(State::default()),
             hits: AtomicU64::new(0),
@@ -200,12 +220,15 @@ impl Replayer {
         self.misses.load(Ordering::Relaxed)
     }
 
-    /// Looks a request up.
+    /// Looks a request up. `label` is the scenario the request names (`x-cogcheck-scenario`):
+    /// when the cassette was recorded with labels, only that scenario's recorded requests can
+    /// answer it, so a scenario absent from the recording, or changed since, misses.
     pub fn respond(
         &self,
         class: &Classified,
         method: &http::Method,
         path: &str,
+        label: Option<&str>,
         body: &Bytes,
     ) -> Replayed {
         if method == http::Method::GET && path.ends_with("/.well-known/jwks.json") {
@@ -222,7 +245,15 @@ impl Replayer {
         let normalized = normalize(live.clone(), shape, is_api);
         let canon = format!("{key}\n{}", canonical(&normalized));
         let mut wrong = None;
-        if let Some(list) = self.index.get(&canon) {
+        // Without labels on both sides, any recorded request of the same form may answer.
+        let label = label.filter(|_| !self.labels.is_empty());
+        let list: Option<Vec<usize>> = self.index.get(&canon).map(|all| {
+            all.iter()
+                .copied()
+                .filter(|&i| label.is_none() || self.entries[i].label.as_deref() == label)
+                .collect()
+        });
+        if let Some(list) = list.filter(|l| !l.is_empty()) {
             // A poisoned lock only means another request panicked mid-way; the state is
             // still a valid map, so go on with it.
             let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -294,33 +325,47 @@ impl Replayer {
                 }
                 None => Replayed::Miss(BufferedResponse::proxy_error(
                     ProxyError::ReplayMiss,
-                    &self.miss_message(&key, &normalized),
+                    &self.miss_message(&key, label, &normalized),
                 )),
             },
         }
     }
 
-    fn miss_message(&self, key: &str, normalized: &Value) -> String {
+    fn miss_message(&self, key: &str, label: Option<&str>, normalized: &Value) -> String {
         let closest = self
             .entries
             .iter()
-            .filter(|e| e.key == key)
+            .filter(|e| e.key == key && (label.is_none() || e.label.as_deref() == label))
             .map(|e| {
                 let mut d = Diff::default();
                 diff("$", &e.normalized, normalized, &mut d);
                 (d.count, e, d.first)
             })
             .min_by_key(|(count, e, _)| (*count, e.seq));
-        let head = format!(
-            "cogcheck replay: no recorded {key} request matches this one (cassette {})",
-            self.path
-        );
+        let head = match label {
+            Some(l) if !self.labels.contains(l) => format!(
+                "cogcheck replay: scenario {l} is not in the snapshot (cassette {})",
+                self.path
+            ),
+            Some(l) => format!(
+                "cogcheck replay: no {key} request recorded for scenario {l} matches this one \
+                 (cassette {})",
+                self.path
+            ),
+            None => format!(
+                "cogcheck replay: no recorded {key} request matches this one (cassette {})",
+                self.path
+            ),
+        };
         match closest {
             Some((_, e, first)) => format!(
                 "{head}; the closest recorded request is exchange #{} ({key}), which differs at {}",
                 e.seq,
                 first.unwrap_or_else(|| "nothing but the order of identical requests".into())
             ),
+            None if label.is_some_and(|l| self.labels.contains(l)) => {
+                format!("{head}; the scenario recorded no {key} request")
+            }
             None => {
                 let mut counts: Vec<(&str, usize)> = Vec::new();
                 for e in &self.entries {
@@ -675,6 +720,7 @@ mod tests {
             &class(action),
             &http::Method::POST,
             "/",
+            None,
             &Bytes::from(body.to_string()),
         )
     }
@@ -916,6 +962,7 @@ mod tests {
             &classify(&http::Method::GET, &http::HeaderMap::new()),
             &http::Method::GET,
             "/p/.well-known/jwks.json",
+            None,
             &Bytes::new(),
         ));
         let claims = jwt::verify_rs256(&token, &jwks).unwrap();
@@ -987,6 +1034,65 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(body(sign_in(&r, &client, "Pa55-word?"))["AuthenticationResult"].is_object());
+    }
+
+    #[test]
+    fn labelled_requests_are_answered_from_their_own_scenario() {
+        let labelled = |seq, scenario: &str, answer| {
+            let mut ex = recorded(
+                seq,
+                "SignUp",
+                json!({"ClientId": "<secret:1>", "Username": "<secret:2>"}),
+                answer,
+            );
+            ex.request
+                .headers
+                .push((SCENARIO_HEADER.into(), scenario.into()));
+            ex
+        };
+        let r = Replayer::from_exchanges(
+            "c.jsonl",
+            vec![
+                labelled(1, "a::one", json!({"from": "a"})),
+                labelled(2, "b::two", json!({"from": "b"})),
+            ],
+            Mode::None,
+            None,
+        );
+        let sign_up = |label: &str| {
+            r.respond(
+                &class("SignUp"),
+                &http::Method::POST,
+                "/",
+                Some(label),
+                &Bytes::from(json!({"ClientId": "c", "Username": "u"}).to_string()),
+            )
+        };
+        // Asked in the other order than recorded, each scenario still gets its own answer.
+        assert_eq!(body(sign_up("b::two"))["from"], "b");
+        assert_eq!(body(sign_up("a::one"))["from"], "a");
+        // A scenario the recording does not hold is not answered from another one's.
+        let Replayed::Miss(m) = sign_up("c::new") else {
+            panic!("a scenario absent from the snapshot was answered")
+        };
+        let v: Value = serde_json::from_slice(&m.body).unwrap();
+        assert_eq!(v["__type"], "CogcheckReplayMissException");
+        let msg = v["message"].as_str().unwrap();
+        assert!(
+            msg.contains("scenario c::new is not in the snapshot"),
+            "{msg}"
+        );
+        // An unlabelled request (a client other than the suite) may take any.
+        assert!(matches!(
+            r.respond(
+                &class("SignUp"),
+                &http::Method::POST,
+                "/",
+                None,
+                &Bytes::from(json!({"ClientId": "c", "Username": "u"}).to_string()),
+            ),
+            Replayed::Hit(_)
+        ));
     }
 
     #[test]

@@ -77,6 +77,35 @@ pub fn verdicts(
         .collect()
 }
 
+/// Where a replayed snapshot and the scenarios disagree, judged as `cargo test` judges
+/// (behaviour, the target's expectations): every failing verdict, and apart, the scenarios the
+/// snapshot does not hold (added or changed after the recording).
+pub fn snapshot_disagreements(
+    results: &[(
+        cogcheck::finding::ScenarioResult,
+        cogcheck::expectations::Judgement,
+    )],
+    expectations: &cogcheck::expectations::Expectations,
+) -> (Vec<String>, Vec<String>) {
+    let mut failing = Vec::new();
+    let mut absent = Vec::new();
+    for (r, _) in results {
+        let j = expectations.judge(r, cogcheck::expectations::Strictness::Behaviour);
+        let line = format!(
+            "{}: {} {}",
+            r.name,
+            j.verdict.name(),
+            j.verdict.text().unwrap_or_default()
+        );
+        match &j.verdict {
+            cogcheck::expectations::Verdict::NotInSnapshot { .. } => absent.push(line),
+            v if v.is_failure() => failing.push(line),
+            _ => {}
+        }
+    }
+    (failing, absent)
+}
+
 /// A proxy in this process.
 pub async fn proxy(upstream: &str, cassette: CassettePlan) -> RunningProxy {
     let mut config = Config::new(upstream).expect("a good upstream");

@@ -28,7 +28,10 @@ pub fn write(path: &Path, target: &str, verdicts: &[(ScenarioResult, Judgement)]
                 }
                 s
             }
-            Verdict::Fail { .. } | Verdict::Changed { .. } | Verdict::UnexpectedPass { .. } => {
+            Verdict::Fail { .. }
+            | Verdict::Changed { .. }
+            | Verdict::UnexpectedPass { .. }
+            | Verdict::NotInSnapshot { .. } => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
                 if let TestCaseStatus::NonSuccess {
                     message,

@@ -222,7 +222,7 @@ impl Runner {
         // Steps run in their own task so that a panic in a step (a bug in cogcheck) is caught
         // here as a finding and the cleanup below still runs.
         let task = {
-            let client = self.client.clone();
+            let client = self.client.labelled(&scenario.name());
             let config = self.config.clone();
             let totp = Arc::clone(&self.totp);
             let scenario = scenario.clone();
@@ -304,7 +304,8 @@ impl Runner {
             }
         };
         let pools: Vec<String> = created.lock().map(|v| v.clone()).unwrap_or_default();
-        let (cleanup_errors, cleanup_findings) = cleanup(&self.client, &pools).await;
+        let (cleanup_errors, cleanup_findings) =
+            cleanup(&self.client.labelled(&scenario.name()), &pools).await;
         findings.extend(cleanup_findings);
         self.result(scenario, outcome, findings, steps, started, cleanup_errors)
     }

@@ -21,6 +21,7 @@ use crate::scenario::helper_step::{HelperContext, HelperState};
 use crate::scenario::template::Scope;
 use crate::scenario::{Expect, Step, StepKind};
 use crate::secrets::{collect_differences, redact, scrub};
+use crate::wire;
 
 /// Why a scenario cannot go on after a step.
 pub(super) enum Stop {
@@ -219,6 +220,21 @@ impl Execution<'_> {
                 record.http_status = Some(response.status);
                 record.error_type = response.error.as_ref().map(|e| e.error_type.clone());
                 record.duration_ms = started.elapsed().as_millis() as u64;
+                if record.error_type.as_deref() == Some(wire::REPLAY_MISS_ERROR) {
+                    let reason = format!(
+                        "not in the snapshot: {}",
+                        response
+                            .error
+                            .as_ref()
+                            .and_then(|e| e.message.as_deref())
+                            .unwrap_or("replay found no recorded request like this one")
+                    );
+                    return StepRun {
+                        record,
+                        findings: vec![self.stop_finding(step, CheckKind::NotInSnapshot, &reason)],
+                        stop: Some(Stop::CannotGoOn { reason }),
+                    };
+                }
                 let expects_this_error = matches!(&step.expect, Expect::Error { types, .. }
                     if response.error.as_ref().is_some_and(|e| types.contains(&e.error_type)));
                 let said = checks::is_unsupported(&response);

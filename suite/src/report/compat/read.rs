@@ -154,7 +154,10 @@ pub(super) fn check_status(outcome: &Outcome, behaviour: &Verdict) -> CheckStatu
     }
     match behaviour {
         Verdict::Pass | Verdict::UnexpectedPass { .. } => CheckStatus::Pass,
-        Verdict::Fail { .. } | Verdict::Changed { .. } => CheckStatus::Fail,
+        // A scenario the snapshot cannot judge is red with that reason, never a pass.
+        Verdict::Fail { .. } | Verdict::Changed { .. } | Verdict::NotInSnapshot { .. } => {
+            CheckStatus::Fail
+        }
         Verdict::ExpectedFailure { .. } => CheckStatus::KnownFailure,
         Verdict::Unsupported { .. } => CheckStatus::Unsupported,
         Verdict::Skipped { .. } => CheckStatus::Skipped,
