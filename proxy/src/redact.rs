@@ -258,24 +258,64 @@ impl Redactor {
 
 /// True for `<secret:N>`.
 pub fn is_placeholder(s: &str) -> bool {
-    s.strip_prefix(PLACEHOLDER_PREFIX)
-        .and_then(|r| r.strip_suffix('>'))
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    placeholder_number(s).is_some()
+}
+
+/// `N` when `s` is exactly the placeholder `<secret:N>`.
+pub fn placeholder_number(s: &str) -> Option<u64> {
+    match placeholder_at(s) {
+        Some((n, len)) if len == s.len() => Some(n),
+        _ => None,
+    }
+}
+
+/// The placeholder `s` starts with: its number and length.
+fn placeholder_at(s: &str) -> Option<(u64, usize)> {
+    let rest = s.strip_prefix(PLACEHOLDER_PREFIX)?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || !rest[digits..].starts_with('>') {
+        return None;
+    }
+    let n = rest[..digits].parse().ok()?;
+    Some((n, PLACEHOLDER_PREFIX.len() + digits + 1))
+}
+
+/// `text` with every placeholder replaced by `with(N)`; `None` when it holds none. The one
+/// scanner for placeholders inside longer text (form bodies, headers, messages).
+pub fn map_placeholders(text: &str, mut with: impl FnMut(u64) -> String) -> Option<String> {
+    if !text.contains(PLACEHOLDER_PREFIX) {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut found = false;
+    while let Some(i) = rest.find(PLACEHOLDER_PREFIX) {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        match placeholder_at(tail) {
+            Some((n, len)) => {
+                found = true;
+                out.push_str(&with(n));
+                rest = &tail[len..];
+            }
+            None => {
+                out.push('<');
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    found.then_some(out)
 }
 
 /// The highest placeholder number in a text (0 when there is none).
 pub fn max_placeholder(text: &str) -> u64 {
-    text.match_indices(PLACEHOLDER_PREFIX)
-        .filter_map(|(i, _)| {
-            let rest = &text[i + PLACEHOLDER_PREFIX.len()..];
-            let digits: &str = &rest[..rest.bytes().take_while(u8::is_ascii_digit).count()];
-            rest[digits.len()..]
-                .starts_with('>')
-                .then(|| digits.parse::<u64>().ok())
-                .flatten()
-        })
-        .max()
-        .unwrap_or(0)
+    let mut max = 0;
+    map_placeholders(text, |n| {
+        max = max.max(n);
+        String::new()
+    });
+    max
 }
 
 /// True for member and field names that hold secrets where no model says so
@@ -442,5 +482,15 @@ mod tests {
         assert!(!is_placeholder("<secret:1a>"));
         assert_eq!(max_placeholder("a <secret:3> b <secret:12> <secret:x>"), 12);
         assert_eq!(max_placeholder("none"), 0);
+        assert_eq!(placeholder_number("<secret:7>"), Some(7));
+        assert_eq!(placeholder_number("<secret:7> "), None);
+        assert_eq!(
+            map_placeholders("x<secret:1>&y=<secret:2><secret:z><secret:", |n| format!(
+                "[{n}]"
+            ))
+            .as_deref(),
+            Some("x[1]&y=[2]<secret:z><secret:")
+        );
+        assert_eq!(map_placeholders("<secret:>", |_| String::new()), None);
     }
 }

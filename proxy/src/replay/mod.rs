@@ -513,24 +513,7 @@ fn normalize(mut value: Value, shape: Option<&str>, is_api: bool) -> Value {
 }
 
 fn replace_placeholders(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find(redact::PLACEHOLDER_PREFIX) {
-        out.push_str(&rest[..i]);
-        let tail = &rest[i..];
-        match tail.find('>') {
-            Some(j) if is_placeholder(&tail[..=j]) => {
-                out.push_str(SECRET);
-                rest = &tail[j + 1..];
-            }
-            _ => {
-                out.push_str(&tail[..1]);
-                rest = &tail[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+    redact::map_placeholders(s, |_| SECRET.into()).unwrap_or_else(|| s.to_string())
 }
 
 fn is_volatile(name: &str) -> bool {

@@ -39,7 +39,7 @@ use serde_json::Value;
 
 use crate::answer::BufferedResponse;
 use crate::fault::kind::error::{cognito_error, default_message};
-use crate::redact::{is_placeholder, PLACEHOLDER_PREFIX};
+use crate::redact::{self, placeholder_number};
 use crate::secret_notes::{self, CassetteKey, FormPart, SecretNote};
 
 /// Members whose values the client draws afresh for every attempt.
@@ -152,13 +152,6 @@ fn walk(value: &Value, path: &mut Vec<Step>, out: &mut Vec<Slot>, depth: usize) 
 
 fn form_fields(text: &str) -> impl Iterator<Item = (&str, &str)> {
     text.split('&').filter_map(|pair| pair.split_once('='))
-}
-
-fn placeholder_number(s: &str) -> Option<u64> {
-    if !is_placeholder(s) {
-        return None;
-    }
-    s[PLACEHOLDER_PREFIX.len()..s.len() - 1].parse().ok()
 }
 
 /// The live request's value at a slot, as text.
@@ -308,30 +301,7 @@ impl Secrets {
 
     /// Fills the placeholders in one string; `None` when it has none.
     pub fn fill_text(&self, text: &str, bindings: &mut Bindings) -> Option<String> {
-        if !text.contains(PLACEHOLDER_PREFIX) {
-            return None;
-        }
-        let mut out = String::with_capacity(text.len());
-        let mut rest = text;
-        while let Some(i) = rest.find(PLACEHOLDER_PREFIX) {
-            out.push_str(&rest[..i]);
-            let tail = &rest[i..];
-            match tail
-                .find('>')
-                .and_then(|j| Some((placeholder_number(&tail[..=j])?, j)))
-            {
-                Some((n, j)) => {
-                    out.push_str(&self.value_for(n, bindings));
-                    rest = &tail[j + 1..];
-                }
-                None => {
-                    out.push('<');
-                    rest = &tail[1..];
-                }
-            }
-        }
-        out.push_str(rest);
-        Some(out)
+        redact::map_placeholders(text, |n| self.value_for(n, bindings))
     }
 
     fn value_for(&self, n: u64, bindings: &mut Bindings) -> String {
