@@ -189,10 +189,10 @@ pub struct Member {
     /// True when the member itself is marked sensitive.
     #[serde(default)]
     pub sensitive: bool,
-    /// True when the member's double-quoted parts are secrets (fixtures/secrets.toml
-    /// `[quoted]`: ListUsers' `Filter` quotes an attribute value).
+    /// When the member's double-quoted parts are secrets (fixtures/secrets.toml `[quoted]`:
+    /// ListUsers' `Filter` quotes an attribute value): the attributes whose values are not.
     #[serde(skip)]
-    pub quoted_secrets: bool,
+    pub quoted_secrets: Option<Vec<String>>,
 }
 
 /// The `error` trait of an exception shape.
@@ -254,8 +254,8 @@ impl Model {
         for path in list.members.keys() {
             member(&mut self.shapes, path, &unknown)?.sensitive = true;
         }
-        for path in list.quoted.keys() {
-            member(&mut self.shapes, path, &unknown)?.quoted_secrets = true;
+        for (path, quoted) in &list.quoted {
+            member(&mut self.shapes, path, &unknown)?.quoted_secrets = Some(quoted.public.clone());
         }
         for (name, map) in &list.maps {
             let shape = self
@@ -551,9 +551,12 @@ impl Model {
                         Some(member) if self.member_is_sensitive(member) => {
                             redact_leaves(member_value, redact, depth + 1);
                         }
-                        Some(member) if member.quoted_secrets => {
+                        Some(Member {
+                            quoted_secrets: Some(public),
+                            ..
+                        }) => {
                             if let Value::String(text) = member_value {
-                                *text = redact_quoted(text, redact);
+                                *text = redact_quoted(text, public, redact);
                             }
                         }
                         Some(member) => {
@@ -626,19 +629,16 @@ impl Model {
 
 /// Each double-quoted part of `text` redacted (`sub = "1234"` becomes `sub = "<secret:7>"`),
 /// with `\"` inside a quote taken as part of it. An unclosed quote runs to the end.
-fn redact_quoted(text: &str, redact: &mut dyn FnMut(&Value) -> Value) -> String {
+fn redact_quoted(text: &str, public: &[String], redact: &mut dyn FnMut(&Value) -> Value) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find('"') {
-        // ListUsers' status attributes take enum values (`status = "Enabled"`,
-        // `cognito:user_status = "UNCONFIRMED"`), which are no secret, and redacting them
-        // would make every answer that names the status look like it repeats a secret.
         let attribute = rest[..open]
             .trim_end()
             .trim_end_matches('=')
             .trim_end_matches('^')
             .trim_end();
-        let public = attribute.ends_with("status");
+        let public = public.iter().any(|p| p == attribute);
         out.push_str(&rest[..=open]);
         let after = &rest[open + 1..];
         let mut end = None;
@@ -1979,7 +1979,7 @@ mod tests {
         });
         assert_eq!(body["Filter"], "cognito:user_status = \"UNCONFIRMED\"");
         let mut seen = Vec::new();
-        let out = redact_quoted(r#"email ^= "a\"b" x "open"#, &mut |v| {
+        let out = redact_quoted(r#"email ^= "a\"b" x "open"#, &[], &mut |v| {
             seen.push(v.clone());
             Value::String("R".into())
         });
@@ -1992,7 +1992,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            redact_quoted("no quotes", &mut |_| Value::Null),
+            redact_quoted("no quotes", &[], &mut |_| Value::Null),
             "no quotes"
         );
     }

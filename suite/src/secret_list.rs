@@ -24,13 +24,24 @@ pub struct SecretList {
     /// Map shapes whose values are secret except under some keys.
     #[serde(default)]
     pub maps: BTreeMap<String, SecretMap>,
-    /// `Shape.Member` strings whose double-quoted parts are secrets, with why.
+    /// `Shape.Member` strings whose double-quoted parts are secrets.
     #[serde(default)]
-    pub quoted: BTreeMap<String, String>,
+    pub quoted: BTreeMap<String, QuotedSecrets>,
     /// Secret headers.
     pub headers: NameRule,
     /// Secret member and form field names, where there is no model.
     pub names: NameRule,
+}
+
+/// A string member of the form `attribute = "value"` whose quoted values are secret.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotedSecrets {
+    /// Why the values are secret.
+    pub why: String,
+    /// Attributes whose quoted values are not secret.
+    #[serde(default)]
+    pub public: Vec<String>,
 }
 
 /// A map whose values are secret except under [`SecretMap::public`].
