@@ -316,35 +316,60 @@ pub fn shape_and_protocol(
                 return out;
             }
             if let Some(shape) = &op.output {
-                for v in model.validate(shape, &response.body) {
-                    // Length, range and pattern traits constrain what a caller may send; AWS
-                    // does not hold its own answers to them, and the SDKs never check them on
-                    // output. Real Cognito returns the schema attribute `phone_number_verified`
-                    // (21 characters) where the shape allows 20, and a CloudFrontDomain such as
-                    // `d111111abcdef8.cloudfront.net` in a shape whose pattern has no dots.
-                    // Unknown members are allowed because AWS adds members over time.
-                    let check = match &v.rule {
-                        Rule::MissingRequired { .. } => CheckKind::MissingRequired,
-                        Rule::WrongType { .. } => CheckKind::WrongType,
-                        Rule::NotInEnum { .. } => CheckKind::EnumValue,
-                        Rule::InvalidBase64 => CheckKind::WrongType,
-                        Rule::TooDeep { .. } => CheckKind::TooDeep,
-                        // Limits of the model or of the validator, not of the answer.
-                        Rule::BadPattern { .. }
-                        | Rule::UnknownShape { .. }
-                        | Rule::UnsupportedType { .. } => continue,
-                        Rule::UnknownMember { .. }
-                        | Rule::TooShort { .. }
-                        | Rule::TooLong { .. }
-                        | Rule::BelowMin { .. }
-                        | Rule::AboveMax { .. }
-                        | Rule::PatternMismatch { .. } => continue,
-                    };
-                    out.push(finding(Axis::Shape, check, &v.path, v.to_string()));
+                for (check, path, summary) in body_violations(model, shape, &response.body) {
+                    out.push(finding(Axis::Shape, check, &path, summary));
                 }
             }
         }
         Some(e) => {
+            // botocore's awsJson parser reads the error's type from the body's `__type` only
+            // (never `code`, never x-amzn-ErrorType): without it an application sees a
+            // ClientError whose code is the HTTP status (`"400"`), and a `__type` that is not a
+            // string makes the parser raise a TypeError (botocore 1.44.8, `parsers.py`,
+            // `BaseJSONParser._do_error_parse`: `code = body.get('__type', str(status))`). An
+            // answer with no type anywhere already has its `error-without-type` framing.
+            let no_type_anywhere = response
+                .framing
+                .iter()
+                .any(|f| matches!(f, Framing::ErrorWithoutType));
+            match response.body.get("__type") {
+                Some(Value::String(_)) => {}
+                Some(other) => out.push(finding(
+                    Axis::Protocol,
+                    CheckKind::ErrorWithoutType,
+                    "$.__type",
+                    format!(
+                        "the error body's `__type` is {other}, not a string naming the error \
+                         (`{}`): botocore cannot read it",
+                        e.error_type
+                    ),
+                )),
+                None if !no_type_anywhere => out.push(finding(
+                    Axis::Protocol,
+                    CheckKind::ErrorWithoutType,
+                    "$.__type",
+                    format!(
+                        "the error body has no `__type` (the type `{}` came from {}): botocore \
+                         reads only `__type` and raises a ClientError with code `{}`",
+                        e.error_type,
+                        match e.source {
+                            crate::wire::ErrorTypeSource::Header => "x-amzn-ErrorType",
+                            crate::wire::ErrorTypeSource::Code => "the body's `code`",
+                            crate::wire::ErrorTypeSource::Type => "`__type`",
+                        },
+                        response.status
+                    ),
+                )),
+                None => {}
+            }
+            // The error's own shape declares its members (`message` a string): the model's
+            // word on what an error body carries, checked like an output shape.
+            if model.shape(&e.error_type).is_some() && response.body.is_object() {
+                for (check, path, summary) in body_violations(model, &e.error_type, &response.body)
+                {
+                    out.push(finding(Axis::Shape, check, &path, summary));
+                }
+            }
             if !op.may_return(&e.error_type) {
                 out.push(finding(
                     Axis::Shape,
@@ -380,6 +405,38 @@ pub fn shape_and_protocol(
                 }
             }
         }
+    }
+    out
+}
+
+/// The shape findings of `body` read as `shape`: required members, types and enum values.
+fn body_violations(model: &Model, shape: &str, body: &Value) -> Vec<(CheckKind, String, String)> {
+    let mut out = Vec::new();
+    for v in model.validate(shape, body) {
+        // Length, range and pattern traits constrain what a caller may send; AWS does not hold
+        // its own answers to them, and the SDKs never check them on output. Real Cognito
+        // returns the schema attribute `phone_number_verified` (21 characters) where the shape
+        // allows 20, and a CloudFrontDomain such as `d111111abcdef8.cloudfront.net` in a shape
+        // whose pattern has no dots. Unknown members are allowed because AWS adds members over
+        // time (and an error body carries the protocol's `__type`).
+        let check = match &v.rule {
+            Rule::MissingRequired { .. } => CheckKind::MissingRequired,
+            Rule::WrongType { .. } => CheckKind::WrongType,
+            Rule::NotInEnum { .. } => CheckKind::EnumValue,
+            Rule::InvalidBase64 => CheckKind::WrongType,
+            Rule::TooDeep { .. } => CheckKind::TooDeep,
+            // Limits of the model or of the validator, not of the answer.
+            Rule::BadPattern { .. } | Rule::UnknownShape { .. } | Rule::UnsupportedType { .. } => {
+                continue
+            }
+            Rule::UnknownMember { .. }
+            | Rule::TooShort { .. }
+            | Rule::TooLong { .. }
+            | Rule::BelowMin { .. }
+            | Rule::AboveMax { .. }
+            | Rule::PatternMismatch { .. } => continue,
+        };
+        out.push((check, v.path.clone(), v.to_string()));
     }
     out
 }
@@ -462,6 +519,61 @@ mod tests {
         let v = shape_and_protocol(m, "DescribeUserPool", &bad, Some(0));
         assert_eq!(v.len(), 1, "{v:?}");
         assert!(v[0].summary.contains("UsernameExistsException"));
+    }
+
+    #[test]
+    fn error_bodies_are_read_as_botocore_reads_them() {
+        let m = Model::get();
+        let with_header = |body: &str| {
+            let mut h = http::HeaderMap::new();
+            h.insert("content-type", CONTENT_TYPE.parse().unwrap());
+            h.insert("x-amzn-requestid", "r".parse().unwrap());
+            h.insert(
+                crate::wire::ERROR_TYPE_HEADER,
+                "ResourceNotFoundException".parse().unwrap(),
+            );
+            parse_response(400, &h, body.as_bytes())
+        };
+        let conforming = r#"{"__type":"ResourceNotFoundException","message":"x"}"#;
+        assert!(
+            shape_and_protocol(m, "DescribeUserPool", &with_header(conforming), Some(0)).is_empty()
+        );
+        // The error shape declares `message` a string.
+        let v = shape_and_protocol(
+            m,
+            "DescribeUserPool",
+            &with_header(r#"{"__type":"ResourceNotFoundException","message":0}"#),
+            Some(0),
+        );
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!((v[0].axis, v[0].check), (Axis::Shape, CheckKind::WrongType));
+        assert_eq!(v[0].path, "$.message");
+        // The type only in the header, in `code`, or not a string: botocore sees code "400"
+        // or raises.
+        for body in [
+            r#"{"message":"x"}"#,
+            "",
+            r#"{"code":"ResourceNotFoundException","message":"x"}"#,
+            r#"{"__type":0,"message":"x"}"#,
+        ] {
+            let v = shape_and_protocol(m, "DescribeUserPool", &with_header(body), Some(0));
+            assert_eq!(v.len(), 1, "{body}: {v:?}");
+            assert_eq!(
+                (v[0].axis, v[0].check, v[0].path.as_str()),
+                (Axis::Protocol, CheckKind::ErrorWithoutType, "$.__type"),
+                "{body}"
+            );
+        }
+        // No type anywhere: the framing finding alone, not a second one.
+        let bare = resp(400, r#"{"message":"x"}"#);
+        let v = shape_and_protocol(m, "DescribeUserPool", &bare, Some(0));
+        assert_eq!(
+            v.iter()
+                .filter(|f| f.check == CheckKind::ErrorWithoutType)
+                .count(),
+            1,
+            "{v:?}"
+        );
     }
 
     #[test]

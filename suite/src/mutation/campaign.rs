@@ -292,6 +292,16 @@ pub async fn run(
             });
             continue;
         }
+        // A scenario that reached an action the target does not implement has no behaviour
+        // finding, yet its verdict is `unsupported`: it never checked the answers a mutant
+        // would alter (and an altered "not implemented" answer is still one).
+        if judgement.verdict != Verdict::Pass {
+            excluded.push(Excluded {
+                scenario: result.name.clone(),
+                reason: format!("verdict {}", judgement.verdict.name()),
+            });
+            continue;
+        }
         if scenario.exclusive && !options.include_exclusive {
             excluded.push(Excluded {
                 scenario: result.name.clone(),
