@@ -44,6 +44,8 @@ pub struct Forwarder {
     upstream: Upstream,
     /// The upstream's authority, for requests that came without `Host` (HTTP/2).
     host: http::HeaderValue,
+    /// [`Upstream::display`], made once: every recorded exchange names it.
+    display: String,
     base_path: String,
     identity: Option<Identity>,
     timeout: Duration,
@@ -74,6 +76,7 @@ impl Forwarder {
         };
         Ok(Forwarder {
             pool,
+            display: upstream.display(),
             upstream,
             host,
             base_path,
@@ -83,8 +86,8 @@ impl Forwarder {
     }
 
     /// The upstream as written in the cassette.
-    pub fn upstream_display(&self) -> String {
-        self.upstream.display()
+    pub fn upstream_display(&self) -> &str {
+        &self.display
     }
 
     /// True when signed requests are re-signed (a real AWS upstream and credentials).

@@ -163,7 +163,7 @@ impl Proxy {
         let shadow = match (&config.shadow, &forwarder) {
             (Some(s), Some(f)) => Some(shadow::live::Shadow::start(
                 s,
-                &f.upstream_display(),
+                f.upstream_display(),
                 &config.upstream_trust,
                 config.credentials.as_ref(),
                 config.upstream_timeout,

@@ -477,7 +477,7 @@ impl Stack {
             upstream: self
                 .forwarder
                 .as_ref()
-                .map(|f| f.upstream_display())
+                .map(|f| f.upstream_display().to_string())
                 .unwrap_or_default(),
             error,
         };
