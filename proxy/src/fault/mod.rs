@@ -131,7 +131,7 @@ pub struct Faults {
 #[derive(Default)]
 pub struct Plan {
     /// The action, for faults that read the answer by the model (`mutate`).
-    action: Option<String>,
+    action: Option<&'static str>,
     request_id: Option<http::HeaderValue>,
     delay_before: Duration,
     delay_after: Duration,
@@ -386,7 +386,7 @@ impl Faults {
         let now = Instant::now();
         let since_start = now.saturating_duration_since(self.started);
         let mut plan = Plan {
-            action: Some(action.to_string()),
+            action: Some(*action),
             conn: parts.extensions.get::<Arc<ConnControl>>().cloned(),
             ..Plan::default()
         };
@@ -680,7 +680,7 @@ impl Faults {
             FaultKind::Truncate(t) => t.apply(resp),
             FaultKind::Malformed(m) => m.apply(resp),
             FaultKind::ContentType(c) => c.apply(resp),
-            FaultKind::Mutate(m) => m.apply(plan.action.as_deref(), resp),
+            FaultKind::Mutate(m) => m.apply(plan.action, resp),
             FaultKind::Error(_)
             | FaultKind::Status(_)
             | FaultKind::Latency(_)
