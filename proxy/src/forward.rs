@@ -306,6 +306,33 @@ mod tests {
     }
 
     #[test]
+    fn a_request_without_host_gets_the_upstreams() {
+        // HTTP/2 clients send :authority, not Host; the upstream connection is HTTP/1.1.
+        let upstream = Upstream::parse("http://127.0.0.1:5000").unwrap();
+        let f = Forwarder::new(
+            upstream,
+            &UpstreamTrust::PublicRoots,
+            None,
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        let (parts, ()) = http::Request::builder()
+            .method("POST")
+            .uri("http://127.0.0.1:4566/?x=1")
+            .version(http::Version::HTTP_2)
+            .body(())
+            .unwrap()
+            .into_parts();
+        let class = classify(&parts.method, &parts.headers);
+        let req = f
+            .build(&parts, parts.headers.clone(), &class, empty(), None)
+            .unwrap();
+        assert_eq!(req.uri().to_string(), "/?x=1");
+        assert_eq!(req.headers()["host"], "127.0.0.1:5000");
+        assert_eq!(req.version(), http::Version::HTTP_11);
+    }
+
+    #[test]
     fn emulators_get_requests_as_they_came() {
         let upstream = Upstream::parse("http://127.0.0.1:5000/prefix/").unwrap();
         let f = Forwarder::new(
