@@ -14,8 +14,8 @@ use cogcheck::wire;
 pub enum RequestKind {
     /// A Cognito User Pools action the model knows.
     Known {
-        /// The action (`CreateUserPool`).
-        action: String,
+        /// The action (`CreateUserPool`), borrowed from the model.
+        action: &'static str,
         /// Its operation in the model.
         operation: &'static Operation,
     },
@@ -42,10 +42,9 @@ pub struct Scope {
 pub struct Classified {
     /// API call or not.
     pub kind: RequestKind,
-    /// True when the request carries an `Authorization` header.
+    /// True when the request carries an `Authorization` header (its SigV4 scope is read
+    /// only by re-signing, with [`sigv4_scope`]).
     pub signed: bool,
-    /// The SigV4 scope, when `Authorization` is a parsable SigV4 header.
-    pub scope: Option<Scope>,
 }
 
 impl Classified {
@@ -86,33 +85,27 @@ impl Classified {
     }
 }
 
-/// Classifies a request from its method and headers.
+/// Classifies a request from its method and headers. Allocates nothing for a known action.
 pub fn classify(method: &http::Method, headers: &http::HeaderMap) -> Classified {
-    let authorization = headers.get(http::header::AUTHORIZATION);
-    let signed = authorization.is_some();
-    let scope = authorization
-        .and_then(|v| v.to_str().ok())
-        .and_then(sigv4_scope);
+    let signed = headers.contains_key(http::header::AUTHORIZATION);
     let kind = match headers.get(wire::TARGET_HEADER) {
         Some(target) if method == http::Method::POST => {
-            let text = String::from_utf8_lossy(target.as_bytes()).into_owned();
+            let text = String::from_utf8_lossy(target.as_bytes());
             match wire::action_from_target(&text)
                 .and_then(|a| Model::get().operations.get_key_value(a))
             {
                 Some((action, operation)) => RequestKind::Known {
-                    action: action.clone(),
+                    action: action.as_str(),
                     operation,
                 },
-                None => RequestKind::UnknownTarget { target: text },
+                None => RequestKind::UnknownTarget {
+                    target: text.into_owned(),
+                },
             }
         }
         Some(_) | None => RequestKind::NotApi,
     };
-    Classified {
-        kind,
-        signed,
-        scope,
-    }
+    Classified { kind, signed }
 }
 
 /// Reads region and service from
@@ -145,22 +138,27 @@ mod tests {
         h
     }
 
+    fn c_auth() -> &'static str {
+        "AWS4-HMAC-SHA256 Credential=AKID/20231114/eu-west-1/cognito-idp/aws4_request, SignedHeaders=host, Signature=00"
+    }
+
     #[test]
     fn known_action_signed() {
         let c = classify(
             &http::Method::POST,
             &headers(&[
-                ("x-amz-target", "AWSCognitoIdentityProviderService.CreateUserPool"),
                 (
-                    "authorization",
-                    "AWS4-HMAC-SHA256 Credential=AKID/20231114/eu-west-1/cognito-idp/aws4_request, SignedHeaders=host, Signature=00",
+                    "x-amz-target",
+                    "AWSCognitoIdentityProviderService.CreateUserPool",
                 ),
+                ("authorization", c_auth()),
             ]),
         );
         assert_eq!(c.action(), Some("CreateUserPool"));
         assert!(c.signed);
+        let auth = c_auth();
         assert_eq!(
-            c.scope,
+            sigv4_scope(auth),
             Some(Scope {
                 region: "eu-west-1".into(),
                 service: "cognito-idp".into()

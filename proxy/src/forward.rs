@@ -1,7 +1,7 @@
 //! The forwarder: sends a request to the upstream and returns its answer, streaming.
 //!
-//! One pooled hyper client (keep-alive) serves every request, over HTTP or HTTPS (rustls;
-//! certificate verification on unless `--insecure-upstream`). Requests keep their method,
+//! One pool of keep-alive connections (`pool.rs`) serves every request, over HTTP or HTTPS
+//! (rustls; certificate verification on unless `--insecure-upstream`). Requests keep their method,
 //! path, headers and body; only hop-by-hop headers go, and the HTTP version becomes 1.1 towards
 //! the upstream whatever the client spoke.
 //!
@@ -15,19 +15,14 @@
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use hyper::body::Incoming;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 
 use crate::answer::{strip_hop_by_hop, ProxyBody};
-use crate::classify::{Classified, Scope};
-use crate::error::Result;
+use crate::classify::{sigv4_scope, Classified, Scope};
+use crate::error::{Error, Result};
+use crate::pool::{Pool, PoolError, UpstreamBody};
 use crate::upstream::{Credentials, Upstream, UpstreamTrust};
 
 use aws_smithy_runtime_api::client::identity::Identity;
-
-type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, ProxyBody>;
 
 /// Idle keep-alive connections kept to the upstream.
 const POOL_IDLE: usize = 256;
@@ -45,8 +40,12 @@ pub enum ForwardError {
 
 /// Sends requests to one upstream.
 pub struct Forwarder {
-    client: HttpsClient,
+    pool: Pool,
     upstream: Upstream,
+    /// The upstream's authority, for requests that came without `Host` (HTTP/2).
+    host: http::HeaderValue,
+    /// [`Upstream::display`], made once: every recorded exchange names it.
+    display: String,
     base_path: String,
     identity: Option<Identity>,
     timeout: Duration,
@@ -61,25 +60,25 @@ impl Forwarder {
         timeout: Duration,
     ) -> Result<Forwarder> {
         let tls = crate::tls::upstream(trust)?;
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .build();
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            // As nginx's `keepalive 256`: a burst of clients may open more connections, but
-            // only this many stay open once it is over.
-            .pool_max_idle_per_host(POOL_IDLE)
-            .build(https);
+        // As nginx's `keepalive 256`: a burst of clients may open more connections, but only
+        // this many stay open once it is over.
+        let pool = Pool::new(&upstream.uri, tls, POOL_IDLE, Duration::from_secs(60))
+            .map_err(|e| Error::Config(format!("--upstream: {e}")))?;
+        let host = upstream
+            .uri
+            .authority()
+            .and_then(|a| http::HeaderValue::from_str(a.as_str()).ok())
+            .ok_or_else(|| Error::Config("--upstream: no host".into()))?;
         let base_path = upstream.uri.path().trim_end_matches('/').to_string();
         let identity = match credentials {
             Some(c) if upstream.is_aws => Some(c.identity()),
             _ => None,
         };
         Ok(Forwarder {
-            client,
+            pool,
+            display: upstream.display(),
             upstream,
+            host,
             base_path,
             identity,
             timeout,
@@ -87,8 +86,13 @@ impl Forwarder {
     }
 
     /// The upstream as written in the cassette.
-    pub fn upstream_display(&self) -> String {
-        self.upstream.display()
+    pub fn upstream_display(&self) -> &str {
+        &self.display
+    }
+
+    /// True when signed requests are re-signed (a real AWS upstream and credentials).
+    pub fn resigns(&self) -> bool {
+        self.identity.is_some()
     }
 
     /// True when this request must be buffered before forwarding: re-signing covers the body.
@@ -104,12 +108,27 @@ impl Forwarder {
         class: &Classified,
         body: ProxyBody,
         body_bytes: Option<&Bytes>,
-    ) -> std::result::Result<http::Response<Incoming>, ForwardError> {
-        let req = self.build(parts, class, body, body_bytes)?;
-        match tokio::time::timeout(self.timeout, self.client.request(req)).await {
+    ) -> std::result::Result<http::Response<UpstreamBody>, ForwardError> {
+        self.send_with(parts, parts.headers.clone(), class, body, body_bytes)
+            .await
+    }
+
+    /// As [`Forwarder::send`], with the request's headers given: the passthrough moves them
+    /// in rather than copying them.
+    pub async fn send_with(
+        &self,
+        parts: &http::request::Parts,
+        headers: http::HeaderMap,
+        class: &Classified,
+        body: ProxyBody,
+        body_bytes: Option<&Bytes>,
+    ) -> std::result::Result<http::Response<UpstreamBody>, ForwardError> {
+        let req = self.build(parts, headers, class, body, body_bytes)?;
+        match tokio::time::timeout(self.timeout, self.pool.send(req)).await {
             Err(_) => Err(ForwardError::Timeout),
             Ok(Ok(resp)) => Ok(resp),
-            Ok(Err(e)) => Err(classify_error(&e)),
+            Ok(Err(PoolError::Connect(m))) => Err(ForwardError::Unreachable(m)),
+            Ok(Err(PoolError::Http(e))) => Err(classify_error(&e)),
         }
     }
 
@@ -118,32 +137,31 @@ impl Forwarder {
         self.timeout
     }
 
+    /// The request as it goes upstream: origin-form URI (the base path prepended), HTTP/1.1,
+    /// hop-by-hop headers removed, `Host` as the client sent it (the upstream's when the client
+    /// sent none, or for AWS).
     fn build(
         &self,
         parts: &http::request::Parts,
+        mut headers: http::HeaderMap,
         class: &Classified,
         body: ProxyBody,
         body_bytes: Option<&Bytes>,
     ) -> std::result::Result<http::Request<ProxyBody>, ForwardError> {
-        let path_and_query = parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/");
-        let uri = http::Uri::builder()
-            .scheme(self.upstream.uri.scheme_str().unwrap_or("http"))
-            .authority(
-                self.upstream
-                    .uri
-                    .authority()
-                    .map(|a| a.as_str())
-                    .unwrap_or_default(),
+        let uri = match parts.uri.path_and_query() {
+            Some(pq) if self.base_path.is_empty() => http::Uri::from(pq.clone()),
+            pq => format!(
+                "{}{}",
+                self.base_path,
+                pq.map(|p| p.as_str()).unwrap_or("/")
             )
-            .path_and_query(format!("{}{}", self.base_path, path_and_query))
-            .build()
-            .map_err(|e| ForwardError::Unreachable(format!("cannot build upstream URI: {e}")))?;
-        let mut headers = parts.headers.clone();
+            .parse()
+            .map_err(|e| ForwardError::Unreachable(format!("cannot build upstream URI: {e}")))?,
+        };
         strip_hop_by_hop(&mut headers);
+        if self.upstream.is_aws || !headers.contains_key(http::header::HOST) {
+            headers.insert(http::header::HOST, self.host.clone());
+        }
         let mut req = http::Request::new(body);
         *req.method_mut() = parts.method.clone();
         *req.uri_mut() = uri;
@@ -151,15 +169,15 @@ impl Forwarder {
         *req.headers_mut() = headers;
 
         if self.upstream.is_aws {
-            if let Some(authority) = self.upstream.uri.authority() {
-                if let Ok(v) = http::HeaderValue::from_str(authority.as_str()) {
-                    req.headers_mut().insert(http::header::HOST, v);
-                }
-            }
             if let (Some(identity), true) = (&self.identity, class.signed) {
                 let empty = Bytes::new();
                 let bytes = body_bytes.unwrap_or(&empty);
-                self.resign(&mut req, class.scope.as_ref(), bytes, identity)?;
+                let scope = req
+                    .headers()
+                    .get(http::header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(sigv4_scope);
+                self.resign(&mut req, scope.as_ref(), bytes, identity)?;
             }
         }
         Ok(req)
@@ -214,7 +232,7 @@ impl Forwarder {
 }
 
 /// Turns a client error into what the client is told.
-fn classify_error(e: &hyper_util::client::legacy::Error) -> ForwardError {
+fn classify_error(e: &hyper::Error) -> ForwardError {
     let mut message = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
@@ -267,7 +285,13 @@ mod tests {
         assert!(f.needs_body(&class));
         let body = Bytes::from_static(b"{}");
         let req = f
-            .build(&parts, &class, full(body.clone()), Some(&body))
+            .build(
+                &parts,
+                parts.headers.clone(),
+                &class,
+                full(body.clone()),
+                Some(&body),
+            )
             .unwrap();
         let h = req.headers();
         assert_eq!(h["host"], "cognito-idp.eu-west-1.amazonaws.com");
@@ -278,10 +302,34 @@ mod tests {
         );
         assert_eq!(h["x-amz-security-token"], "session");
         assert_eq!(h["content-length"], "2");
-        assert_eq!(
-            req.uri().to_string(),
-            "https://cognito-idp.eu-west-1.amazonaws.com/"
-        );
+        assert_eq!(req.uri().to_string(), "/");
+    }
+
+    #[test]
+    fn a_request_without_host_gets_the_upstreams() {
+        // HTTP/2 clients send :authority, not Host; the upstream connection is HTTP/1.1.
+        let upstream = Upstream::parse("http://127.0.0.1:5000").unwrap();
+        let f = Forwarder::new(
+            upstream,
+            &UpstreamTrust::PublicRoots,
+            None,
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        let (parts, ()) = http::Request::builder()
+            .method("POST")
+            .uri("http://127.0.0.1:4566/?x=1")
+            .version(http::Version::HTTP_2)
+            .body(())
+            .unwrap()
+            .into_parts();
+        let class = classify(&parts.method, &parts.headers);
+        let req = f
+            .build(&parts, parts.headers.clone(), &class, empty(), None)
+            .unwrap();
+        assert_eq!(req.uri().to_string(), "/?x=1");
+        assert_eq!(req.headers()["host"], "127.0.0.1:5000");
+        assert_eq!(req.version(), http::Version::HTTP_11);
     }
 
     #[test]
@@ -308,8 +356,10 @@ mod tests {
             .into_parts();
         let class = classify(&parts.method, &parts.headers);
         assert!(!f.needs_body(&class));
-        let req = f.build(&parts, &class, empty(), None).unwrap();
-        assert_eq!(req.uri().to_string(), "http://127.0.0.1:5000/prefix/a?b=c");
+        let req = f
+            .build(&parts, parts.headers.clone(), &class, empty(), None)
+            .unwrap();
+        assert_eq!(req.uri().to_string(), "/prefix/a?b=c");
         assert_eq!(req.headers()["host"], "127.0.0.1:4566");
         assert!(req.headers()["authorization"]
             .to_str()

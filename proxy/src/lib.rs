@@ -32,7 +32,8 @@
 //!
 //! Modules: `config` (CLI → [`Config`]), `upstream` (where to forward and with which
 //! credentials and trust: plain values every layer uses), `listener`, `tls`, `classify`,
-//! `stack` (the composition), `fault` (rules, kinds, quotas, the decisions log and its
+//! `stack` (the composition), `pool` (keep-alive connections to the upstream), `fault`
+//! (rules, kinds, quotas, the decisions log and its
 //! replay, the admin controls), `replay`, `forward`, `shadow` (compare mode, live and from a
 //! cassette), `record` (and the cassette format, documented there), `redact`, `secret_notes`
 //! (what a cassette notes about each secret so replay is faithful), `stats`,
@@ -72,6 +73,7 @@ mod error;
 mod fault;
 mod forward;
 mod listener;
+mod pool;
 mod record;
 mod redact;
 mod replay;
@@ -161,7 +163,7 @@ impl Proxy {
         let shadow = match (&config.shadow, &forwarder) {
             (Some(s), Some(f)) => Some(shadow::live::Shadow::start(
                 s,
-                &f.upstream_display(),
+                f.upstream_display(),
                 &config.upstream_trust,
                 config.credentials.as_ref(),
                 config.upstream_timeout,

@@ -107,6 +107,11 @@ impl Stack {
         let (mut parts, body) = req.into_parts();
         strip_hop_by_hop(&mut parts.headers);
 
+        // Everything off: a plain reverse proxy, and nothing it does not need is paid for.
+        if self.is_bare() {
+            return self.bare(started, parts, body).await;
+        }
+
         // classify
         let class = classify(&parts.method, &parts.headers);
 
@@ -261,12 +266,102 @@ impl Stack {
         }
     }
 
+    /// True when no layer but the forwarder is on for this request: no recording, replay,
+    /// shadow, fault rule, quota, statistics or re-signing. (The fault layer is asked each time:
+    /// the admin API can add rules.)
+    fn is_bare(&self) -> bool {
+        self.recorder.is_none()
+            && self.shadow.is_none()
+            && self.responders.is_empty()
+            && !self.stats.is_enabled()
+            && self.forwarder.as_ref().is_some_and(|f| !f.resigns())
+            && self.faults.is_off()
+    }
+
+    /// The passthrough with every layer off: no classification (unless the exchange is
+    /// logged), no statistics, the request's headers moved rather than copied; bodies stream
+    /// both ways; the size limit still holds.
+    async fn bare(
+        &self,
+        started: Instant,
+        mut parts: http::request::Parts,
+        body: Incoming,
+    ) -> http::Response<ProxyBody> {
+        const UNCLASSIFIED: Classified = Classified {
+            kind: RequestKind::NotApi,
+            signed: false,
+        };
+        let Some(forwarder) = &self.forwarder else {
+            return unreachable_upstream("no upstream is configured".into())
+                .0
+                .into_response();
+        };
+        let logged = tracing::enabled!(tracing::Level::DEBUG);
+        let class = if logged {
+            classify(&parts.method, &parts.headers)
+        } else {
+            UNCLASSIFIED
+        };
+        let declared = parts
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let resp = if declared.is_some_and(|n| n > self.max_body) {
+            self.too_large()
+        } else {
+            let limited = Limited::new(body, self.max_body as usize).boxed_unsync();
+            let headers = std::mem::take(&mut parts.headers);
+            match forwarder
+                .send_with(&parts, headers, &class, limited, None)
+                .await
+            {
+                Ok(resp) => {
+                    let (mut head, incoming) = resp.into_parts();
+                    strip_hop_by_hop(&mut head.headers);
+                    if logged {
+                        self.log(
+                            &class,
+                            &parts,
+                            head.status,
+                            started.elapsed(),
+                            "upstream",
+                            None,
+                        );
+                    }
+                    return http::Response::from_parts(
+                        head,
+                        incoming
+                            .map_err(|e| -> crate::answer::BoxError { Box::new(e) })
+                            .boxed_unsync(),
+                    );
+                }
+                Err(ForwardError::Unreachable(m)) => {
+                    unreachable_upstream(format!("{}: {m}", forwarder.upstream_display())).0
+                }
+                Err(ForwardError::Timeout) => timed_out(forwarder).0,
+                Err(ForwardError::TooLarge) => self.too_large(),
+            }
+        };
+        if logged {
+            self.log(
+                &class,
+                &parts,
+                resp.status,
+                started.elapsed(),
+                "proxy",
+                None,
+            );
+        }
+        resp.into_response()
+    }
+
     /// The plain reverse proxy: bodies stream both ways.
     async fn passthrough(
         &self,
         started: Instant,
         class: &Classified,
-        parts: http::request::Parts,
+        mut parts: http::request::Parts,
         body: Incoming,
     ) -> http::Response<ProxyBody> {
         let Some(forwarder) = &self.forwarder else {
@@ -275,7 +370,11 @@ impl Stack {
                 .into_response();
         };
         let limited = Limited::new(body, self.max_body as usize).boxed_unsync();
-        let resp = match forwarder.send(&parts, class, limited, None).await {
+        let headers = std::mem::take(&mut parts.headers);
+        let resp = match forwarder
+            .send_with(&parts, headers, class, limited, None)
+            .await
+        {
             Ok(resp) => {
                 let (mut head, incoming) = resp.into_parts();
                 strip_hop_by_hop(&mut head.headers);
@@ -382,7 +481,7 @@ impl Stack {
             upstream: self
                 .forwarder
                 .as_ref()
-                .map(|f| f.upstream_display())
+                .map(|f| f.upstream_display().to_string())
                 .unwrap_or_default(),
             error,
         };

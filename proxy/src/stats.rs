@@ -118,6 +118,11 @@ impl Stats {
         }
     }
 
+    /// True when the counters are kept (the admin API is on).
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
     /// Counts one exchange.
     pub fn observe(&self, label: &str, latency: Duration, outcome: ExchangeOutcome) {
         if !self.enabled {

@@ -191,6 +191,8 @@ impl Faults {
             Err(poisoned) => poisoned.into_inner(),
         };
         let next = change(&guard.rules)?;
+        self.has_rules
+            .store(!next.is_empty(), std::sync::atomic::Ordering::Release);
         *guard = RuleSet::new(next);
         Ok(())
     }

@@ -111,6 +111,9 @@ pub struct Faults {
     started: Instant,
     file_rules: Vec<RuleSpec>,
     rules: RwLock<Arc<RuleSet>>,
+    /// The rule set is not empty; kept beside the lock so that a proxy without rules reads
+    /// one atomic per request ([`Faults::is_off`]).
+    has_rules: std::sync::atomic::AtomicBool,
     quotas: Option<quota::Buckets>,
     /// The fleet's store, when there is one: counted rules and quotas are decided there.
     shared: Option<Arc<shared::Shared>>,
@@ -128,7 +131,7 @@ pub struct Faults {
 #[derive(Default)]
 pub struct Plan {
     /// The action, for faults that read the answer by the model (`mutate`).
-    action: Option<String>,
+    action: Option<&'static str>,
     request_id: Option<http::HeaderValue>,
     delay_before: Duration,
     delay_after: Duration,
@@ -290,6 +293,7 @@ impl Faults {
             seed,
             started: Instant::now(),
             rules: RwLock::new(RuleSet::new(Vec::new())),
+            has_rules: std::sync::atomic::AtomicBool::new(false),
             file_rules,
             quotas,
             shared,
@@ -317,6 +321,14 @@ impl Faults {
     /// The fleet's store, for `/metrics`.
     pub fn shared(&self) -> Option<&shared::Shared> {
         self.shared.as_deref()
+    }
+
+    /// True when no rule, quota bucket or fault header can touch any request now: the layer
+    /// is skipped (rules added through the admin API turn it back on).
+    pub fn is_off(&self) -> bool {
+        self.quotas.is_none()
+            && self.allow_header.is_none()
+            && !self.has_rules.load(Ordering::Acquire)
     }
 
     /// True when the decision for this request needs its body.
@@ -374,7 +386,7 @@ impl Faults {
         let now = Instant::now();
         let since_start = now.saturating_duration_since(self.started);
         let mut plan = Plan {
-            action: Some(action.to_string()),
+            action: Some(*action),
             conn: parts.extensions.get::<Arc<ConnControl>>().cloned(),
             ..Plan::default()
         };
@@ -668,7 +680,7 @@ impl Faults {
             FaultKind::Truncate(t) => t.apply(resp),
             FaultKind::Malformed(m) => m.apply(resp),
             FaultKind::ContentType(c) => c.apply(resp),
-            FaultKind::Mutate(m) => m.apply(plan.action.as_deref(), resp),
+            FaultKind::Mutate(m) => m.apply(plan.action, resp),
             FaultKind::Error(_)
             | FaultKind::Status(_)
             | FaultKind::Latency(_)
@@ -737,6 +749,7 @@ impl Faults {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
+        self.has_rules.store(!fresh.is_empty(), Ordering::Release);
         *guard = RuleSet::new(fresh);
         drop(guard);
         if let Some(q) = &self.quotas {

@@ -394,7 +394,7 @@ impl Replayer {
 
 fn request_key(class: &Classified, method: &http::Method, path: &str) -> String {
     match &class.kind {
-        RequestKind::Known { action, .. } => action.clone(),
+        RequestKind::Known { action, .. } => action.to_string(),
         RequestKind::UnknownTarget { target } => format!("target:{target}"),
         RequestKind::NotApi => format!("{method} {path}"),
     }

@@ -150,7 +150,7 @@ impl Shadow {
             .map(|p| p.as_str().to_string())
             .unwrap_or_else(|| "/".into());
         let label = match &class.kind {
-            RequestKind::Known { action, .. } => action.clone(),
+            RequestKind::Known { action, .. } => action.to_string(),
             RequestKind::UnknownTarget { target } => format!("target:{target}"),
             RequestKind::NotApi => path_label(&parts.method, &path),
         };

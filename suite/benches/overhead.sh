@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Suite overhead: how much longer a full run takes than the target spent answering.
+#
+#   bash suite/benches/overhead.sh                # against moto (the suite's default target)
+#   bash suite/benches/overhead.sh ministack      # another target from fixtures/targets.toml
+#   REPS=3 bash suite/benches/overhead.sh         # three runs, each printed, then the median
+#
+# One full `cogcheck run` (every scenario, the default --jobs, release build) per repetition.
+# From its results JSON:
+#   wall    = run.finished - run.started (the target is already up: its install and start-up
+#             are not the suite's cost and are left out);
+#   answers = the sum of every step's duration_ms (the per-step timings: request sent, answer
+#             read) divided by --jobs, the scenarios that run at once: the time the target
+#             would need if the harness cost nothing and the jobs were always full;
+#   ratio   = wall / answers. The target is <= 1.10 (the harness adds at most 10%).
+# Also printed: the same with each scenario's own duration_ms (its steps plus its clean-up
+# calls, which are target time too but not a step), so what is the harness's and what is
+# clean-up shows apart. Not a timed test: wall times on a shared machine vary; read the ratio
+# beside the load average it prints.
+#
+# Environment: REPS (1), JOBS (the default of `cogcheck run --jobs`), FILTER (every scenario).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+TARGET=${1:-${TARGET:-moto}}
+REPS=${REPS:-1}
+FILTER=${FILTER:-}
+
+cargo build -q --release -p cogcheck
+bin=$PWD/target/release/cogcheck
+default_jobs=$("$bin" run --help | grep -A3 -- '--jobs' | grep -o 'default: [0-9]*' | head -1 | tr -dc 0-9)
+JOBS=${JOBS:-${default_jobs:-4}}
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+for rep in $(seq "$REPS"); do
+  args=(run --target "$TARGET" --jobs "$JOBS" --no-progress --results "$work/run-$rep.json")
+  [ -n "$FILTER" ] && args+=(--filter "$FILTER")
+  echo "run $rep/$REPS: cogcheck ${args[*]}" >&2
+  # A run with deviations exits non-zero; the results file is what is measured.
+  "$bin" "${args[@]}" >"$work/run-$rep.out" 2>"$work/run-$rep.err" || true
+  [ -s "$work/run-$rep.json" ] || { echo "no results from run $rep:" >&2; tail -20 "$work/run-$rep.err" >&2; exit 1; }
+done
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+
+python3 - "$TARGET" "$JOBS" "$load_start" "$load_end" "$work"/run-*.json <<'PY'
+import datetime, json, re, statistics, sys
+target, jobs, load_start, load_end, files = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5:]
+
+def when(text):
+    # RFC 3339 with nanoseconds; Python reads microseconds.
+    m = re.match(r"(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$", text)
+    frac = (m.group(2) or "0")[:6].ljust(6, "0")
+    tz = "+00:00" if m.group(3) == "Z" else m.group(3)
+    return datetime.datetime.fromisoformat(f"{m.group(1)}.{frac}{tz}")
+
+ratios = []
+for f in files:
+    d = json.load(open(f))
+    wall = (when(d["run"]["finished"]) - when(d["run"]["started"])).total_seconds()
+    scenarios = d["scenarios"]
+    steps = [s for sc in scenarios for s in sc["steps"] if s["status"] != "not_run"]
+    step_s = sum(s["duration_ms"] for s in steps) / 1e3
+    scen_s = sum(sc["duration_ms"] for sc in scenarios) / 1e3
+    answers, scen = step_s / jobs, scen_s / jobs
+    ratio = wall / answers if answers else float("inf")
+    ratios.append(ratio)
+    print(f"{target}: {len(scenarios)} scenarios, {len(steps)} steps, --jobs {jobs}: wall {wall:.1f} s; "
+          f"steps {step_s:.1f} s / {jobs} = {answers:.1f} s -> ratio {ratio:.2f} "
+          f"({'within' if ratio <= 1.10 else 'over'} the 1.10 target); "
+          f"with clean-up calls (scenario times) {scen_s:.1f} s / {jobs} = {scen:.1f} s -> "
+          f"{wall / scen if scen else float('inf'):.2f}")
+m = statistics.median(ratios)
+print(f"suite overhead against {target}: {m:.2f}x the target's answering time (median of "
+      f"{len(ratios)}; target <= 1.10: {'met' if m <= 1.10 else 'NOT met'}); load average "
+      f"{load_start} before, {load_end} after (above 2 on two cores: other work shared them)")
+PY
