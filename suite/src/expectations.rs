@@ -781,6 +781,7 @@ mod tests {
             steps: vec![],
             duration_ms: 0,
             cleanup_errors: vec![],
+            cleanup_ms: 0,
         }
     }
 

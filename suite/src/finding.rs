@@ -465,6 +465,10 @@ pub struct ScenarioResult {
     pub duration_ms: u64,
     /// Problems deleting what the scenario created (leftovers for `cogcheck sweep`).
     pub cleanup_errors: Vec<String>,
+    /// Milliseconds spent deleting what the scenario created: target time that is no step's,
+    /// for the suite-overhead benchmark (`suite/benches/overhead.sh`). 0 in older results.
+    #[serde(default)]
+    pub cleanup_ms: u64,
 }
 
 impl ScenarioResult {

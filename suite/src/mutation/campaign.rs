@@ -512,6 +512,7 @@ mod tests {
             steps: Vec::new(),
             duration_ms: 0,
             cleanup_errors: Vec::new(),
+            cleanup_ms: 0,
         }
     }
 

@@ -43,7 +43,7 @@
 //!       "steps": [ { "index": 0, "label": "CreateUserPool", "action": "CreateUserPool",
 //!                    "status": "passed", "duration_ms": 12, "http_status": 200,
 //!                    "error_type": null, "attempts": 1 } ],
-//!       "duration_ms": 40, "cleanup_errors": []
+//!       "duration_ms": 40, "cleanup_errors": [], "cleanup_ms": 12
 //!     }
 //!   ]
 //! }

@@ -141,7 +141,14 @@ impl Runner {
         });
         let semaphore = Arc::new(tokio::sync::Semaphore::new(self.config.jobs.max(1)));
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        for (number, scenario) in scenarios.into_iter().enumerate() {
+        // A scenario's number names its resources, so it stays its place in the list (a
+        // replay must see the recorded names); the order they start in is the longest possible
+        // wait first (the semaphore hands out permits first come, first served), so a
+        // scenario that waits a minute for an eventually consistent read does not start last
+        // and hold the run up alone. Stable: equals keep the list's order.
+        let mut numbered: Vec<(usize, Scenario)> = scenarios.into_iter().enumerate().collect();
+        numbered.sort_by_key(|(_, s)| std::cmp::Reverse(s.longest_wait()));
+        for (number, scenario) in numbered {
             let runner = Arc::clone(self);
             let sem = Arc::clone(&semaphore);
             let tx = tx.clone();
@@ -304,10 +311,14 @@ impl Runner {
             }
         };
         let pools: Vec<String> = created.lock().map(|v| v.clone()).unwrap_or_default();
+        let cleaning = Instant::now();
         let (cleanup_errors, cleanup_findings) =
             cleanup(&self.client.labelled(&scenario.name()), &pools).await;
+        let cleanup_ms = cleaning.elapsed().as_millis() as u64;
         findings.extend(cleanup_findings);
-        self.result(scenario, outcome, findings, steps, started, cleanup_errors)
+        let mut result = self.result(scenario, outcome, findings, steps, started, cleanup_errors);
+        result.cleanup_ms = cleanup_ms;
+        result
     }
 
     fn result(
@@ -345,6 +356,7 @@ impl Runner {
             steps,
             duration_ms: started.elapsed().as_millis() as u64,
             cleanup_errors,
+            cleanup_ms: 0,
         }
     }
 }

@@ -91,6 +91,7 @@ impl Execution<'_> {
                 stop: Some(Stop::CannotGoOn { reason }),
             };
         }
+        let started = Instant::now();
         let mut run = self.attempt(step).await;
         if let Some(within) = step.eventually {
             // An eventually consistent read: what it must show may not be there yet. Only a
@@ -112,6 +113,9 @@ impl Execution<'_> {
                 attempts += 1;
             }
             run.record.attempts = attempts;
+            // The step lasted as long as the target took to show what it must (or until the
+            // bound): every attempt and the pauses between them, not the last attempt alone.
+            run.record.duration_ms = started.elapsed().as_millis() as u64;
             for f in run
                 .findings
                 .iter_mut()

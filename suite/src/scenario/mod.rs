@@ -58,6 +58,30 @@ impl Scenario {
         format!("{}::{}", self.area, self.id)
     }
 
+    /// The longest this scenario may spend waiting rather than calling: its eventually
+    /// consistent reads' bounds, a paginated walk's `within_ms`, and up to one 30-second
+    /// TOTP step per code (a code is good once per window). The runner starts the scenarios
+    /// that may wait longest first, so a long wait overlaps the others instead of running alone
+    /// at the end of the run.
+    pub fn longest_wait(&self) -> std::time::Duration {
+        self.steps
+            .iter()
+            .map(|step| match &step.kind {
+                StepKind::Helper {
+                    helper: HelperStep::Totp,
+                    ..
+                } => std::time::Duration::from_secs(30),
+                StepKind::Helper {
+                    helper: HelperStep::Paginate,
+                    args,
+                } => std::time::Duration::from_millis(
+                    args.get("within_ms").and_then(Value::as_u64).unwrap_or(0),
+                ),
+                _ => step.eventually.unwrap_or_default(),
+            })
+            .sum()
+    }
+
     /// Every action some step calls.
     pub fn actions_called(&self) -> BTreeSet<&str> {
         self.steps
