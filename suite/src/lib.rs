@@ -22,6 +22,7 @@
 //!   `SECRET_HASH`, device verifiers, JWT, WebAuthn, SigV4 signing, quota categories): values in,
 //!   values out, no requests sent. Scenario helper steps, the client, the readiness probe and
 //!   the proxy call it.
+//! - [`clock`]: the time a run waits in; a replayed snapshot skips its waits.
 //! - [`cache`]: the one folder installed targets and extracted fixtures are kept in.
 //! - [`report_run`]: `cogcheck report`, on top of everything: opens a [`session`] per target,
 //!   runs the scenarios, saves results files, and hands them to [`report`].
@@ -33,6 +34,7 @@
 pub mod cache;
 pub mod checks;
 pub mod client;
+pub mod clock;
 pub mod error;
 pub mod expectations;
 pub mod finding;

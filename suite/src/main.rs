@@ -80,8 +80,8 @@ enum Command {
         allow_slow_install: bool,
 
         /// Record the run as a snapshot: the cassette FILE (secrets redacted) and
-        /// FILE.notes.json, written through cogcheck-proxy, one scenario at a time. Replay it
-        /// offline with --target replay:FILE.
+        /// FILE.notes.json, written through cogcheck-proxy. Replay it offline with
+        /// --target replay:FILE.
         #[arg(long, value_name = "FILE")]
         record: Option<std::path::PathBuf>,
         /// Fail on new shape and protocol deviations too, not only on behaviour (for emulator

@@ -122,8 +122,7 @@ impl Session {
         if running.is_none() {
             speaks_cognito(&client)?;
         }
-        // Recording: the run goes through a recording proxy, one scenario at a time (see
-        // `target::snapshot`).
+        // Recording: the run goes through a recording proxy (see `target::snapshot`).
         let snapshot = match &options.record {
             Some(file) => {
                 let path = file.display().to_string();
@@ -165,11 +164,8 @@ impl Session {
                 .as_ref()
                 .and_then(|r| r.log_path().map(|p| p.to_path_buf()))
                 .or_else(|| std::env::var_os("COGCHECK_TARGET_LOG").map(std::path::PathBuf::from)),
-            jobs: if snapshot.is_some() {
-                1
-            } else {
-                options.jobs.max(1)
-            },
+            jobs: options.jobs.max(1),
+            clock: crate::clock::RunClock::Real,
         };
         let expectations = Expectations::load(&Expectations::default_path(&name), &name)?;
         Ok(Session {
@@ -211,6 +207,8 @@ impl Session {
             logged_unsupported: Some(notes.unsupported.clone()),
             log_path: None,
             jobs: 1,
+            // The answers are recorded: waiting for them changes nothing but the time taken.
+            clock: crate::clock::RunClock::recorded(),
         };
         let expectations =
             Expectations::load(&Expectations::default_path(&notes.target), &notes.target)?;

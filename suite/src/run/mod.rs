@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 pub use cleanup::{cleanup, delete_pool, sweep};
 
 use crate::client::{Client, RawResponse};
+use crate::clock::RunClock;
 use crate::expectations::{Expectations, Judgement, Strictness};
 use crate::finding::{
     Axis, CheckKind, Finding, Outcome, ScenarioResult, Severity, StepResult, StepStatus,
@@ -57,6 +58,8 @@ pub struct RunConfig {
     pub logged_unsupported: Option<std::collections::BTreeSet<String>>,
     /// How many scenarios run at once.
     pub jobs: usize,
+    /// The time waits are measured in: real, or a replay's, which skips them.
+    pub clock: crate::clock::RunClock,
 }
 
 impl RunConfig {
@@ -104,7 +107,7 @@ pub enum Event {
 pub struct Runner {
     client: Client,
     config: RunConfig,
-    totp: Arc<TotpGenerator>,
+    totp: Arc<TotpGenerator<RunClock>>,
     /// Every scenario holds this for its whole life, cleanup included: shared by ordinary
     /// scenarios, owned by an `exclusive` one. Tokio's lock is fair, so a waiting exclusive
     /// scenario holds back later ones instead of starving, whether scenarios come from
@@ -115,10 +118,11 @@ pub struct Runner {
 impl Runner {
     /// A runner for `client`'s endpoint.
     pub fn new(client: Client, config: RunConfig) -> Runner {
+        let clock = config.clock.clone();
         Runner {
             client,
             config,
-            totp: Arc::new(TotpGenerator::new()),
+            totp: Arc::new(TotpGenerator::with_clock(clock)),
             account: tokio::sync::RwLock::new(()),
         }
     }

@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::{not_run, RunConfig, EVENTUALLY_INTERVAL, INTERRUPTED};
 use crate::checks::{self, StepAnswer, StepContext};
 use crate::client::Client;
+use crate::clock::RunClock;
 use crate::finding::{Axis, CheckKind, Finding, Severity, StepResult, StepStatus};
 use crate::model::Model;
 use crate::protocol::totp::TotpGenerator;
@@ -50,7 +51,7 @@ pub(super) struct StepRun {
 pub(super) struct Execution<'a> {
     pub client: &'a Client,
     pub config: &'a RunConfig,
-    pub totp: &'a TotpGenerator,
+    pub totp: &'a TotpGenerator<RunClock>,
     pub scenario_number: usize,
     /// The scenario's source: the evidence behind its behaviour findings.
     pub source: &'a str,
@@ -96,7 +97,8 @@ impl Execution<'_> {
         if let Some(within) = step.eventually {
             // An eventually consistent read: what it must show may not be there yet. Only a
             // wrong answer is repeated, every half second, and the last attempt is judged.
-            let deadline = Instant::now() + within;
+            let clock = &self.config.clock;
+            let deadline = clock.now() + within;
             let mut attempts = 1;
             let repeatable = |r: &StepRun| {
                 r.stop.is_none()
@@ -105,10 +107,12 @@ impl Execution<'_> {
                         .any(|f| f.axis == Axis::Behaviour && REPEATABLE.contains(&f.check))
             };
             while repeatable(&run)
-                && Instant::now() < deadline
+                && clock.now() < deadline
                 && !INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
             {
-                tokio::time::sleep(EVENTUALLY_INTERVAL.min(deadline - Instant::now())).await;
+                clock
+                    .sleep(EVENTUALLY_INTERVAL.min(deadline - clock.now()))
+                    .await;
                 run = self.attempt(step).await;
                 attempts += 1;
             }
@@ -301,6 +305,7 @@ impl Execution<'_> {
                     client: self.client,
                     state: &self.helper_state,
                     totp: self.totp,
+                    clock: &self.config.clock,
                     codes: self.config.codes.as_ref(),
                     log_path: self.config.log_path.as_deref(),
                 };

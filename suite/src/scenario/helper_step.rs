@@ -110,7 +110,9 @@ pub struct HelperContext<'a> {
     /// Per-scenario memory.
     pub state: &'a Mutex<HelperState>,
     /// Shared across the run so no TOTP window is used twice.
-    pub totp: &'a protocol::totp::TotpGenerator,
+    pub totp: &'a protocol::totp::TotpGenerator<crate::clock::RunClock>,
+    /// What waits are measured in (a replay skips them).
+    pub clock: &'a crate::clock::RunClock,
     /// How the target exposes confirmation codes, if it does.
     pub codes: Option<&'a crate::target::CodeSource>,
     /// The target's output log, for targets that print their codes.
@@ -365,7 +367,7 @@ impl HelperStep {
                         // this scenario has not used yet.
                         for attempt in 0..100 {
                             if attempt > 0 {
-                                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                                ctx.clock.sleep(std::time::Duration::from_millis(100)).await;
                             }
                             let codes = crate::target::delivered_codes(
                                 source,
@@ -487,7 +489,7 @@ async fn paginate(args: &Value, ctx: &HelperContext<'_>) -> Result<Value, Helper
         limit,
         max_pages,
     };
-    let deadline = std::time::Instant::now() + within;
+    let deadline = ctx.clock.now() + within;
     loop {
         let answer = walk(ctx, action, &input, &token_in, spec.clone())
             .await?
@@ -496,10 +498,10 @@ async fn paginate(args: &Value, ctx: &HelperContext<'_>) -> Result<Value, Helper
         let all_there = wait_for
             .iter()
             .all(|w| listed.is_some_and(|keys| keys.contains(w)));
-        if all_there || std::time::Instant::now() >= deadline {
+        if all_there || ctx.clock.now() >= deadline {
             return Ok(answer);
         }
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        ctx.clock.sleep(std::time::Duration::from_millis(500)).await;
     }
 }
 

@@ -7,8 +7,11 @@
 //! are built from it, and the replay must send the same names), and the actions the target
 //! said only in its log it does not implement (moto's `unsupported_log`).
 //!
-//! Both runs go one scenario at a time: identical requests from different scenarios
-//! (`ListUserPools`) are answered in recorded order, which only a sequential run reproduces.
+//! The recording runs scenarios concurrently (`--jobs`): every request names its scenario
+//! (`x-cogcheck-scenario`), and replay answers it only from that scenario's recorded requests,
+//! in recorded order, so identical requests of different scenarios (`ListUserPools`) cannot
+//! take each other's answers. The replay goes one scenario at a time on a clock that skips its
+//! waits ([`crate::clock`]): it takes seconds, and no scenario's skipped waits shorten another's.
 //! Secrets need no such care: the replay takes a password on its first use and holds the run
 //! to it, and serves its own tokens and ids.
 
