@@ -13,7 +13,7 @@
 
 use serde_json::Value;
 
-use crate::finding::{Axis, CheckKind, Evidence, Finding, Severity};
+use crate::finding::{Axis, CheckKind, Finding, Severity};
 use crate::model::{Model, Rule};
 use crate::scenario::matcher::Mismatch;
 use crate::scenario::template::Scope;
@@ -113,8 +113,8 @@ pub struct StepContext<'a> {
     pub source: &'a str,
     /// The output shape, to redact sensitive members from what a finding quotes.
     pub output_shape: Option<&'a str>,
-    /// The step's own evidence, if it names one.
-    pub evidence: Option<&'a Evidence>,
+    /// The step's own evidence, for the step and per path.
+    pub evidence: Option<&'a crate::scenario::evidence::StepEvidence>,
 }
 
 impl StepContext<'_> {
@@ -131,7 +131,7 @@ impl StepContext<'_> {
             actual: String::new(),
             diff: String::new(),
             source: self.source.into(),
-            evidence: self.evidence.cloned(),
+            evidence: self.evidence.and_then(|e| e.for_path(path)).cloned(),
         }
     }
 }

@@ -172,7 +172,7 @@ impl Execution<'_> {
             actual: String::new(),
             diff: String::new(),
             source: self.source.into(),
-            evidence: step.evidence.clone(),
+            evidence: step.evidence.step.clone(),
         }
     }
 
@@ -337,7 +337,7 @@ impl Execution<'_> {
             severity: step.severity,
             source: self.source,
             output_shape: output_shape.as_deref(),
-            evidence: step.evidence.as_ref(),
+            evidence: Some(&step.evidence),
         };
         // The scenario's expectation first: it says most about what went wrong.
         let mut behaviour = checks::behaviour(&ctx, &step.expect, &answer, &self.scope());

@@ -6,6 +6,7 @@
 //! unknown matchers, bad regexes and JSONPaths, `${name}` references that no earlier step saves —
 //! and reports each problem with the file, the JSON path and the reason.
 
+pub mod evidence;
 pub mod helper_step;
 pub mod matcher;
 pub mod paginate;
@@ -114,8 +115,9 @@ pub struct Step {
     /// (`security` for a step that checks authentication, token validation or enumeration);
     /// otherwise the runner grades each finding by its kind.
     pub severity: Option<Severity>,
-    /// Where this step's expectation comes from, when not from the scenario's `source`.
-    pub evidence: Option<Evidence>,
+    /// Where this step's expectations come from, when not from the scenario's `source`: for
+    /// the step, and per JSON path of the answer.
+    pub evidence: evidence::StepEvidence,
 }
 
 /// The longest a step may wait for an eventually consistent read (`eventually_ms`).
@@ -238,6 +240,8 @@ struct RawStep {
     severity: Option<String>,
     #[serde(default)]
     evidence: Option<Evidence>,
+    #[serde(default)]
+    evidence_at: BTreeMap<String, Evidence>,
 }
 
 #[derive(Deserialize)]
@@ -660,6 +664,17 @@ fn check(raw: RawScenario, area: String, file: &Path) -> Result<Scenario, Vec<(S
             }
             saved.insert(name);
         }
+        let evidence = evidence::StepEvidence {
+            step: rs.evidence,
+            at: rs.evidence_at,
+        };
+        let body_spec = match &expect {
+            Expect::Success { body_spec, .. } => body_spec.as_ref(),
+            Expect::Error { .. } => None,
+        };
+        for (key, problem) in evidence.problems(body_spec) {
+            errors.push((format!("{at}.evidence_at[{key:?}]"), problem));
+        }
         steps.push(Step {
             index,
             name: rs.name,
@@ -668,7 +683,7 @@ fn check(raw: RawScenario, area: String, file: &Path) -> Result<Scenario, Vec<(S
             expect,
             eventually,
             severity,
-            evidence: rs.evidence,
+            evidence,
         });
     }
 
@@ -823,7 +838,7 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(
-            ok.steps[2].evidence,
+            ok.steps[2].evidence.step,
             Some(Evidence::AwsTest { .. })
         ));
     }
