@@ -13,7 +13,7 @@
 
 use serde_json::Value;
 
-use crate::finding::{Axis, CheckKind, Finding, Severity};
+use crate::finding::{Axis, CheckKind, Evidence, Finding, Severity};
 use crate::model::{Model, Rule};
 use crate::scenario::matcher::Mismatch;
 use crate::scenario::template::Scope;
@@ -228,7 +228,8 @@ pub fn behaviour(
         ) => {
             let actual = describe_error(error_type, message.as_deref(), *status);
             let any = types.iter().any(|t| t == crate::scenario::ANY_ERROR);
-            if !any && !types.contains(error_type) {
+            let type_holds = any || types.contains(error_type);
+            if !type_holds {
                 out.push(make(
                     CheckKind::ErrorType,
                     "$.__type",
@@ -237,8 +238,25 @@ pub fn behaviour(
                     actual.clone(),
                 ));
             }
-            if let Some((pattern, re)) = want_msg {
-                let text = message.as_deref().unwrap_or("");
+            let text = message.as_deref().unwrap_or("");
+            // Only for the error expected: a wrong one is already the finding, and an
+            // answer without any type (an HTML 500) has no error structure to hold a message.
+            if text.trim().is_empty() && type_holds && !error_type.starts_with("HTTP") {
+                // Every error structure of the model has a `message` member, documented as the
+                // message returned with that error ("The message returned when a user isn't
+                // found."), and SDKs show it as the error's text (botocore's
+                // `Error.Message`). Its words are not promised (a step's `message` pattern
+                // asserts them where a page does); that there is one is.
+                let mut f = make(
+                    CheckKind::Message,
+                    "$.message",
+                    format!("{label}: {error_type} without a message"),
+                    "a message".into(),
+                    actual.clone(),
+                );
+                f.evidence = Some(Evidence::Model);
+                out.push(f);
+            } else if let Some((pattern, re)) = want_msg {
                 if re.find(text).is_none() {
                     out.push(make(
                         CheckKind::Message,
@@ -662,10 +680,30 @@ mod tests {
         // A 5xx still breaks the status the step asks for.
         let crashed = StepAnswer::Error {
             error_type: "InternalErrorException".into(),
-            message: None,
+            message: Some("Internal error".into()),
             status: Some(500),
         };
         assert_eq!(behaviour(&ctx, &expect, &crashed, &scope).len(), 1);
+
+        // The expected error without a message: a message-grade finding, on the model's word.
+        let silent = StepAnswer::Error {
+            error_type: "InvalidParameterException".into(),
+            message: Some(" ".into()),
+            status: Some(400),
+        };
+        let found = behaviour(&ctx, &expect, &silent, &scope);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].check, CheckKind::Message);
+        assert_eq!(found[0].severity, Severity::Message);
+        assert_eq!(found[0].evidence, Some(Evidence::Model));
+        // An answer with no error structure at all (an HTML 500) is judged by its status and
+        // framing, not for a message it could not hold.
+        let html = StepAnswer::Error {
+            error_type: "HTTP400".into(),
+            message: None,
+            status: Some(400),
+        };
+        assert!(behaviour(&ctx, &expect, &html, &scope).is_empty());
     }
 
     #[test]
