@@ -258,11 +258,7 @@ impl Stack {
                     Err(_) => timed_out(forwarder),
                 }
             }
-            Err(ForwardError::Unreachable(m)) => {
-                unreachable_upstream(format!("{}: {m}", forwarder.upstream_display()))
-            }
-            Err(ForwardError::Timeout) => timed_out(forwarder),
-            Err(ForwardError::TooLarge) => self.too_large_exchange(),
+            Err(e) => self.forward_failed(forwarder, e),
         }
     }
 
@@ -336,11 +332,7 @@ impl Stack {
                             .boxed_unsync(),
                     );
                 }
-                Err(ForwardError::Unreachable(m)) => {
-                    unreachable_upstream(format!("{}: {m}", forwarder.upstream_display())).0
-                }
-                Err(ForwardError::Timeout) => timed_out(forwarder).0,
-                Err(ForwardError::TooLarge) => self.too_large(),
+                Err(e) => self.forward_failed(forwarder, e).0,
             }
         };
         if logged {
@@ -396,16 +388,28 @@ impl Stack {
                         .boxed_unsync(),
                 );
             }
-            Err(ForwardError::Unreachable(m)) => {
-                unreachable_upstream(format!("{}: {m}", forwarder.upstream_display())).0
-            }
-            Err(ForwardError::Timeout) => timed_out(forwarder).0,
-            Err(ForwardError::TooLarge) => self.too_large(),
+            Err(e) => self.forward_failed(forwarder, e).0,
         };
         self.stats
             .observe(class.stats_label(), started.elapsed(), outcome(&resp));
         self.log(class, &parts, resp.status, started.elapsed(), "proxy", None);
         resp.into_response()
+    }
+
+    /// The answer to a request the forwarder could not complete, and what the recording notes
+    /// about it: one mapping for every path that forwards.
+    fn forward_failed(
+        &self,
+        forwarder: &Forwarder,
+        e: ForwardError,
+    ) -> (BufferedResponse, Option<(&'static str, String)>) {
+        match e {
+            ForwardError::Unreachable(m) => {
+                unreachable_upstream(format!("{}: {m}", forwarder.upstream_display()))
+            }
+            ForwardError::Timeout => timed_out(forwarder),
+            ForwardError::TooLarge => self.too_large_exchange(),
+        }
     }
 
     fn too_large_exchange(&self) -> (BufferedResponse, Option<(&'static str, String)>) {
