@@ -4,11 +4,8 @@
 
 mod util;
 
-use std::sync::Arc;
-
 use cogcheck::expectations::Strictness;
-use cogcheck::run::Runner;
-use util::{session, snapshot_disagreements, verdicts};
+use util::{run_session, snapshot_disagreements, verdicts};
 
 // Every request names its scenario (`x-cogcheck-scenario`), and replay answers it only from
 // that scenario's recorded requests, so scenarios whose requests look alike (every member a
@@ -22,17 +19,13 @@ async fn a_recorded_moto_run_replays_offline_with_the_same_verdicts() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/scenarios");
     let scenarios = cogcheck::scenario::load_dir(&root).expect("scenarios load");
 
-    let record = session("moto", 4, Some(cassette.clone())).await;
-    let runner = Arc::new(Runner::new(record.client.clone(), record.config.clone()));
-    let live = runner
-        .run_all(
-            scenarios.clone(),
-            &record.expectations,
-            Strictness::Strict,
-            |_| {},
-        )
-        .await;
-    let mut record = record;
+    let (mut record, _, live) = run_session(
+        "moto",
+        Some(cassette.clone()),
+        scenarios.clone(),
+        Strictness::Strict,
+    )
+    .await;
     // Writes the notes and stops moto: the replay below has nothing to reach.
     tokio::task::spawn_blocking(move || record.stop().map(|()| record))
         .await
@@ -44,17 +37,9 @@ async fn a_recorded_moto_run_replays_offline_with_the_same_verdicts() {
     );
 
     let target = format!("replay:{}", cassette.display());
-    let replay = session(&target, 4, None).await;
+    let (replay, runner, replayed) =
+        run_session(&target, None, scenarios.clone(), Strictness::Strict).await;
     assert_eq!(replay.info.name, "moto");
-    let runner = Arc::new(Runner::new(replay.client.clone(), replay.config.clone()));
-    let replayed = runner
-        .run_all(
-            scenarios.clone(),
-            &replay.expectations,
-            Strictness::Strict,
-            |_| {},
-        )
-        .await;
 
     let (a, b) = (verdicts(&live), verdicts(&replayed));
     assert_eq!(a.len(), scenarios.len());
@@ -161,16 +146,8 @@ async fn every_committed_snapshot_agrees_with_the_scenarios() {
     let mut problems = Vec::new();
     for cassette in &cassettes {
         let target = format!("replay:{}", cassette.display());
-        let replay = session(&target, 4, None).await;
-        let runner = Arc::new(Runner::new(replay.client.clone(), replay.config.clone()));
-        let results = runner
-            .run_all(
-                scenarios.clone(),
-                &replay.expectations,
-                Strictness::Behaviour,
-                |_| {},
-            )
-            .await;
+        let (replay, _, results) =
+            run_session(&target, None, scenarios.clone(), Strictness::Behaviour).await;
         let (failing, absent) = snapshot_disagreements(&results, &replay.expectations);
         eprintln!(
             "{}: {} scenarios not in the snapshot",

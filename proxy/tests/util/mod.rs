@@ -53,6 +53,36 @@ pub async fn session(
     .expect("the open task finishes")
 }
 
+/// What [`run_session`] hands back: the session (to stop), its runner (for more runs on the
+/// same target) and the results.
+pub type SessionRun = (
+    cogcheck::session::Session,
+    std::sync::Arc<cogcheck::run::Runner>,
+    Vec<(
+        cogcheck::finding::ScenarioResult,
+        cogcheck::expectations::Judgement,
+    )>,
+);
+
+/// Opens [`session`] on `target` (4 jobs) and runs `scenarios` on it, judged with the
+/// target's expectations at `strictness`.
+pub async fn run_session(
+    target: &str,
+    record: Option<std::path::PathBuf>,
+    scenarios: Vec<cogcheck::scenario::Scenario>,
+    strictness: cogcheck::expectations::Strictness,
+) -> SessionRun {
+    let session = session(target, 4, record).await;
+    let runner = std::sync::Arc::new(cogcheck::run::Runner::new(
+        session.client.clone(),
+        session.config.clone(),
+    ));
+    let results = runner
+        .run_all(scenarios, &session.expectations, strictness, |_| {})
+        .await;
+    (session, runner, results)
+}
+
 /// Each scenario's verdict and findings by step, axis, check and path (their messages hold
 /// per-run values such as pool ids and salts), to compare two runs.
 pub fn verdicts(
