@@ -241,7 +241,7 @@ pub fn behaviour(
             let text = message.as_deref().unwrap_or("");
             // Only for the error expected: a wrong one is already the finding, and an
             // answer without any type (an HTML 500) has no error structure to hold a message.
-            if text.trim().is_empty() && type_holds && !error_type.starts_with("HTTP") {
+            if text.trim().is_empty() && type_holds && !crate::wire::is_untyped_error(error_type) {
                 // Every error structure of the model has a `message` member, documented as the
                 // message returned with that error ("The message returned when a user isn't
                 // found."), and SDKs show it as the error's text (botocore's

@@ -10,7 +10,9 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
+
+use crate::protocol::totp::{Clock, SystemClock};
 
 /// How a run measures and waits for time. Shared by every scenario of a run; a replay runs one
 /// scenario at a time (`session`), so no scenario's waits shorten another's bound.
@@ -56,13 +58,9 @@ impl RunClock {
     }
 }
 
-impl crate::protocol::totp::Clock for RunClock {
+impl Clock for RunClock {
     fn unix_now(&self) -> Duration {
-        // As SystemClock: a clock before 1970 yields codes the endpoint refuses, not a panic.
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default()
-            + self.skipped()
+        SystemClock.unix_now() + self.skipped()
     }
 
     fn sleep(&self, duration: Duration) -> impl std::future::Future<Output = ()> + Send {

@@ -284,7 +284,7 @@ pub fn parse_response(status: u16, headers: &http::HeaderMap, body: &[u8]) -> Re
             None => {
                 framing.push(Framing::ErrorWithoutType);
                 Some(ApiError {
-                    error_type: format!("HTTP{status}"),
+                    error_type: untyped_error(status),
                     message: None,
                     source: ErrorTypeSource::Header,
                 })
@@ -299,6 +299,19 @@ pub fn parse_response(status: u16, headers: &http::HeaderMap, body: &[u8]) -> Re
         error,
         framing,
     }
+}
+
+/// The error type given to an error answer that names none (no `__type`, code or
+/// `x-amzn-ErrorType`; an HTML 500): `HTTP` and the status, as botocore's code is the status.
+pub fn untyped_error(status: u16) -> String {
+    format!("HTTP{status}")
+}
+
+/// True for a type [`untyped_error`] made: the answer had no error structure at all.
+pub fn is_untyped_error(error_type: &str) -> bool {
+    error_type
+        .strip_prefix("HTTP")
+        .is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -396,6 +409,9 @@ mod tests {
             .iter()
             .any(|f| matches!(f, Framing::BodyNotJsonObject { .. })));
         assert_eq!(r.error.unwrap().error_type, "HTTP500");
+        assert!(is_untyped_error(&untyped_error(500)));
+        assert!(!is_untyped_error("HTTPException"));
+        assert!(!is_untyped_error("NotAuthorizedException"));
 
         let h = headers(&[
             ("content-type", "application/json"),

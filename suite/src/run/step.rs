@@ -257,7 +257,7 @@ impl Execution<'_> {
                             "HTTP {} and logs that the action has not been implemented",
                             response.status
                         ),
-                        Some(e) if e.error_type != format!("HTTP{}", response.status) => {
+                        Some(e) if !wire::is_untyped_error(&e.error_type) => {
                             format!("HTTP {} {}", response.status, e.error_type)
                         }
                         Some(_) | None => format!("HTTP {}", response.status),
