@@ -22,7 +22,7 @@
 //! assert_eq!(found[0].to_string(), "$: does not match pattern `[\\w-]+_[0-9a-zA-Z]+`");
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -52,6 +52,11 @@ pub struct Model {
     /// response of a parallel run, and compiling `\p{..}` classes is far costlier than matching.
     #[serde(skip)]
     patterns: OnceLock<HashMap<String, Result<regress::Regex, String>>>,
+    /// The shapes a redaction walk has to enter, found once on first use: the recorder redacts
+    /// every exchange, and most of an answer (a pool's settings, a user's attributes) can hold
+    /// no secret the model knows of, so the walk skips it without a lookup per member.
+    #[serde(skip)]
+    secret_bearing: OnceLock<HashSet<String>>,
 }
 
 /// Provenance of the model.
@@ -232,6 +237,8 @@ impl Model {
     /// nothing.
     pub fn apply_secrets(&mut self, list: &crate::secret_list::SecretList) -> Result<()> {
         let unknown = |what: &str| Error::Model(format!("fixtures/secrets.toml: {what}"));
+        // What the walk must enter changes with what is secret.
+        self.secret_bearing = OnceLock::new();
         for name in list.shapes.keys() {
             self.shapes
                 .get_mut(name)
@@ -534,6 +541,9 @@ impl Model {
             *value = replacement;
             return;
         }
+        if !self.secret_bearing().contains(name) {
+            return;
+        }
         let Some(shape) = self.shape(name) else {
             return;
         };
@@ -603,6 +613,57 @@ impl Model {
             }
             _ => {}
         }
+    }
+
+    /// True when a value of `shape` can hold something [`Model::redact_sensitive`] would
+    /// redact. False for a shape the model does not know (the walk leaves it alone).
+    pub fn may_hold_secret(&self, shape: &str) -> bool {
+        self.secret_bearing().contains(shape)
+    }
+
+    /// Shapes under which `redact_shape` can change something: sensitive shapes, structures
+    /// with a sensitive or quoted-secret member, maps with a secret key or public keys, and
+    /// every shape that contains one of these (a fixed point, so recursive shapes are found).
+    /// Entering any other shape is a walk that changes nothing.
+    fn secret_bearing(&self) -> &HashSet<String> {
+        self.secret_bearing.get_or_init(|| {
+            let is_sensitive = |name: &str| self.shape(name).is_some_and(|s| s.sensitive);
+            let mut bearing: HashSet<String> = self
+                .shapes
+                .iter()
+                .filter(|(_, shape)| {
+                    shape.sensitive
+                        || shape.public_keys.is_some()
+                        || shape.key.as_deref().is_some_and(is_sensitive)
+                        || shape
+                            .members
+                            .values()
+                            .any(|m| m.sensitive || m.quoted_secrets.is_some())
+                })
+                .map(|(name, _)| name.clone())
+                .collect();
+            loop {
+                let grown: Vec<String> = self
+                    .shapes
+                    .iter()
+                    .filter(|(name, shape)| {
+                        !bearing.contains(*name)
+                            && shape
+                                .members
+                                .values()
+                                .map(|m| m.shape.as_str())
+                                .chain(shape.member.as_deref())
+                                .chain(shape.value.as_deref())
+                                .any(|child| bearing.contains(child))
+                    })
+                    .map(|(name, _)| name.clone())
+                    .collect();
+                if grown.is_empty() {
+                    return bearing;
+                }
+                bearing.extend(grown);
+            }
+        })
     }
 
     fn compiled_patterns(&self) -> &HashMap<String, Result<regress::Regex, String>> {
@@ -2065,6 +2126,49 @@ mod tests {
             users["Users"][0]["Attributes"],
             json!([{"Name": "email", "Value": "***"}, {"Name": "email_verified"}])
         );
+    }
+
+    #[test]
+    fn the_walk_enters_every_shape_that_reaches_a_secret_and_skips_the_rest() {
+        // The secret sits below a list, a map's value and a structure: each container on the
+        // way must be entered, and a sibling subtree without secrets is skipped unchanged.
+        let m = synthetic(json!({
+            "Top": {"type": "structure", "members": {
+                "Items": {"shape": "Items"}, "Plain": {"shape": "PlainStruct"}}},
+            "Items": {"type": "list", "member": "ByName"},
+            "ByName": {"type": "map", "key": "Text", "value": "Holder"},
+            "Holder": {"type": "structure", "members": {"Key": {"shape": "Secret"}}},
+            "PlainStruct": {"type": "structure", "members": {"Note": {"shape": "Text"}}},
+            "Text": {"type": "string"},
+            "Secret": {"type": "string", "sensitive": true},
+        }));
+        let bearing = m.secret_bearing();
+        for shape in ["Top", "Items", "ByName", "Holder", "Secret"] {
+            assert!(bearing.contains(shape), "{shape} leads to a secret");
+        }
+        for shape in ["PlainStruct", "Text"] {
+            assert!(!bearing.contains(shape), "{shape} holds no secret");
+        }
+        let mut value = json!({
+            "Items": [{"a": {"Key": "k1"}}, {"b": {"Key": "k2"}}],
+            "Plain": {"Note": "n"},
+        });
+        m.redact_sensitive("Top", &mut value, &mut |_| json!("***"));
+        assert_eq!(
+            value,
+            json!({"Items": [{"a": {"Key": "***"}}, {"b": {"Key": "***"}}], "Plain": {"Note": "n"}})
+        );
+        // The embedded model with fixtures/secrets.toml applied: an answer with tokens is
+        // entered, a pool's description holds nothing the model calls secret.
+        let real = model();
+        assert!(real.secret_bearing().contains("InitiateAuthResponse"));
+        assert!(
+            real.secret_bearing().contains("ListUsersRequest"),
+            "Filter quotes values"
+        );
+        assert!(real
+            .secret_bearing()
+            .contains("RespondToAuthChallengeResponse"));
     }
 
     #[test]

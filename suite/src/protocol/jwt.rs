@@ -123,6 +123,16 @@ fn is_b64url(b: u8) -> bool {
 /// Every token starts with `eyJ`: the base64url of `{"`, a JSON header's first bytes.
 const TOKEN_START: &str = "eyJ";
 
+/// The next `TOKEN_START` at or after `from`. One searcher for the process: the recorder scans
+/// every string of every exchange, and building a substring searcher per string cost more than
+/// the search.
+fn next_token_start(text: &str, from: usize) -> Option<usize> {
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(TOKEN_START));
+    let rest = text.as_bytes().get(from..)?;
+    FINDER.find(rest).map(|off| from + off)
+}
+
 /// Byte ranges of the JWS (3 segments) and JWE (5 segments) compact tokens in `text`. A token
 /// starts with `eyJ` at a word boundary and has a header of at least ten characters; a dot
 /// right after it belongs to the sentence, not the token. For redacting tokens exactly (the
@@ -133,8 +143,7 @@ pub fn find(text: &str) -> Vec<(usize, usize)> {
     let bytes = text.as_bytes();
     let mut spans = Vec::new();
     let mut i = 0;
-    while let Some(off) = text.get(i..).and_then(|t| t.find(TOKEN_START)) {
-        let start = i + off;
+    while let Some(start) = next_token_start(text, i) {
         if start > 0 && is_b64url(bytes[start - 1]) {
             i = start + TOKEN_START.len();
             continue;
@@ -184,8 +193,7 @@ pub fn is_jwt(s: &str) -> bool {
 pub fn find_suspect(text: &str) -> Vec<(usize, usize)> {
     let mut spans = Vec::new();
     let mut i = 0;
-    while let Some(off) = text.get(i..).and_then(|t| t.find(TOKEN_START)) {
-        let start = i + off;
+    while let Some(start) = next_token_start(text, i) {
         let len = text[start..]
             .bytes()
             .position(|b| !(is_b64url(b) || b == b'.'))
