@@ -23,7 +23,7 @@
 //!  shadow        compare mode (`shadow/`): queue the request and the answer for a second
 //!                upstream; ids mapped, answers normalized, mismatches written as diffs
 //!    |
-//!  recorder      redact, then one JSONL line per exchange from a writer thread
+//!  recorder      redact, then one JSONL line per exchange from a writer task
 //!    |
 //!  client
 //! ```

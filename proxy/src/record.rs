@@ -46,10 +46,19 @@
 //!
 //! # Durability
 //!
-//! Exchanges go to one writer thread through a bounded channel: a full channel makes request
+//! Exchanges go to one writer task through a bounded channel: a full channel makes request
 //! handlers wait (backpressure) rather than drop anything. The writer groups whatever is
 //! queued into one `write(2)`, then acknowledges each exchange, and the proxy sends an answer
-//! to its client only after that acknowledgement. So an answered exchange is in the kernel's
+//! to its client only after that acknowledgement.
+//!
+//! The writer is a task on the proxy's runtime, not a thread of its own, and it writes with
+//! plain (blocking) `write(2)` calls, as nginx writes its access log from its event loop: a
+//! write of a batch into the page cache takes microseconds, while handing each batch to a
+//! thread and back cost two thread switches, which on the one core the benchmark gives the
+//! proxy doubled the CPU a recorded exchange costs (`benches/vs-nginx.sh`). What this gives
+//! up: while the disk stalls a write (or a rotation's fsync), the worker thread running the
+//! writer stalls with it, where a thread would have kept serving the admin API; handlers that
+//! record wait for the disk either way. So an answered exchange is in the kernel's
 //! hands before the client sees it, and survives a crash of the proxy; on shutdown the writer
 //! drains the channel and fsyncs. A crash in the middle of a write can leave a torn last line
 //! belonging to exchanges nobody was answered for; the loader reports it and the next
@@ -77,6 +86,7 @@ use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use bytes::Bytes;
+use cogcheck::model::Model;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
@@ -150,6 +160,16 @@ pub struct RecordedRequest {
     /// The body, by encoding.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<Value>,
+    /// A JSON body written as it came, in place of `body`, when redaction would change nothing
+    /// in it (see `verbatim_json`). Only the recorder sets it; reading a cassette fills `body`.
+    #[serde(
+        rename = "body",
+        default,
+        skip_deserializing,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "write_verbatim"
+    )]
+    pub body_verbatim: Option<Bytes>,
     /// A UTF-8 body that is not JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_text: Option<String>,
@@ -169,6 +189,16 @@ pub struct RecordedResponse {
     /// The body, when JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<Value>,
+    /// A JSON body written as it came, in place of `body`, when redaction would change nothing
+    /// in it (see `verbatim_json`). Only the recorder sets it; reading a cassette fills `body`.
+    #[serde(
+        rename = "body",
+        default,
+        skip_deserializing,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "write_verbatim"
+    )]
+    pub body_verbatim: Option<Bytes>,
     /// A UTF-8 body that is not JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_text: Option<String>,
@@ -186,11 +216,22 @@ pub struct RecordedError {
     pub message: String,
 }
 
-/// The three body encodings.
+/// The body encodings.
 struct EncodedBody {
     json: Option<Value>,
+    verbatim: Option<Bytes>,
     text: Option<String>,
     base64: Option<String>,
+}
+
+/// Writes a body already checked to be one line of valid JSON (`verbatim_json`) as it is.
+fn write_verbatim<S: serde::Serializer>(body: &Option<Bytes>, out: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::Error as _;
+    let bytes = body.as_deref().unwrap_or_default();
+    let text = std::str::from_utf8(bytes).map_err(S::Error::custom)?;
+    let raw =
+        serde_json::value::RawValue::from_string(text.to_string()).map_err(S::Error::custom)?;
+    raw.serialize(out)
 }
 
 impl RecordedResponse {
@@ -222,7 +263,7 @@ fn decode_body(json: &Option<Value>, text: &Option<String>, b64: &Option<String>
     Bytes::new()
 }
 
-/// An exchange as it happened, secrets included. Only the writer thread turns it into a
+/// An exchange as it happened, secrets included. Only the writer task turns it into a
 /// [`RecordedExchange`], redacting on the way.
 #[derive(Debug)]
 pub struct Exchange {
@@ -332,18 +373,19 @@ fn rotated_number(path: &Path, name: &str) -> Option<u64> {
     number.parse().ok().filter(|n| *n > 0)
 }
 
-/// Writes exchanges to a cassette from a dedicated thread.
+/// Writes exchanges to a cassette from a task of its own (see "Durability").
 pub struct Recorder {
     tx: mpsc::Sender<Msg>,
     counters: Arc<RecorderCounters>,
-    thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
+    writer: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// How many exchanges may wait for the writer before request handlers wait too.
 const QUEUE: usize = 1024;
 
 impl Recorder {
-    /// Opens (creating or appending to) a cassette and starts the writer thread.
+    /// Opens (creating or appending to) a cassette and starts the writer task. Call it from
+    /// within the runtime that serves the proxy.
     ///
     /// With a cassette key (`--cassette-key`), every new placeholder's digest is written, and
     /// the digests already in the cassette keep their numbers.
@@ -388,14 +430,14 @@ impl Recorder {
             failing: false,
             holds_exchanges: state.max_seq > 0 && state.valid_len > 0,
         };
-        let thread = std::thread::Builder::new()
-            .name("cogcheck-recorder".into())
-            .spawn(move || writer.run(rx))
-            .map_err(|e| Error::Recorder(format!("cannot start the writer thread: {e}")))?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|e| {
+            Error::Recorder(format!("the recorder needs the proxy's async runtime: {e}"))
+        })?;
+        let task = runtime.spawn(writer.run(rx));
         Ok(Recorder {
             tx,
             counters,
-            thread: std::sync::Mutex::new(Some(thread)),
+            writer: std::sync::Mutex::new(Some(task)),
         })
     }
 
@@ -428,10 +470,10 @@ impl Recorder {
         }
         let result = done
             .await
-            .map_err(|_| Error::Recorder("the writer thread stopped unexpectedly".into()))?;
-        let handle = self.thread.lock().ok().and_then(|mut t| t.take());
+            .map_err(|_| Error::Recorder("the writer task stopped unexpectedly".into()))?;
+        let handle = self.writer.lock().ok().and_then(|mut t| t.take());
         if let Some(h) = handle {
-            let _ = tokio::task::spawn_blocking(move || h.join()).await;
+            let _ = h.await;
         }
         result
     }
@@ -486,10 +528,10 @@ struct Writer {
 }
 
 impl Writer {
-    fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
+    async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
         let mut batch = Vec::with_capacity(64 * 1024);
         let mut acks = Vec::new();
-        while let Some(first) = rx.blocking_recv() {
+        while let Some(first) = rx.recv().await {
             let mut close = None;
             let mut next = Some(first);
             // Group commit: everything already queued goes out in one write.
@@ -504,6 +546,7 @@ impl Writer {
                         break;
                     }
                 }
+                // Bounded, so one batch holds the worker thread for a few milliseconds at most.
                 if acks.len() < 256 {
                     next = rx.try_recv().ok();
                 }
@@ -621,7 +664,7 @@ impl Writer {
     fn redact(&mut self, ex: Exchange) -> RecordedExchange {
         let seq = self.next_seq;
         // Saturating: a cassette opened at `seq` u64::MAX - 1 must not panic the writer
-        // thread after its last number (see `Recorder::open`).
+        // after its last number (see `Recorder::open`).
         self.next_seq = self.next_seq.saturating_add(1);
         let r = &mut self.redactor;
         r.set_origin(Origin::Request);
@@ -632,6 +675,7 @@ impl Writer {
             path: ex.path,
             headers: r.redact_headers(&ex.request_headers),
             body: req_body.json,
+            body_verbatim: req_body.verbatim,
             body_text: req_body.text,
             body_base64: req_body.base64,
         };
@@ -649,6 +693,7 @@ impl Writer {
                 status: resp.status.as_u16(),
                 headers: r.redact_headers(&resp.headers),
                 body: body.json,
+                body_verbatim: body.verbatim,
                 body_text: body.text,
                 body_base64: body.base64,
             }
@@ -689,10 +734,15 @@ fn encode_body(
 ) -> EncodedBody {
     let mut out = EncodedBody {
         json: None,
+        verbatim: None,
         text: None,
         base64: None,
     };
     if body.is_empty() {
+        return out;
+    }
+    if is_api && verbatim_json(r, body, shape) {
+        out.verbatim = Some(Bytes::copy_from_slice(body));
         return out;
     }
     let json = serde_json::from_slice::<Value>(body)
@@ -716,6 +766,28 @@ fn encode_body(
         out.base64 = Some(base64::engine::general_purpose::STANDARD.encode(body));
     }
     out
+}
+
+/// True when `body` can go into the cassette as it came: redacting it would change nothing,
+/// so parsing it into a tree and writing the tree out again (most of what recording an
+/// exchange cost) is skipped. That holds when
+/// - its shape can hold no secret the model or fixtures/secrets.toml knows of (errors and
+///   bodies without a shape are walked by member name, so they never qualify);
+/// - it has no escape (`\`), so each of its strings is exactly its bytes, and the byte
+///   searches below see what the walk would see;
+/// - no string in it can be a JWT (`eyJ` appears nowhere) or repeat one of the request's
+///   secrets (an answer that echoes a password or a signature);
+/// - it is one line of valid JSON other than `null` (checked without building a tree).
+fn verbatim_json(r: &Redactor, body: &[u8], shape: Option<&str>) -> bool {
+    let Some(shape) = shape else {
+        return false;
+    };
+    !Model::get().may_hold_secret(shape)
+        && memchr::memchr3(b'\\', b'\n', b'\r', body).is_none()
+        && memchr::memmem::find(body, b"eyJ").is_none()
+        && !r.echoed_in(body)
+        && body.trim_ascii() != b"null"
+        && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
 }
 
 /// RFC 3339 in UTC with milliseconds.
@@ -1014,6 +1086,79 @@ mod tests {
         );
         let second = serde_json::to_string(&c.exchanges[1]).unwrap();
         assert!(redact::max_placeholder(&second) > before, "{second}");
+    }
+
+    /// A body redaction cannot change is written as it came, spacing and number spelling
+    /// kept; one it might change goes through the walk however it is spelled, and every
+    /// exchange stays one line.
+    #[tokio::test]
+    async fn bodies_redaction_cannot_change_are_written_as_they_came() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.jsonl");
+        let rec = Recorder::open(&path, Rotation::default(), None).unwrap();
+        let of = |action: &str, request: &str, answer: &str| {
+            let mut ex = exchange(request, answer);
+            ex.action = Some(action.into());
+            let model = Model::get().operation(action).unwrap();
+            ex.input_shape = model.input.as_deref().map(|s| &*s.to_string().leak());
+            ex.output_shape = model.output.as_deref().map(|s| &*s.to_string().leak());
+            ex
+        };
+        let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhYmMifQ.c2lnbmF0dXJl";
+        let pool = r#"{"UserPoolId": "us-east-1_a"}"#;
+        let answer = r#"{"UserPool": {"Id": "us-east-1_a", "CreationDate": 1.7e9}}"#;
+        rec.record(of("DescribeUserPool", pool, answer)).await;
+        // The same token, its first letter spelled as a JSON escape.
+        let escaped = format!(r#"{{"UserPool":{{"Name":"\u0065{}"}}}}"#, &token[1..]);
+        rec.record(of("DescribeUserPool", pool, &escaped)).await;
+        rec.record(of(
+            "DescribeUserPool",
+            "{\n  \"UserPoolId\": \"a\"\n}",
+            "{}",
+        ))
+        .await;
+        // A success answer without secrets of its own repeating the request's password.
+        rec.record(of(
+            "ChangePassword",
+            r#"{"PreviousPassword":"Canary-Old-1","ProposedPassword":"Canary-New-1"}"#,
+            r#"{"Note":"Canary-New-1"}"#,
+        ))
+        .await;
+        rec.close().await.unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 5, "a header and four exchanges: {text}");
+        assert!(
+            lines[1].contains(&format!(r#""body":{pool}"#)),
+            "{}",
+            lines[1]
+        );
+        assert!(
+            lines[1].contains(&format!(r#""body":{answer}"#)),
+            "{}",
+            lines[1]
+        );
+        for secret in [&token[4..], "Canary-Old-1", "Canary-New-1"] {
+            assert!(
+                !text.contains(secret),
+                "{secret} reached the cassette: {text}"
+            );
+        }
+        let c = Cassette::load(&path).unwrap();
+        let bodies: Vec<_> = c.exchanges.iter().map(|e| e.request.body.clone()).collect();
+        assert_eq!(
+            bodies[0],
+            Some(serde_json::json!({"UserPoolId": "us-east-1_a"}))
+        );
+        assert_eq!(bodies[2], Some(serde_json::json!({"UserPoolId": "a"})));
+        let name = &c.exchanges[1]
+            .response
+            .as_ref()
+            .unwrap()
+            .body
+            .as_ref()
+            .unwrap()["UserPool"]["Name"];
+        assert!(redact::is_placeholder(name.as_str().unwrap()), "{name}");
     }
 
     /// With a cap, the cassette rotates into numbered files that are each a whole cassette,

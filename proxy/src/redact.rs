@@ -121,6 +121,16 @@ impl Redactor {
         placeholder
     }
 
+    /// True when `raw`, an answer's bytes, contains one of the current request's secrets.
+    /// Exact for JSON without escapes, whose strings are their bytes.
+    pub fn echoed_in(&self, raw: &[u8]) -> bool {
+        self.origin == Origin::Answer
+            && self
+                .echoes
+                .iter()
+                .any(|(secret, _)| memchr::memmem::find(raw, secret.as_bytes()).is_some())
+    }
+
     /// Replaces the current request's secrets where an answer's text repeats them.
     fn redact_echoes(&self, text: &str) -> Option<String> {
         let mut out: Option<String> = None;
