@@ -88,6 +88,7 @@ use base64::Engine as _;
 use bytes::Bytes;
 use cogcheck::model::Model;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
@@ -166,10 +167,9 @@ pub struct RecordedRequest {
         rename = "body",
         default,
         skip_deserializing,
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "write_verbatim"
+        skip_serializing_if = "Option::is_none"
     )]
-    pub body_verbatim: Option<Bytes>,
+    pub body_verbatim: Option<Box<RawValue>>,
     /// A UTF-8 body that is not JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_text: Option<String>,
@@ -195,10 +195,9 @@ pub struct RecordedResponse {
         rename = "body",
         default,
         skip_deserializing,
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "write_verbatim"
+        skip_serializing_if = "Option::is_none"
     )]
-    pub body_verbatim: Option<Bytes>,
+    pub body_verbatim: Option<Box<RawValue>>,
     /// A UTF-8 body that is not JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_text: Option<String>,
@@ -219,19 +218,9 @@ pub struct RecordedError {
 /// The body encodings.
 struct EncodedBody {
     json: Option<Value>,
-    verbatim: Option<Bytes>,
+    verbatim: Option<Box<RawValue>>,
     text: Option<String>,
     base64: Option<String>,
-}
-
-/// Writes a body already checked to be one line of valid JSON (`verbatim_json`) as it is.
-fn write_verbatim<S: serde::Serializer>(body: &Option<Bytes>, out: S) -> Result<S::Ok, S::Error> {
-    use serde::ser::Error as _;
-    let bytes = body.as_deref().unwrap_or_default();
-    let text = std::str::from_utf8(bytes).map_err(S::Error::custom)?;
-    let raw =
-        serde_json::value::RawValue::from_string(text.to_string()).map_err(S::Error::custom)?;
-    raw.serialize(out)
 }
 
 impl RecordedResponse {
@@ -741,9 +730,11 @@ fn encode_body(
     if body.is_empty() {
         return out;
     }
-    if is_api && verbatim_json(r, body, shape) {
-        out.verbatim = Some(Bytes::copy_from_slice(body));
-        return out;
+    if is_api {
+        if let Some(raw) = verbatim_json(r, body, shape) {
+            out.verbatim = Some(raw);
+            return out;
+        }
     }
     let json = serde_json::from_slice::<Value>(body)
         .ok()
@@ -768,7 +759,7 @@ fn encode_body(
     out
 }
 
-/// True when `body` can go into the cassette as it came: redacting it would change nothing,
+/// `body` as it came, when it can go into the cassette so: redacting it would change nothing,
 /// so parsing it into a tree and writing the tree out again (most of what recording an
 /// exchange cost) is skipped. That holds when
 /// - its shape can hold no secret the model or fixtures/secrets.toml knows of (errors and
@@ -777,17 +768,18 @@ fn encode_body(
 ///   searches below see what the walk would see;
 /// - no string in it can be a JWT (`eyJ` appears nowhere) or repeat one of the request's
 ///   secrets (an answer that echoes a password or a signature);
-/// - it is one line of valid JSON other than `null` (checked without building a tree).
-fn verbatim_json(r: &Redactor, body: &[u8], shape: Option<&str>) -> bool {
-    let Some(shape) = shape else {
-        return false;
-    };
-    !Model::get().may_hold_secret(shape)
+/// - it is one line of valid JSON other than `null` (validated once, without building a tree).
+fn verbatim_json(r: &Redactor, body: &[u8], shape: Option<&str>) -> Option<Box<RawValue>> {
+    let plain = !Model::get().may_hold_secret(shape?)
         && memchr::memchr3(b'\\', b'\n', b'\r', body).is_none()
         && memchr::memmem::find(body, b"eyJ").is_none()
-        && !r.echoed_in(body)
-        && body.trim_ascii() != b"null"
-        && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
+        && !r.echoed_in(body);
+    if !plain {
+        return None;
+    }
+    let text = std::str::from_utf8(body).ok()?;
+    let raw = RawValue::from_string(text.to_owned()).ok()?;
+    (raw.get() != "null").then_some(raw)
 }
 
 /// RFC 3339 in UTC with milliseconds.
