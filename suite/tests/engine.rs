@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use cogcheck::expectations::{Expectations, Known, Strictness, Verdict};
 use cogcheck::finding::{Axis, Outcome, StepStatus};
-use cogcheck::run::Runner;
+use cogcheck::run::{Event, Runner};
 use cogcheck::scenario::{self, Scenario};
 use cogcheck::session::{Session, SessionOptions};
 
@@ -231,11 +231,17 @@ fn engine_against_moto() {
     let mut mix: Vec<Scenario> = (0..3).map(busy).collect();
     mix.push(alone);
     mix.extend((3..7).map(busy));
-    // Runs scenarios together; each must pass and leave no pool behind.
+    // Runs scenarios together; each must pass and leave no pool behind. The names in the
+    // order they started.
     let all_pass = |scenarios: Vec<Scenario>| {
         let count = scenarios.len();
         let none = Expectations::empty("moto");
-        let results = runtime.block_on(runner.run_all(scenarios, &none, b, |_| {}));
+        let mut started = Vec::new();
+        let results = runtime.block_on(runner.run_all(scenarios, &none, b, |event| {
+            if let Event::ScenarioStarted { name } = event {
+                started.push(name);
+            }
+        }));
         assert_eq!(results.len(), count);
         for (result, judgement) in &results {
             assert_eq!(result.outcome, Outcome::Completed, "{}", result.name);
@@ -248,8 +254,13 @@ fn engine_against_moto() {
             );
         }
         assert!(runtime.block_on(pools_named(&session, &prefix)).is_empty());
+        started
     };
-    all_pass(mix);
+    // It also starts first, though listed fourth: queued behind running scenarios, it would
+    // hold every job idle until they ended.
+    let started = all_pass(mix);
+    assert_eq!(started.len(), 8);
+    assert_eq!(started[0], "engine::alone", "{started:?}");
 
     // An eventually consistent read is repeated until it holds. Two scenarios hand over
     // through listings: `late` creates a pool a moment in, `waiter` waits for it and answers

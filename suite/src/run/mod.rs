@@ -152,7 +152,29 @@ impl Runner {
         // and hold the run up alone. Stable: equals keep the list's order.
         let mut numbered: Vec<(usize, Scenario)> = scenarios.into_iter().enumerate().collect();
         numbered.sort_by_key(|(_, s)| std::cmp::Reverse(s.longest_wait()));
-        for (number, scenario) in numbered {
+        // Scenarios that must run alone (`exclusive`: they read account-wide state) go first,
+        // one after another, before any other starts. Queued among the others, one waited for
+        // the account lock behind whatever was running, and every job waited behind it: the
+        // run stood idle until the longest running scenario (a minute of TOTP windows) ended.
+        let (alone, shared): (Vec<_>, Vec<_>) =
+            numbered.into_iter().partition(|(_, s)| s.exclusive);
+        let mut out = Vec::new();
+        let mut finished = |result: ScenarioResult, on_event: &mut dyn FnMut(Event)| {
+            let judgement = expectations.judge(&result, strictness);
+            on_event(Event::ScenarioFinished {
+                result: Box::new(result.clone()),
+                judgement: Box::new(judgement.clone()),
+            });
+            out.push((result, judgement));
+        };
+        for (number, scenario) in alone {
+            on_event(Event::ScenarioStarted {
+                name: scenario.name(),
+            });
+            let result = self.run_scenario(&scenario, number).await;
+            finished(result, &mut on_event);
+        }
+        for (number, scenario) in shared {
             let runner = Arc::clone(self);
             let sem = Arc::clone(&semaphore);
             let tx = tx.clone();
@@ -165,18 +187,10 @@ impl Runner {
             });
         }
         drop(tx);
-        let mut out = Vec::new();
         while let Some(msg) = rx.recv().await {
             match msg {
                 Err(name) => on_event(Event::ScenarioStarted { name }),
-                Ok(result) => {
-                    let judgement = expectations.judge(&result, strictness);
-                    on_event(Event::ScenarioFinished {
-                        result: Box::new(result.clone()),
-                        judgement: Box::new(judgement.clone()),
-                    });
-                    out.push((result, judgement));
-                }
+                Ok(result) => finished(result, &mut on_event),
             }
         }
         on_event(Event::RunFinished);
