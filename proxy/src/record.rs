@@ -49,20 +49,20 @@
 //! Exchanges go to one writer task through a bounded channel: a full channel makes request
 //! handlers wait (backpressure) rather than drop anything. The writer groups whatever is
 //! queued into one `write(2)`, then acknowledges each exchange, and the proxy sends an answer
-//! to its client only after that acknowledgement.
-//!
-//! The writer is a task on the proxy's runtime, not a thread of its own, and it writes with
-//! plain (blocking) `write(2)` calls, as nginx writes its access log from its event loop: a
-//! write of a batch into the page cache takes microseconds, while handing each batch to a
-//! thread and back cost two thread switches, which on the one core the benchmark gives the
-//! proxy doubled the CPU a recorded exchange costs (`benches/vs-nginx.sh`). What this gives
-//! up: while the disk stalls a write (or a rotation's fsync), the worker thread running the
-//! writer stalls with it, where a thread would have kept serving the admin API; handlers that
-//! record wait for the disk either way. So an answered exchange is in the kernel's
+//! to its client only after that acknowledgement. So an answered exchange is in the kernel's
 //! hands before the client sees it, and survives a crash of the proxy; on shutdown the writer
 //! drains the channel and fsyncs. A crash in the middle of a write can leave a torn last line
 //! belonging to exchanges nobody was answered for; the loader reports it and the next
 //! recording run cuts it off before appending.
+//!
+//! The writer is a task on the proxy's runtime, not a thread of its own, and it writes with
+//! plain (blocking) `write(2)` calls, as nginx writes its access log from its event loop: a
+//! batch goes into the page cache in microseconds, while handing each batch to a thread and
+//! taking the acknowledgements back cost two thread switches, about a sixth of a recorded
+//! exchange's CPU on the one core the benchmark gives the proxy (52 -> 44 us at 16
+//! connections, `benches/vs-nginx.sh`). What this gives up: while the disk stalls a write (or
+//! a rotation's fsync), the worker thread running the writer stalls with it, where a thread
+//! would have kept serving the admin API; handlers that record wait for the disk either way.
 //!
 //! A failed write (a full disk) is reported on standard error and counted in the admin API's
 //! `/cassette` and `/metrics` as dropped records, and the answer still goes to the client: a
