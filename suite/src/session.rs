@@ -158,6 +158,7 @@ impl Session {
             codes: spec.and_then(|s| s.codes.clone()),
             unsupported_log: spec.and_then(|s| s.unsupported_log.clone()),
             logged_unsupported: None,
+            log_verdicts: Default::default(),
             // A target started by hand can point at its output with COGCHECK_TARGET_LOG: moto
             // says "not implemented" only there (`unsupported_log` of its target).
             log_path: running
@@ -205,6 +206,7 @@ impl Session {
             codes: spec.codes.clone(),
             unsupported_log: None,
             logged_unsupported: Some(notes.unsupported.clone()),
+            log_verdicts: Default::default(),
             log_path: None,
             jobs: 1,
             // The answers are recorded: waiting for them changes nothing but the time taken.

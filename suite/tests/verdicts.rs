@@ -361,3 +361,76 @@ async fn cosmetic_deviations_do_not_change_behaviour_and_new_ones_are_changed() 
         .unwrap()
         .unwrap();
 }
+
+/// moto names an action it lacks only in its log, just after a bare HTTP 500. The runner reads
+/// the log once per action and run, and every later bare 500 of that action gets the same verdict
+/// without waiting again: here the log loses its line after the first read, and the second
+/// scenario of the same action is still `unsupported`, while an action the log never names
+/// deviates (an implemented action failing) once its wait ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_is_read_once_per_action_and_run() {
+    use cogcheck::finding::StepStatus;
+
+    let endpoint = format!("http://{}", stub(500).await);
+    let dir = std::env::temp_dir().join(format!("cogcheck-log-memo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("target.log");
+    std::fs::write(
+        &log,
+        "NotImplementedError: The get_csv_header action has not been implemented\n",
+    )
+    .unwrap();
+    let scenario = |id: &str, action: &str| {
+        let file = dir.join(format!("{id}.json"));
+        let text = serde_json::json!({
+            "id": id,
+            "summary": "one call against a server that fails it",
+            "covers": [action],
+            "source": "https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/Welcome.html",
+            "steps": [{"action": action, "with": {"UserPoolId": "us-east-1_memo"}}]
+        });
+        std::fs::write(&file, text.to_string()).unwrap();
+        scenario::load_file(&file).unwrap_or_else(|e| panic!("{e:?}"))
+    };
+    let config = RunConfig {
+        run_prefix: RunConfig::new_prefix(),
+        region: "us-east-1".into(),
+        capabilities: Vec::new(),
+        codes: None,
+        log_path: Some(log.clone()),
+        unsupported_log: Some("The {action_snake} action has not been implemented".into()),
+        logged_unsupported: None,
+        log_verdicts: Default::default(),
+        jobs: 1,
+        clock: cogcheck::clock::RunClock::Real,
+    };
+    let runner = Arc::new(Runner::new(client(&endpoint), config));
+    let expectations = cogcheck::expectations::Expectations::empty("stub");
+    let mut statuses = Vec::new();
+    for (id, action) in [
+        ("first", "GetCSVHeader"),
+        ("again", "GetCSVHeader"),
+        ("other", "DescribeUserPool"),
+    ] {
+        let results = runner
+            .run_all(
+                vec![scenario(id, action)],
+                &expectations,
+                Strictness::Behaviour,
+                |_| {},
+            )
+            .await;
+        statuses.push(results[0].0.steps[0].status);
+        // After the first read the log no longer names the action: only the memo can.
+        std::fs::write(&log, "").unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        statuses,
+        [
+            StepStatus::Unsupported,
+            StepStatus::Unsupported,
+            StepStatus::Deviated
+        ]
+    );
+}

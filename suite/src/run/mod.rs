@@ -56,6 +56,11 @@ pub struct RunConfig {
     /// Actions a replayed snapshot's notes say the recorded target logged as unimplemented
     /// (its log is not there to read).
     pub logged_unsupported: Option<std::collections::BTreeSet<String>>,
+    /// What a live run has read in that log so far, per action (true: logged as unimplemented).
+    /// Whether an action is implemented does not change within a run, so each action waits for
+    /// the log at most once; without this, every bare 5xx of an action the target implements
+    /// but fails on (moto's GetUICustomization) held its job for the whole wait.
+    pub log_verdicts: Arc<Mutex<std::collections::HashMap<String, bool>>>,
     /// How many scenarios run at once.
     pub jobs: usize,
     /// The time waits are measured in: real, or a replay's, which skips them.

@@ -394,7 +394,7 @@ impl Execution<'_> {
 /// Whether the target wrote its `unsupported_log` line for `action`: moto answers an action it
 /// lacks with a bare HTML 500 and names the reason only in its log (`NotImplementedError: The
 /// get_user_auth_factors action has not been implemented`). Its web server writes that line
-/// just after sending the answer, so look again for a while.
+/// just after sending the answer, so look again for a while, once per action and run.
 async fn said_not_implemented(config: &RunConfig, action: &str) -> bool {
     if let Some(known) = &config.logged_unsupported {
         return known.contains(action);
@@ -402,17 +402,29 @@ async fn said_not_implemented(config: &RunConfig, action: &str) -> bool {
     let (Some(log), Some(template)) = (config.log_path.as_deref(), &config.unsupported_log) else {
         return false;
     };
+    if let Some(verdict) = config
+        .log_verdicts
+        .lock()
+        .ok()
+        .and_then(|v| v.get(action).copied())
+    {
+        return verdict;
+    }
     let needle = crate::target::TargetSpec::unsupported_line(template, action);
     // Up to 3 s: on a loaded machine the line can lag, and a miss would turn "unsupported"
     // into a spurious failure. Only 5xx answers without a JSON body ever wait here.
+    let mut found = false;
     for _ in 0..60 {
-        let found = std::fs::read(log)
+        found = std::fs::read(log)
             .map(|bytes| String::from_utf8_lossy(&bytes).contains(&needle))
             .unwrap_or(false);
         if found {
-            return true;
+            break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    false
+    if let Ok(mut verdicts) = config.log_verdicts.lock() {
+        verdicts.insert(action.to_string(), found);
+    }
+    found
 }

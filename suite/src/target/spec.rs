@@ -657,16 +657,20 @@ fn validate_earlier_versions(
 impl TargetSpec {
     /// The line this target writes when it lacks `action` (`AdminGetUser`), if it writes one.
     pub fn unsupported_line(template: &str, action: &str) -> String {
+        // Snake case as moto's `camelcase_to_underscores` spells an action: a run of capitals
+        // is one word (`GetCSVHeader` is `get_csv_header`, not `get_c_s_v_header`). A word
+        // starts at a capital that follows a lower-case letter or digit, or that is followed by
+        // one (the last capital of a run, before the next word).
+        let chars: Vec<char> = action.chars().collect();
         let mut snake = String::new();
-        for (i, c) in action.chars().enumerate() {
-            if c.is_ascii_uppercase() {
-                if i > 0 {
-                    snake.push('_');
-                }
-                snake.push(c.to_ascii_lowercase());
-            } else {
-                snake.push(c);
+        for (i, &c) in chars.iter().enumerate() {
+            let upper = c.is_ascii_uppercase();
+            let prev_upper = i == 0 || chars[i - 1].is_ascii_uppercase();
+            let next_upper = chars.get(i + 1).is_none_or(|n| n.is_ascii_uppercase());
+            if i > 0 && upper && (!prev_upper || !next_upper) {
+                snake.push('_');
             }
+            snake.push(c.to_ascii_lowercase());
         }
         substitute(template, &|name| match name {
             "action" => Some(action.to_string()),

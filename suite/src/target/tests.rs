@@ -595,6 +595,19 @@ fn target_unsupported_log_names_the_action() {
         super::TargetSpec::unsupported_line(line, "GetUserAuthFactors"),
         "The get_user_auth_factors action has not been implemented"
     );
+    // A run of capitals is one word, as moto spells the method it looks for.
+    for (action, snake) in [
+        ("GetCSVHeader", "get_csv_header"),
+        ("GetUICustomization", "get_ui_customization"),
+        ("ListCIMDPolicies", "list_cimd_policies"),
+        ("AdminSetUserMFAPreference", "admin_set_user_mfa_preference"),
+        ("DescribeUserPool", "describe_user_pool"),
+    ] {
+        assert_eq!(
+            super::TargetSpec::unsupported_line("{action_snake}", action),
+            snake
+        );
+    }
     assert!(targets
         .get("ministack")
         .expect("ministack")
