@@ -10,15 +10,19 @@
 #   wall    = run.finished - run.started (the target is already up: its install and start-up
 #             are not the suite's cost and are left out);
 #   answers = the time the target spent answering: every step's duration_ms (request sent,
-#             answer read) plus every scenario's cleanup_ms (the calls that delete what it
-#             created: target time too, though no step's), divided by --jobs, the scenarios
-#             that run at once: what the run would take if the harness cost nothing and the
-#             jobs were always full;
-#   ratio   = wall / answers. The target is <= 1.10 (the harness adds at most 10%).
-# Also printed: steps alone, so what is clean-up shows apart. Not a timed test: wall times on
-# a shared machine vary; read the ratio beside the load average it prints. Scenarios that
-# must run alone (`exclusive`) and long waits inside one scenario (a TOTP window) leave jobs
-# idle, which this ratio counts as overhead although the harness does no work then.
+#             answer read; an eventually consistent read's attempts and pauses) plus every
+#             scenario's cleanup_ms (the calls that delete what it created: target time too,
+#             though no step's);
+#   ideal   = what the run would take if the harness cost nothing: answers divided by --jobs
+#             (the jobs always full), but never less than the longest scenario's own answers
+#             (one scenario's steps run one after another: a prefix domain that takes a minute
+#             to appear holds the run for that minute however the rest is packed);
+#   ratio   = wall / ideal. The target is <= 1.10 (the harness adds at most 10%). The ratio
+#             against answers / --jobs alone is printed too.
+# Not a timed test: wall times on a shared machine vary; read the ratio beside the load average
+# it prints. A scenario that must run alone (`exclusive`) leaves jobs idle, which this ratio
+# counts as overhead; a scenario waiting long inside itself (TOTP windows, a slow eventually
+# consistent read) gives its job to the next scenario while it waits (`suite/src/clock.rs`).
 #
 # Environment: REPS (1), JOBS (the default of `cogcheck run --jobs`), FILTER (every scenario).
 set -euo pipefail
@@ -29,7 +33,8 @@ FILTER=${FILTER:-}
 
 cargo build -q --release -p cogcheck
 bin=$PWD/target/release/cogcheck
-default_jobs=$("$bin" run --help | grep -A3 -- '--jobs' | grep -o 'default: [0-9]*' | head -1 | tr -dc 0-9)
+# The help text of --jobs, up to its `[default: N]` line, however many lines it wraps to.
+default_jobs=$("$bin" run --help | sed -n '/--jobs/,/default:/p' | grep -o 'default: [0-9]*' | head -1 | tr -dc 0-9 || true)
 JOBS=${JOBS:-${default_jobs:-4}}
 
 work=$(mktemp -d)
@@ -64,14 +69,19 @@ for f in files:
     steps = [s for sc in scenarios for s in sc["steps"] if s["status"] != "not_run"]
     step_s = sum(s["duration_ms"] for s in steps) / 1e3
     clean_s = sum(sc.get("cleanup_ms", 0) for sc in scenarios) / 1e3
-    answers = (step_s + clean_s) / jobs
-    ratio = wall / answers if answers else float("inf")
+    # Each scenario's own answering time: its steps run one after another.
+    own = {sc["name"]: (sum(s["duration_ms"] for s in sc["steps"] if s["status"] != "not_run")
+                        + sc.get("cleanup_ms", 0)) / 1e3 for sc in scenarios}
+    longest_name, longest_s = max(own.items(), key=lambda kv: kv[1]) if own else ("-", 0.0)
+    packed = (step_s + clean_s) / jobs
+    ideal = max(packed, longest_s)
+    ratio = wall / ideal if ideal else float("inf")
     ratios.append(ratio)
     print(f"{target}: {len(scenarios)} scenarios, {len(steps)} steps, --jobs {jobs}: wall {wall:.1f} s; "
           f"steps {step_s:.1f} s + clean-up {clean_s:.1f} s = {step_s + clean_s:.1f} s / {jobs} = "
-          f"{answers:.1f} s -> ratio {ratio:.2f} "
-          f"({'within' if ratio <= 1.10 else 'over'} the 1.10 target); steps alone -> "
-          f"{wall / (step_s / jobs) if step_s else float('inf'):.2f}")
+          f"{packed:.1f} s; longest scenario {longest_s:.1f} s ({longest_name}); ideal "
+          f"{ideal:.1f} s -> ratio {ratio:.2f} ({'within' if ratio <= 1.10 else 'over'} the 1.10 "
+          f"target); against the packed time alone {wall / packed if packed else float('inf'):.2f}")
 m = statistics.median(ratios)
 print(f"suite overhead against {target}: {m:.2f}x the target's answering time (median of "
       f"{len(ratios)}; target <= 1.10: {'met' if m <= 1.10 else 'NOT met'}); load average "

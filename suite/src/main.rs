@@ -57,7 +57,8 @@ enum Command {
         /// files into one column. Each scenario falls in exactly one slice.
         #[arg(long, value_name = "K/N")]
         shard: Option<Shard>,
-        /// Scenarios run at once.
+        /// Scenarios making calls at once (one that waits long, for TOTP windows or a slow
+        /// eventually consistent read, gives its slot to the next while it waits).
         #[arg(long, default_value_t = 4)]
         jobs: usize,
         /// Also write JUnit XML here.
@@ -118,7 +119,7 @@ enum Command {
         /// Allow installs that take long.
         #[arg(long)]
         allow_slow_install: bool,
-        /// Scenarios run at once per target.
+        /// Scenarios making calls at once per target (as `run --jobs`).
         #[arg(long, default_value_t = 4)]
         jobs: usize,
         /// No progress bar.

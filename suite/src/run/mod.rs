@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 pub use cleanup::{cleanup, delete_pool, sweep};
 
 use crate::client::{Client, RawResponse};
-use crate::clock::RunClock;
 use crate::expectations::{Expectations, Judgement, Strictness};
 use crate::finding::{
     Axis, CheckKind, Finding, Outcome, ScenarioResult, Severity, StepResult, StepStatus,
@@ -112,7 +111,6 @@ pub enum Event {
 pub struct Runner {
     client: Client,
     config: RunConfig,
-    totp: Arc<TotpGenerator<RunClock>>,
     /// Every scenario holds this for its whole life, cleanup included: shared by ordinary
     /// scenarios, owned by an `exclusive` one. Tokio's lock is fair, so a waiting exclusive
     /// scenario holds back later ones instead of starving, whether scenarios come from
@@ -123,11 +121,9 @@ pub struct Runner {
 impl Runner {
     /// A runner for `client`'s endpoint.
     pub fn new(client: Client, config: RunConfig) -> Runner {
-        let clock = config.clock.clone();
         Runner {
             client,
             config,
-            totp: Arc::new(TotpGenerator::with_clock(clock)),
             account: tokio::sync::RwLock::new(()),
         }
     }
@@ -185,9 +181,14 @@ impl Runner {
             let tx = tx.clone();
             tokio::spawn(async move {
                 // The semaphore is never closed, so acquire only fails if it were; then run anyway.
-                let _permit = sem.acquire_owned().await.ok();
+                let permit = sem.acquire_owned().await.ok();
                 let _ = tx.send(Err(scenario.name()));
-                let result = runner.run_scenario(&scenario, number).await;
+                let result = crate::clock::in_job_slot(
+                    permit,
+                    scenario.longest_wait(),
+                    runner.run_scenario(&scenario, number),
+                )
+                .await;
                 let _ = tx.send(Ok(result));
             });
         }
@@ -254,7 +255,11 @@ impl Runner {
         let task = {
             let client = self.client.labelled(&scenario.name());
             let config = self.config.clone();
-            let totp = Arc::clone(&self.totp);
+            // Cognito refuses a TOTP code a user has already used, so each scenario (its own
+            // users) takes codes from time steps it has not used. Its own generator: one for the
+            // whole run, keyed by secret, made scenarios wait for one another's windows where a
+            // target hands every user the same secret (moto's `asdfasdfasdf`), up to 90 s each.
+            let totp = TotpGenerator::with_clock(self.config.clock.clone());
             let scenario = scenario.clone();
             let created = Arc::clone(&created);
             tokio::spawn(async move {
