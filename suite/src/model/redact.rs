@@ -56,7 +56,7 @@ impl Model {
             *value = replacement;
             return;
         }
-        if !self.secret_bearing().contains(name) {
+        if !self.may_hold_secret(name) {
             return;
         }
         let Some(shape) = self.shape(name) else {
