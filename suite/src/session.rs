@@ -157,7 +157,6 @@ impl Session {
             capabilities: spec.map(|s| s.capabilities()).unwrap_or_default(),
             codes: spec.and_then(|s| s.codes.clone()),
             unsupported_log: spec.and_then(|s| s.unsupported_log.clone()),
-            logged_unsupported: None,
             log_verdicts: Default::default(),
             // A target started by hand can point at its output with COGCHECK_TARGET_LOG: moto
             // says "not implemented" only there (`unsupported_log` of its target).
@@ -205,8 +204,13 @@ impl Session {
             capabilities: spec.capabilities(),
             codes: spec.codes.clone(),
             unsupported_log: None,
-            logged_unsupported: Some(notes.unsupported.clone()),
-            log_verdicts: Default::default(),
+            log_verdicts: std::sync::Arc::new(std::sync::Mutex::new(
+                notes
+                    .unsupported
+                    .iter()
+                    .map(|a| (a.clone(), true))
+                    .collect(),
+            )),
             log_path: None,
             jobs: 1,
             // The answers are recorded: waiting for them changes nothing but the time taken.

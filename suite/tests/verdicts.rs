@@ -399,7 +399,6 @@ async fn the_log_is_read_once_per_action_and_run() {
         codes: None,
         log_path: Some(log.clone()),
         unsupported_log: Some("The {action_snake} action has not been implemented".into()),
-        logged_unsupported: None,
         log_verdicts: Default::default(),
         jobs: 1,
         clock: cogcheck::clock::RunClock::Real,

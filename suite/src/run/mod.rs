@@ -52,13 +52,12 @@ pub struct RunConfig {
     /// What the target writes to that log when it lacks an action (see
     /// [`crate::target::TargetSpec::unsupported_log`]).
     pub unsupported_log: Option<String>,
-    /// Actions a replayed snapshot's notes say the recorded target logged as unimplemented
-    /// (its log is not there to read).
-    pub logged_unsupported: Option<std::collections::BTreeSet<String>>,
-    /// What a live run has read in that log so far, per action (true: logged as unimplemented).
-    /// Whether an action is implemented does not change within a run, so each action waits for
-    /// the log at most once; without this, every bare 5xx of an action the target implements
-    /// but fails on (moto's GetUICustomization) held its job for the whole wait.
+    /// Per action, whether the target's log says it is not implemented (`unsupported_log`).
+    /// A replayed snapshot's notes fill it in advance, its log not being there to read; a live
+    /// run learns each action from the log the first time it answers a bare 5xx. Whether an
+    /// action is implemented does not change within a run, so each action waits for the log at
+    /// most once; without this, every bare 5xx of an action the target implements but fails on
+    /// (moto's GetUICustomization) held its job for the whole wait.
     pub log_verdicts: Arc<Mutex<std::collections::HashMap<String, bool>>>,
     /// How many scenarios run at once.
     pub jobs: usize,

@@ -394,14 +394,9 @@ impl Execution<'_> {
 /// Whether the target wrote its `unsupported_log` line for `action`: moto answers an action it
 /// lacks with a bare HTML 500 and names the reason only in its log (`NotImplementedError: The
 /// get_user_auth_factors action has not been implemented`). Its web server writes that line
-/// just after sending the answer, so look again for a while, once per action and run.
+/// just after sending the answer, so look again for a while, once per action and run (a
+/// replay's notes answer at once, see [`RunConfig::log_verdicts`]).
 async fn said_not_implemented(config: &RunConfig, action: &str) -> bool {
-    if let Some(known) = &config.logged_unsupported {
-        return known.contains(action);
-    }
-    let (Some(log), Some(template)) = (config.log_path.as_deref(), &config.unsupported_log) else {
-        return false;
-    };
     if let Some(verdict) = config
         .log_verdicts
         .lock()
@@ -410,6 +405,9 @@ async fn said_not_implemented(config: &RunConfig, action: &str) -> bool {
     {
         return verdict;
     }
+    let (Some(log), Some(template)) = (config.log_path.as_deref(), &config.unsupported_log) else {
+        return false;
+    };
     let needle = crate::target::TargetSpec::unsupported_line(template, action);
     // Up to 3 s: on a loaded machine the line can lag, and a miss would turn "unsupported"
     // into a spurious failure. Only 5xx answers without a JSON body ever wait here.
