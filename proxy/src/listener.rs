@@ -145,12 +145,15 @@ async fn connection(
         Ok(Ok(1)) if first[0] == 0x16 => {
             // A failed or slow handshake is the client's problem: the connection just closes.
             let guarded = Guarded::new(stream, control.clone());
+            // Boxed, the handshake and the TLS connection: a task keeps room for the largest
+            // state of its future, and a TLS session is kilobytes that a plain connection's
+            // task would otherwise carry too.
             if let Ok(Ok(tls_stream)) =
-                tokio::time::timeout(HEAD_TIMEOUT, acceptor.accept(guarded)).await
+                Box::pin(tokio::time::timeout(HEAD_TIMEOUT, acceptor.accept(guarded))).await
             {
                 let conn = builder.serve_connection(TokioIo::new(tls_stream), service);
                 tokio::select! {
-                    _ = watcher.watch(conn.into_owned()) => {}
+                    _ = Box::pin(watcher.watch(conn.into_owned())) => {}
                     () = control.dropped() => {}
                 }
             }
