@@ -666,6 +666,7 @@ mod tests {
             scenario_number: 0,
             passwords: &passwords,
             region: "us-east-1",
+            sms_role: None,
         };
         let refused = StepAnswer::Error {
             error_type: "InvalidParameterException".into(),

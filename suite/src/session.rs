@@ -156,6 +156,7 @@ impl Session {
             region,
             capabilities: spec.map(|s| s.capabilities()).unwrap_or_default(),
             codes: spec.and_then(|s| s.codes.clone()),
+            sms_role: spec.and_then(|s| s.resolved_sms_role()),
             unsupported_log: spec.and_then(|s| s.unsupported_log.clone()),
             log_verdicts: Default::default(),
             // A target started by hand can point at its output with COGCHECK_TARGET_LOG: moto
@@ -201,8 +202,15 @@ impl Session {
         let config = RunConfig {
             run_prefix: notes.run_prefix.clone(),
             region: notes.region.clone(),
-            capabilities: spec.capabilities(),
+            // The role is the recording's, not whatever the environment names now.
+            capabilities: spec
+                .capabilities()
+                .into_iter()
+                .filter(|c| c != "sms-role")
+                .chain(notes.sms_role.is_some().then(|| "sms-role".to_string()))
+                .collect(),
             codes: spec.codes.clone(),
+            sms_role: notes.sms_role.clone(),
             unsupported_log: None,
             log_verdicts: std::sync::Arc::new(std::sync::Mutex::new(
                 notes
@@ -322,6 +330,7 @@ impl Session {
             run_prefix: self.config.run_prefix.clone(),
             region: self.config.region.clone(),
             unsupported,
+            sms_role: self.config.sms_role.clone(),
         }
     }
 }

@@ -397,6 +397,7 @@ async fn the_log_is_read_once_per_action_and_run() {
         region: "us-east-1".into(),
         capabilities: Vec::new(),
         codes: None,
+        sms_role: None,
         log_path: Some(log.clone()),
         unsupported_log: Some("The {action_snake} action has not been implemented".into()),
         log_verdicts: Default::default(),

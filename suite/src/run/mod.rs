@@ -47,6 +47,8 @@ pub struct RunConfig {
     pub capabilities: Vec<String>,
     /// How the target exposes the confirmation codes it would deliver, if it does.
     pub codes: Option<crate::target::CodeSource>,
+    /// The target's IAM role for SMS, for `${sms_role_arn}` (capability `sms-role`).
+    pub sms_role: Option<crate::target::SmsRole>,
     /// The target's output log, where targets print codes.
     pub log_path: Option<std::path::PathBuf>,
     /// What the target writes to that log when it lacks an action (see

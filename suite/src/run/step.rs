@@ -77,6 +77,7 @@ impl Execution<'_> {
             scenario_number: self.scenario_number,
             passwords: &self.passwords,
             region: &self.config.region,
+            sms_role: self.config.sms_role.as_ref(),
         }
     }
 

@@ -636,6 +636,7 @@ mod tests {
             scenario_number: 1,
             passwords: &pw,
             region: "us-east-1",
+            sms_role: None,
         };
         let m = Matcher::compile(&spec, "$").unwrap();
         let mut out = Vec::new();

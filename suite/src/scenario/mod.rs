@@ -271,6 +271,8 @@ pub const CAPABILITIES: &[&str] = &[
     "codes",
     // The target is real AWS (for behaviour no emulator can show, such as SES delivery).
     "aws",
+    // The target names an IAM role Cognito may send SMS with (`${sms_role_arn}`).
+    "sms-role",
 ];
 
 /// Loads and checks every scenario under `root` (`fixtures/scenarios`). Returns the scenarios

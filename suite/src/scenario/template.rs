@@ -12,6 +12,7 @@
 //! | `${region}` | the signing region |
 //! | `${now}` | epoch seconds when the step runs |
 //! | `${missing_pool_id}` | a well-formed user pool id that does not exist in the region |
+//! | `${sms_role_arn}`, `${sms_external_id}` | the target's IAM role for SMS (needs `requires: ["sms-role"]`) |
 
 use std::collections::BTreeMap;
 
@@ -43,6 +44,10 @@ pub enum Var {
     Now,
     /// `${missing_pool_id}`.
     MissingPoolId,
+    /// `${sms_role_arn}`.
+    SmsRoleArn,
+    /// `${sms_external_id}`.
+    SmsExternalId,
 }
 
 /// Splits a string into text and references. Fails on an unterminated `${` or an empty name.
@@ -86,6 +91,8 @@ fn parse_var(name: &str) -> Result<Var, String> {
             "region" => Var::Region,
             "now" => Var::Now,
             "missing_pool_id" => Var::MissingPoolId,
+            "sms_role_arn" => Var::SmsRoleArn,
+            "sms_external_id" => Var::SmsExternalId,
             n if valid(n) => Var::Capture(n.to_string()),
             _ => return Err(format!("`${{{name}}}` is not a valid name")),
         },
@@ -133,6 +140,8 @@ pub struct Scope<'a> {
     pub passwords: &'a std::sync::Mutex<BTreeMap<String, String>>,
     /// The signing region.
     pub region: &'a str,
+    /// The target's IAM role for SMS, when it offers one (capability `sms-role`).
+    pub sms_role: Option<&'a crate::target::SmsRole>,
 }
 
 impl Scope<'_> {
@@ -169,6 +178,17 @@ impl Scope<'_> {
             // Pool ids are `<region>_<9 alphanumerics>`; this one is well formed but was never
             // handed out (Cognito ids never contain a run of the same letter this long).
             Var::MissingPoolId => Value::String(format!("{}_ZZZZZZZZZ", self.region)),
+            Var::SmsRoleArn | Var::SmsExternalId => {
+                let role = self.sms_role.ok_or_else(|| {
+                    "the target names no IAM role for SMS (the scenario must require `sms-role`)"
+                        .to_string()
+                })?;
+                Value::String(if *var == Var::SmsRoleArn {
+                    role.arn.clone()
+                } else {
+                    role.external_id.clone()
+                })
+            }
         })
     }
 
@@ -242,7 +262,34 @@ mod tests {
             scenario_number: 7,
             passwords: pw,
             region: "us-east-1",
+            sms_role: None,
         }
+    }
+
+    #[test]
+    fn the_sms_role_resolves_only_where_the_target_names_one() {
+        let caps = BTreeMap::new();
+        let pw = Default::default();
+        let role = crate::target::SmsRole {
+            arn: "arn:aws:iam::123456789012:role/cogcheck-sms".into(),
+            external_id: "cogcheck".into(),
+        };
+        let with_role = Scope {
+            sms_role: Some(&role),
+            ..scope_with(&caps, &pw)
+        };
+        assert_eq!(
+            with_role
+                .value(
+                    &json!({"SnsCallerArn": "${sms_role_arn}", "ExternalId": "${sms_external_id}"})
+                )
+                .unwrap(),
+            json!({"SnsCallerArn": "arn:aws:iam::123456789012:role/cogcheck-sms", "ExternalId": "cogcheck"})
+        );
+        let err = scope_with(&caps, &pw)
+            .string("${sms_role_arn}")
+            .unwrap_err();
+        assert!(err.contains("must require `sms-role`"), "{err}");
     }
 
     #[test]

@@ -32,6 +32,7 @@ mod log;
 mod probe;
 mod process;
 mod running;
+mod sms_role;
 pub mod snapshot;
 mod spec;
 
@@ -40,6 +41,7 @@ pub use env::*;
 pub use install::*;
 pub use process::*;
 pub use running::*;
+pub use sms_role::{SmsRole, SmsRoleSource};
 pub use spec::*;
 
 #[cfg(test)]

@@ -53,7 +53,8 @@ impl TargetSpec {
     /// The capabilities scenarios may require (see `cogcheck::scenario::CAPABILITIES`):
     /// `codes` when the target's confirmation codes can be had in any way (read from an
     /// endpoint or a log, fixed, or not checked at all, in which case any code is the code a
-    /// user would type), `aws` for real Amazon Cognito.
+    /// user would type), `aws` for real Amazon Cognito, `sms-role` when an IAM role for SMS is
+    /// known ([`TargetSpec::sms_role`]).
     pub fn capabilities(&self) -> Vec<String> {
         let mut capabilities = Vec::new();
         if self.codes.is_some() {
@@ -62,7 +63,15 @@ impl TargetSpec {
         if matches!(self.kind, TargetKind::Remote(_)) {
             capabilities.push("aws".to_string());
         }
+        if self.resolved_sms_role().is_some() {
+            capabilities.push("sms-role".to_string());
+        }
         capabilities
+    }
+
+    /// The IAM role for SMS, resolved now (an `arn_env` is read from the environment).
+    pub fn resolved_sms_role(&self) -> Option<super::SmsRole> {
+        self.sms_role.as_ref()?.resolve(env_lookup)
     }
 
     fn connect_remote(&self, remote: &RemoteEndpoint) -> Result<RunningTarget> {

@@ -43,6 +43,10 @@ pub struct SnapshotNotes {
     /// Actions the target said only in its log it does not implement.
     #[serde(default)]
     pub unsupported: BTreeSet<String>,
+    /// The IAM role for SMS the recorded run sent, so that the replay sends the same requests
+    /// (and runs the `sms-role` scenarios exactly when the recording did).
+    #[serde(default)]
+    pub sms_role: Option<super::SmsRole>,
 }
 
 fn fail(message: String) -> Error {

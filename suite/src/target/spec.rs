@@ -205,6 +205,8 @@ pub struct TargetSpec {
     /// 5xx (`unsupported_log` in the file; `{action}` and `{action_snake}` stand for the
     /// action): moto names an action it lacks only there.
     pub unsupported_log: Option<String>,
+    /// The IAM role the target's pools may send SMS with (`sms_role` in the file).
+    pub sms_role: Option<super::SmsRoleSource>,
     /// The credentials a local emulator is told to accept and is driven with (`credentials`
     /// in the file, else `testing` / `testing`), so the caller's real AWS keys never reach an
     /// emulator. Not used for a remote target, which takes the caller's credentials from the
@@ -387,6 +389,7 @@ struct RawTarget {
     reset: Option<RawReset>,
     codes: Option<RawCodes>,
     unsupported_log: Option<String>,
+    sms_role: Option<super::sms_role::RawSmsRole>,
     credentials: Option<RawCredentials>,
     remote: Option<RawRemote>,
 }
@@ -542,6 +545,7 @@ fn validate_target(name: &str, raw: RawTarget) -> std::result::Result<TargetSpec
         return Err("field `configuration`: must describe the configuration used".to_string());
     }
     let codes = raw.codes.map(validate_codes).transpose()?;
+    let sms_role = raw.sms_role.map(super::sms_role::validate).transpose()?;
     if let Some(line) = &raw.unsupported_log {
         check_placeholders("unsupported_log", line, &["action", "action_snake"])?;
         if placeholders(line).next().is_none() {
@@ -612,6 +616,7 @@ fn validate_target(name: &str, raw: RawTarget) -> std::result::Result<TargetSpec
         configuration: raw.configuration,
         codes,
         unsupported_log: raw.unsupported_log,
+        sms_role,
         credentials,
         kind,
     })

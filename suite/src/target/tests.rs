@@ -107,9 +107,37 @@ fn target_shipped_file_parses_with_every_target_pinned() {
             "{name}: only fakecloud is slow"
         );
         assert!(spec.codes.is_some(), "{name}: codes recorded");
+        // Emulators assume no role, so each offers the SMS MFA scenario a stand-in ARN.
+        assert!(
+            spec.capabilities().contains(&"sms-role".to_string()),
+            "{name}: sms-role offered"
+        );
     }
     let aws = targets.get("aws").expect("aws");
     assert!(matches!(&aws.kind, TargetKind::Remote(r) if r.opt_in_env == "COGCHECK_ALLOW_AWS"));
+    // Real Cognito assumes the role: only one the caller names, read from the environment.
+    let source = aws
+        .sms_role
+        .as_ref()
+        .expect("aws names where its role comes from");
+    assert_eq!(source.resolve(|_| None), None);
+    let role = source
+        .resolve(|n| Some(format!("value of {n}")))
+        .expect("both variables set");
+    assert_eq!(role.arn, "value of COGCHECK_SMS_ROLE_ARN");
+    assert_eq!(role.external_id, "value of COGCHECK_SMS_EXTERNAL_ID");
+}
+
+#[test]
+fn a_target_with_a_malformed_sms_role_is_refused_naming_the_field() {
+    let text = format!(
+        "{SAMPLE}\n[targets.emu.sms_role]\narn = \"role/cogcheck-sms\"\nexternal_id = \"x\"\n"
+    );
+    let message = config_message(&text);
+    assert!(
+        message.contains("`sms_role.arn`") && message.contains("not an IAM role ARN"),
+        "{message}"
+    );
 }
 
 #[test]
