@@ -203,16 +203,29 @@ fn alpha() -> Results {
                     step(0, "CreateUserPool", "passed"),
                     step(1, "AdminInitiateAuth", "deviated"),
                 ],
-                vec![finding(
-                    Some(1),
-                    "AdminInitiateAuth",
-                    "behaviour",
-                    "security",
-                    "outcome",
-                    "$",
-                    "signs in without SECRET_HASH (AWS: NotAuthorizedException)",
-                    None,
-                )],
+                // One deviation, two findings: the headline counts the step once.
+                vec![
+                    finding(
+                        Some(1),
+                        "AdminInitiateAuth",
+                        "behaviour",
+                        "security",
+                        "outcome",
+                        "$",
+                        "signs in without SECRET_HASH (AWS: NotAuthorizedException)",
+                        None,
+                    ),
+                    finding(
+                        Some(1),
+                        "AdminInitiateAuth",
+                        "behaviour",
+                        "security",
+                        "body",
+                        "$.AuthenticationResult",
+                        "answers tokens (AWS: no AuthenticationResult)",
+                        None,
+                    ),
+                ],
                 ["fail", "pass", "pass"],
             ),
             scenario(
@@ -752,7 +765,7 @@ fn from_html(html: &str) -> Numbers {
 }
 
 fn from_json(v: &Value) -> Numbers {
-    assert_eq!(v["schema"], "cogcheck-compatibility/2");
+    assert_eq!(v["schema"], "cogcheck-compatibility/3");
     let mut n = Numbers::new();
     let u = |v: &Value| v.as_u64().unwrap_or_else(|| panic!("not a number: {v}")) as usize;
     for t in v["targets"].as_array().unwrap() {
@@ -767,7 +780,7 @@ fn from_json(v: &Value) -> Numbers {
             unsupported_checks: u(&s["unsupported_checks"]),
             checks_with_shape: u(&s["checks_with_shape"]),
             checks_with_protocol: u(&s["checks_with_protocol"]),
-            security: u(&s["security_findings"]),
+            security: u(&s["security_deviations"]),
         });
         if value.is_some() {
             n.security.insert(
@@ -1016,12 +1029,17 @@ fn synthetic_reports_agree_and_say_what_happened() {
 #[test]
 fn security_deviations_are_listed_first_in_all_three() {
     let (_dir, written, _, n) = write_and_compare(&synthetic(), None);
-    let expected = vec![(
-        "auth::admin-secret-hash-required".to_string(),
-        "1".to_string(),
-    )];
-    // `write_and_compare` already checked that the three formats list the same ones.
+    let expected = vec![
+        (
+            "auth::admin-secret-hash-required".to_string(),
+            "1".to_string(),
+        );
+        2
+    ];
+    // `write_and_compare` already checked that the three formats list the same ones, and
+    // give the same headline: every finding is listed, the step is one deviation.
     assert_eq!(n.security["alpha"], expected);
+    assert_eq!(n.targets["alpha"].as_ref().map(|h| h.security), Some(1));
     assert!(n.security["beta"].is_empty() && n.security["delta"].is_empty());
     let md = std::fs::read_to_string(&written.markdown).unwrap();
     assert!(md.contains("signs in without SECRET_HASH (AWS: NotAuthorizedException) — **new**"));
@@ -1930,6 +1948,6 @@ fn inferred_expectations_are_listed_apart_and_never_counted() {
         serde_json::from_str(&std::fs::read_to_string(&written.json).unwrap()).unwrap();
     let t = &json["targets"][0];
     assert_eq!(t["inferred"].as_array().map(Vec::len), Some(1));
-    assert_eq!(t["summary"]["security_findings"], 0);
+    assert_eq!(t["summary"]["security_deviations"], 0);
     assert_eq!(t["deviations"]["security"], json!([]));
 }

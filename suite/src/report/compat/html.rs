@@ -95,7 +95,7 @@ pub fn render(m: &Matrix) -> String {
                     pr = s.checks_with_protocol,
                     shb = SHAPE_BADGE,
                     prb = PROTOCOL_BADGE,
-                    sec = s.security_findings,
+                    sec = s.security_deviations,
                     sp = s.seed_passing,
                     st = s.seed_total,
                     op = s.operations_passing,

@@ -1,6 +1,6 @@
 //! `reports/compatibility.json`: the compatibility report for machines.
 //!
-//! # Schema `cogcheck-compatibility/2`
+//! # Schema `cogcheck-compatibility/3`
 //!
 //! Stable: members are only ever added within a version; a removal or a change of meaning gets
 //! a new schema name. Every text that comes from a target's answers has been redacted (members
@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! {
-//!   "schema": "cogcheck-compatibility/2",
+//!   "schema": "cogcheck-compatibility/3",
 //!   "generated": "2026-11-26T17:10:00Z",        RFC 3339, when the report was built
 //!   "cogcheck": "0.1.0",                        version of the suite
 //!   "model": "botocore 1.44.8",                 service model the answers were judged against
@@ -33,7 +33,8 @@
 //!         "checks_with_shape": 7, "checks_with_protocol": 96,   behaviour checks with findings
 //!         "unsupported_operations": 12,  cells that are "unsupported"
 //!         "unsupported_checks": 30,      checks that reached an unimplemented operation
-//!         "security_findings": 1, "functional_findings": 80,    behaviour findings
+//!         "security_deviations": 1, "functional_deviations": 80,  steps that deviated, each
+//!                                        once, under its gravest behaviour finding
 //!         "operations_passing": 80,      cells that are "pass"
 //!         "operations_covered": 120,     cells with at least one behaviour check
 //!         "seed_passing": 60, "seed_total": 95,              seed actions whose cell is "pass"
@@ -124,7 +125,12 @@
 //! A target missing from a scenario's `results` did not run it (it was unavailable, or its
 //! results file predates the scenario).
 //!
-//! Version 2 (this one) reads results files of schema `cogcheck-results/2` (a finding per
+//! Version 3 (this one) counts deviations per step: `security_deviations` and
+//! `functional_deviations` replaced version 2's `security_findings` and `functional_findings`,
+//! which counted every deviating member, so one challenge that never came (its name, its
+//! session and its tokens) counted as several. The `deviations` lists still hold every finding.
+//!
+//! Version 2 reads results files of schema `cogcheck-results/2` (a finding per
 //! assertion, on three axes). It replaced version 1's `checks_passed` / `checks_total` /
 //! `checks_framing_only` (a check failed on any failure, an unsupported operation included)
 //! with the behaviour tallies above, in which unsupported operations are counted apart and
@@ -143,7 +149,7 @@ use crate::error::{Error, Result};
 use crate::finding::Severity;
 
 /// The schema name and version.
-pub const SCHEMA: &str = "cogcheck-compatibility/2";
+pub const SCHEMA: &str = "cogcheck-compatibility/3";
 
 /// The definition of a check, as the JSON states it.
 pub const CHECKS: &str = "A check is one scenario that covers an operation and ran on a \
@@ -209,8 +215,8 @@ pub fn to_value(m: &Matrix) -> Value {
                     "checks_with_protocol": s.checks_with_protocol,
                     "unsupported_operations": s.unsupported_operations,
                     "unsupported_checks": s.unsupported_checks,
-                    "security_findings": s.security_findings,
-                    "functional_findings": s.functional_findings,
+                    "security_deviations": s.security_deviations,
+                    "functional_deviations": s.functional_deviations,
                     "operations_passing": s.operations_passing,
                     "operations_covered": s.operations_covered,
                     "seed_passing": s.seed_passing,

@@ -67,7 +67,7 @@ pub fn render(m: &Matrix) -> String {
                     s.unsupported_checks,
                     s.checks_with_shape,
                     s.checks_with_protocol,
-                    s.security_findings,
+                    s.security_deviations,
                 );
             }
             _ => {

@@ -262,6 +262,11 @@ fn column(
             let mut deviations = Vec::new();
             let mut inferred = Vec::new();
             let mut wire: BTreeMap<(Axis, String), WireDeviation> = BTreeMap::new();
+            // A deviation is a step that went wrong, however many members it got wrong (a
+            // challenge that never comes misses its name, its session and what it gates): each
+            // step counts once, under its gravest finding.
+            let mut security_steps = BTreeSet::new();
+            let mut functional_steps = BTreeSet::new();
             let mut skipped = Vec::new();
             let mut unexpected_passes = Vec::new();
             for s in &data.scenarios {
@@ -284,8 +289,12 @@ fn column(
                         Axis::Behaviour if f.inferred => inferred.push(f.clone()),
                         Axis::Behaviour => {
                             match f.severity {
-                                Severity::Security => summary.security_findings += 1,
-                                Severity::Functional => summary.functional_findings += 1,
+                                Severity::Security => {
+                                    security_steps.insert((f.scenario.clone(), f.step));
+                                }
+                                Severity::Functional => {
+                                    functional_steps.insert((f.scenario.clone(), f.step));
+                                }
                                 Severity::Validation
                                 | Severity::Message
                                 | Severity::Shape
@@ -327,6 +336,8 @@ fn column(
                     }
                 }
             }
+            summary.security_deviations = security_steps.len();
+            summary.functional_deviations = functional_steps.difference(&security_steps).count();
             deviations.sort_by(|a, b| {
                 (a.severity, &a.scenario, a.step.unwrap_or(usize::MAX)).cmp(&(
                     b.severity,

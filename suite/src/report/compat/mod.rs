@@ -176,7 +176,7 @@ fn write_and_tell(inputs: &[TargetInput], out_dir: &Path) -> Result<bool> {
                 t.summary.seed_passing,
                 t.summary.seed_total,
                 t.summary.unsupported_operations,
-                t.summary.security_findings,
+                t.summary.security_deviations,
                 t.run
                     .as_ref()
                     .map_or("", |r| r.finished.get(..10).unwrap_or(&r.finished)),

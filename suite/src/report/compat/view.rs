@@ -100,10 +100,11 @@ pub struct TargetSummary {
     /// Checks not judged on behaviour because their scenario reached an operation the target
     /// does not implement (the covered one, or another it needs).
     pub unsupported_checks: usize,
-    /// Behaviour findings with severity `security`.
-    pub security_findings: usize,
-    /// Behaviour findings with severity `functional`.
-    pub functional_findings: usize,
+    /// Steps (or cleanups) with a behaviour finding of severity `security`: a step counts once,
+    /// however many of its members deviate.
+    pub security_deviations: usize,
+    /// Steps whose gravest behaviour finding is `functional`.
+    pub functional_deviations: usize,
     /// Operations whose cell is ✅.
     pub operations_passing: usize,
     /// Operations with at least one behaviour check.
