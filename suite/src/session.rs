@@ -151,12 +151,16 @@ impl Session {
                 |s| s.configuration.clone(),
             ),
         };
+        // Read from the environment once: the capability and the templates see the same role.
+        let sms_role = spec.and_then(|s| s.resolved_sms_role());
         let config = RunConfig {
             run_prefix: RunConfig::new_prefix(),
             region,
-            capabilities: spec.map(|s| s.capabilities()).unwrap_or_default(),
+            capabilities: spec
+                .map(|s| s.capabilities(sms_role.as_ref()))
+                .unwrap_or_default(),
             codes: spec.and_then(|s| s.codes.clone()),
-            sms_role: spec.and_then(|s| s.resolved_sms_role()),
+            sms_role,
             unsupported_log: spec.and_then(|s| s.unsupported_log.clone()),
             log_verdicts: Default::default(),
             // A target started by hand can point at its output with COGCHECK_TARGET_LOG: moto
@@ -203,12 +207,7 @@ impl Session {
             run_prefix: notes.run_prefix.clone(),
             region: notes.region.clone(),
             // The role is the recording's, not whatever the environment names now.
-            capabilities: spec
-                .capabilities()
-                .into_iter()
-                .filter(|c| c != "sms-role")
-                .chain(notes.sms_role.is_some().then(|| "sms-role".to_string()))
-                .collect(),
+            capabilities: spec.capabilities(notes.sms_role.as_ref()),
             codes: spec.codes.clone(),
             sms_role: notes.sms_role.clone(),
             unsupported_log: None,

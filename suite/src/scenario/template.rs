@@ -178,17 +178,15 @@ impl Scope<'_> {
             // Pool ids are `<region>_<9 alphanumerics>`; this one is well formed but was never
             // handed out (Cognito ids never contain a run of the same letter this long).
             Var::MissingPoolId => Value::String(format!("{}_ZZZZZZZZZ", self.region)),
-            Var::SmsRoleArn | Var::SmsExternalId => {
-                let role = self.sms_role.ok_or_else(|| {
-                    "the target names no IAM role for SMS (the scenario must require `sms-role`)"
-                        .to_string()
-                })?;
-                Value::String(if *var == Var::SmsRoleArn {
-                    role.arn.clone()
-                } else {
-                    role.external_id.clone()
-                })
-            }
+            Var::SmsRoleArn => Value::String(self.sms_role()?.arn.clone()),
+            Var::SmsExternalId => Value::String(self.sms_role()?.external_id.clone()),
+        })
+    }
+
+    fn sms_role(&self) -> Result<&crate::target::SmsRole, String> {
+        self.sms_role.ok_or_else(|| {
+            "the target names no IAM role for SMS (the scenario must require `sms-role`)"
+                .to_string()
         })
     }
 

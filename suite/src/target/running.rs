@@ -53,9 +53,10 @@ impl TargetSpec {
     /// The capabilities scenarios may require (see `cogcheck::scenario::CAPABILITIES`):
     /// `codes` when the target's confirmation codes can be had in any way (read from an
     /// endpoint or a log, fixed, or not checked at all, in which case any code is the code a
-    /// user would type), `aws` for real Amazon Cognito, `sms-role` when an IAM role for SMS is
-    /// known ([`TargetSpec::sms_role`]).
-    pub fn capabilities(&self) -> Vec<String> {
+    /// user would type), `aws` for real Amazon Cognito, `sms-role` when the run has an IAM role
+    /// for SMS (`sms_role`: [`TargetSpec::resolved_sms_role`] live, a snapshot's notes in a
+    /// replay).
+    pub fn capabilities(&self, sms_role: Option<&super::SmsRole>) -> Vec<String> {
         let mut capabilities = Vec::new();
         if self.codes.is_some() {
             capabilities.push("codes".to_string());
@@ -63,7 +64,7 @@ impl TargetSpec {
         if matches!(self.kind, TargetKind::Remote(_)) {
             capabilities.push("aws".to_string());
         }
-        if self.resolved_sms_role().is_some() {
+        if sms_role.is_some() {
             capabilities.push("sms-role".to_string());
         }
         capabilities

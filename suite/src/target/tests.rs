@@ -109,7 +109,8 @@ fn target_shipped_file_parses_with_every_target_pinned() {
         assert!(spec.codes.is_some(), "{name}: codes recorded");
         // Emulators assume no role, so each offers the SMS MFA scenario a stand-in ARN.
         assert!(
-            spec.capabilities().contains(&"sms-role".to_string()),
+            spec.capabilities(spec.resolved_sms_role().as_ref())
+                .contains(&"sms-role".to_string()),
             "{name}: sms-role offered"
         );
     }
