@@ -187,6 +187,7 @@ fn main() {
             std::process::exit(101);
         }
     }
+    let scenario_count = trials.len();
     let conclusion = libtest_mimic::run(&args, trials);
     if cogcheck::run::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
         // The cleanup task deletes the run's pools and exits with 130; wait for it.
@@ -234,7 +235,11 @@ fn main() {
                 eprintln!("conformance: harness error: {problem}");
                 harness_failed = true;
             }
-            if let Some(Ok(shared)) = SHARED.get() {
+            // Only a run of every scenario can tell that an action listed unsupported is now
+            // implemented: a filter (or nextest's one process per test) may leave out the very
+            // scenario the target refuses.
+            let whole_run = results.len() == scenario_count;
+            if let (true, Some(Ok(shared))) = (whole_run, SHARED.get()) {
                 if let Ok(session) = shared.session.lock() {
                     for action in session.expectations.now_implemented(&results) {
                         eprintln!(
