@@ -76,6 +76,16 @@ impl Cache {
             .join(format!("{}-{}.install.log", spec.name, spec.version))
     }
 
+    /// Where `cargo install` compiles a target: `<root>/targets/<name>-<version>.cargo-target`.
+    /// cargo's own default is a temporary directory deleted on exit, so an install interrupted
+    /// after an hour of compiling started again from nothing; kept here, outside the install
+    /// directory (which a new attempt wipes), a new attempt resumes. Removed after success.
+    pub fn cargo_target_dir(&self, spec: &TargetSpec) -> PathBuf {
+        self.root
+            .join("targets")
+            .join(format!("{}-{}.cargo-target", spec.name, spec.version))
+    }
+
     fn lock_path(&self, spec: &TargetSpec) -> PathBuf {
         self.root
             .join("targets")
@@ -117,22 +127,36 @@ impl InstallLock {
     }
 }
 
-/// One command of an install recipe.
+/// One command of an install recipe, with the environment variables it adds.
 pub(super) struct InstallStep {
     pub(super) program: String,
     pub(super) args: Vec<String>,
+    pub(super) env: Vec<(String, String)>,
 }
 
 impl InstallStep {
+    /// The command as a shell would take it: `NAME=value ... program args`.
     pub(super) fn display(&self) -> String {
-        std::iter::once(self.program.as_str())
-            .chain(self.args.iter().map(String::as_str))
+        let env = self.env.iter().map(|(k, v)| format!("{k}={v}"));
+        env.chain(std::iter::once(self.program.clone()))
+            .chain(self.args.iter().cloned())
             .collect::<Vec<_>>()
             .join(" ")
     }
 }
 
-pub(super) fn install_steps(recipe: &InstallRecipe, dir: &Path) -> Vec<InstallStep> {
+/// Compiling without optimisation takes a fraction of the time of the release profile's
+/// opt-level 3 (fakecloud: hours on two cores). The release profile's other settings stay,
+/// debug assertions and overflow checks off among them, so the emulator behaves as its
+/// release build does; only its speed differs, and the suite measures behaviour.
+const CARGO_INSTALL_OPT_LEVEL: &str = "0";
+
+/// The commands that install `recipe` into `dir`; a cargo install compiles in `cargo_target`.
+pub(super) fn install_steps(
+    recipe: &InstallRecipe,
+    dir: &Path,
+    cargo_target: &Path,
+) -> Vec<InstallStep> {
     let dir_s = dir.display().to_string();
     let packages = recipe.packages.iter().chain(&recipe.extra).cloned();
     match recipe.kind {
@@ -140,6 +164,7 @@ pub(super) fn install_steps(recipe: &InstallRecipe, dir: &Path) -> Vec<InstallSt
             InstallStep {
                 program: "python3".to_string(),
                 args: vec!["-m".into(), "venv".into(), format!("{dir_s}/venv")],
+                env: Vec::new(),
             },
             InstallStep {
                 program: format!("{dir_s}/venv/bin/python"),
@@ -154,6 +179,7 @@ pub(super) fn install_steps(recipe: &InstallRecipe, dir: &Path) -> Vec<InstallSt
                 .map(String::from)
                 .chain(packages)
                 .collect(),
+                env: Vec::new(),
             },
         ],
         InstallKind::Npm => vec![InstallStep {
@@ -163,6 +189,7 @@ pub(super) fn install_steps(recipe: &InstallRecipe, dir: &Path) -> Vec<InstallSt
                 .map(String::from)
                 .chain(packages)
                 .collect(),
+            env: Vec::new(),
         }],
         InstallKind::Cargo => vec![InstallStep {
             program: "cargo".to_string(),
@@ -171,6 +198,16 @@ pub(super) fn install_steps(recipe: &InstallRecipe, dir: &Path) -> Vec<InstallSt
                 .map(String::from)
                 .chain(packages)
                 .collect(),
+            env: vec![
+                (
+                    "CARGO_TARGET_DIR".to_string(),
+                    cargo_target.display().to_string(),
+                ),
+                (
+                    "CARGO_PROFILE_RELEASE_OPT_LEVEL".to_string(),
+                    CARGO_INSTALL_OPT_LEVEL.to_string(),
+                ),
+            ],
         }],
     }
 }
@@ -235,9 +272,14 @@ impl TargetSpec {
         }
         fs::create_dir_all(&dir).map_err(io_err(&dir))?;
         let log_path = cache.install_log(self);
-        self.run_install_steps(&install_steps(recipe, &dir), &dir, &log_path)?;
+        let cargo_target = cache.cargo_target_dir(self);
+        self.run_install_steps(&install_steps(recipe, &dir, &cargo_target), &dir, &log_path)?;
         let marker = dir.join(INSTALLED_MARKER);
         fs::write(&marker, install_fingerprint(recipe)).map_err(io_err(&marker))?;
+        if cargo_target.exists() {
+            // Only a resumed install needs the build directory, and it holds gigabytes.
+            fs::remove_dir_all(&cargo_target).map_err(io_err(&cargo_target))?;
+        }
         Ok(())
     }
 
@@ -263,6 +305,7 @@ impl TargetSpec {
             let began = Instant::now();
             let status = Command::new(&step.program)
                 .args(&step.args)
+                .envs(step.env.iter().map(|(k, v)| (k, v)))
                 .current_dir(dir)
                 .stdin(Stdio::null())
                 .stdout(stdout)

@@ -276,7 +276,7 @@ fn target_install_steps_follow_the_recipe() {
             .local()
             .and_then(|l| l.install.clone())
             .expect("install");
-        install_steps(&recipe, Path::new("/c/t"))
+        install_steps(&recipe, Path::new("/c/t"), Path::new("/c/t.cargo-target"))
             .iter()
             .map(InstallStep::display)
             .collect::<Vec<_>>()
@@ -294,7 +294,7 @@ fn target_install_steps_follow_the_recipe() {
     );
     assert_eq!(
         steps("fakecloud"),
-        ["cargo install --locked --root /c/t fakecloud@0.51.0"]
+        ["CARGO_TARGET_DIR=/c/t.cargo-target CARGO_PROFILE_RELEASE_OPT_LEVEL=0 cargo install --locked --root /c/t fakecloud@0.51.0"]
     );
 }
 
@@ -332,6 +332,7 @@ fn target_install_failure_names_command_log_and_last_lines() {
     let step = |program: &str, script: &str| InstallStep {
         program: program.to_string(),
         args: vec!["-c".to_string(), script.to_string()],
+        env: Vec::new(),
     };
     let steps = [
         step("sh", "echo first step fine"),
@@ -363,6 +364,7 @@ fn target_install_failure_names_command_log_and_last_lines() {
     let missing = [InstallStep {
         program: "cogcheck-no-such-package-manager".to_string(),
         args: Vec::new(),
+        env: Vec::new(),
     }];
     let err = emu
         .run_install_steps(&missing, dir.path(), &log)
@@ -652,4 +654,27 @@ fn target_unsupported_log_names_the_action() {
         "configuration = \"an emulator\"\nunsupported_log = \"not implemented\"\n",
     );
     assert!(config_message(&text).contains("must name the action"));
+}
+
+#[test]
+fn target_install_steps_run_with_their_environment() {
+    // The cargo step's CARGO_TARGET_DIR is what makes an interrupted install resume, so it
+    // must reach the command, not only its display.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let targets = parse(SAMPLE).expect("sample");
+    let emu = targets.get("emu").expect("emu");
+    let steps = [InstallStep {
+        program: "sh".to_string(),
+        args: vec![
+            "-c".to_string(),
+            "printf %s \"$COGCHECK_TEST_VALUE\" > seen".to_string(),
+        ],
+        env: vec![("COGCHECK_TEST_VALUE".to_string(), "kept".to_string())],
+    }];
+    emu.run_install_steps(&steps, dir.path(), &dir.path().join("emu.install.log"))
+        .expect("runs");
+    assert_eq!(
+        fs::read_to_string(dir.path().join("seen")).expect("written"),
+        "kept"
+    );
 }
