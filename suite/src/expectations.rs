@@ -53,6 +53,11 @@ pub const SCHEMA: &str = "cogcheck-expectations/2";
 /// `--update-expectations` records it once in `everywhere` instead of per scenario.
 const EVERYWHERE_THRESHOLD: usize = 10;
 
+/// Starts the reason `--update-expectations` writes for a finding it has no reason for: the
+/// finding's summary says what happened, not why, so a person must replace it before the file
+/// is committed (a test refuses committed files that still hold one).
+pub const UNEXPLAINED: &str = "UNEXPLAINED: ";
+
 /// One known deviation of one scenario.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -407,6 +412,15 @@ impl Expectations {
         Ok(e)
     }
 
+    /// The known failures whose reason is still the placeholder an update wrote.
+    pub fn unexplained(&self) -> usize {
+        self.failures
+            .values()
+            .flatten()
+            .filter(|k| k.reason.starts_with(UNEXPLAINED))
+            .count()
+    }
+
     /// Applies the expectations to a result.
     pub fn judge(&self, result: &ScenarioResult, strictness: Strictness) -> Judgement {
         let findings = result.findings.len();
@@ -649,7 +663,10 @@ impl Expectations {
                     continue;
                 }
                 let previous = old.iter().find(|k| k.matches(f));
-                let reason = previous.map_or_else(|| f.summary.clone(), |k| k.reason.clone());
+                let reason = previous.map_or_else(
+                    || format!("{UNEXPLAINED}{}", f.summary),
+                    |k| k.reason.clone(),
+                );
                 entries.push(Known {
                     step: f.step,
                     axis: f.axis,
@@ -969,6 +986,51 @@ mod tests {
         assert!(!u.failures.contains_key("z::0"));
         let passed = e.updated_from(&[result("a::b", Outcome::Completed, vec![])], true);
         assert!(passed.failures.is_empty());
+    }
+
+    #[test]
+    fn committed_known_failures_say_why() {
+        // A reason is what a reader of the report learns about the target; the finding's own
+        // summary ("X: $.a: expected b, got c") repeats the verdict and explains nothing.
+        let copied = regex::Regex::new(r"^[A-Za-z_:]+: .*(expected .*, got |save `)").unwrap();
+        let dir = crate::fixtures::path("expectations");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let Some(target) = path.file_stem().and_then(|s| s.to_str()) else {
+                continue;
+            };
+            let e = Expectations::load(&path, target).unwrap();
+            for (name, known) in &e.failures {
+                for k in known {
+                    checked += 1;
+                    assert!(
+                        !k.reason.starts_with(UNEXPLAINED) && !copied.is_match(&k.reason),
+                        "{}: {name} step {:?} {}: write why the target deviates, not the finding's summary: {}",
+                        path.display(),
+                        k.step,
+                        k.path,
+                        k.reason
+                    );
+                }
+            }
+        }
+        assert!(checked > 0, "no known failures under {}", dir.display());
+    }
+
+    #[test]
+    fn updates_mark_new_reasons_unexplained() {
+        let e = Expectations::default();
+        let u = e.updated_from(
+            &[result(
+                "a::b",
+                Outcome::Completed,
+                vec![finding(2, Axis::Behaviour, "body", "$.x")],
+            )],
+            true,
+        );
+        assert!(u.failures["a::b"][0].reason.starts_with(UNEXPLAINED));
+        assert_eq!(u.unexplained(), 1);
     }
 
     #[test]

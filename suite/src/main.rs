@@ -366,6 +366,14 @@ fn dispatch(command: Command) -> Result<bool> {
                     file.display(),
                     updated.failures.len()
                 );
+                let unexplained = updated.unexplained();
+                if unexplained > 0 {
+                    say!(
+                        "{unexplained} known failures need a reason: replace each `{}` placeholder in {} with what the target does and what AWS does instead",
+                        cogcheck::expectations::UNEXPLAINED.trim_end(),
+                        file.display()
+                    );
+                }
                 return Ok(true);
             }
             // A filtered or sharded run saw only some of the scenarios that call an action: one
