@@ -36,7 +36,7 @@ pub struct ReportOptions {
     /// report's behaviour trend per version; their results go to
     /// `<out_dir>/results/versions/`.
     pub earlier_versions: bool,
-    /// Allow installs that take long (fakecloud compiles for hours on two cores).
+    /// Allow installs that take long (fakecloud compiles ~660 crates, minutes on two cores).
     pub allow_slow_install: bool,
     /// Scenarios run at once on each target.
     pub jobs: usize,

@@ -36,7 +36,7 @@ pub struct SessionOptions {
     pub endpoint: Option<String>,
     /// Scenarios run at once.
     pub jobs: usize,
-    /// Allow installs that take long (fakecloud compiles for hours on two cores).
+    /// Allow installs that take long (fakecloud compiles ~660 crates, minutes on two cores).
     pub allow_slow_install: bool,
     /// Record the run as a snapshot to this cassette (`cogcheck run --record FILE`).
     pub record: Option<std::path::PathBuf>,
