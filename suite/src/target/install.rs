@@ -77,9 +77,10 @@ impl Cache {
     }
 
     /// Where `cargo install` compiles a target: `<root>/targets/<name>-<version>.cargo-target`.
-    /// cargo's own default is a temporary directory deleted on exit, so an install interrupted
-    /// after an hour of compiling started again from nothing; kept here, outside the install
-    /// directory (which a new attempt wipes), a new attempt resumes. Removed after success.
+    /// cargo's own default is a temporary directory deleted on exit, so an interrupted install
+    /// started again from nothing; kept here, outside the install directory (which a new
+    /// attempt wipes), a new attempt resumes with the crates already built. Removed after
+    /// success.
     pub fn cargo_target_dir(&self, spec: &TargetSpec) -> PathBuf {
         self.root
             .join("targets")
@@ -147,9 +148,9 @@ impl InstallStep {
 
 /// Compiling without optimisation takes a fraction of the time of the release profile's
 /// opt-level 3 (fakecloud's ~660 crates: 8 minutes instead of about 2.5 hours on two cores).
-/// The release profile's other settings stay,
-/// debug assertions and overflow checks off among them, so the emulator behaves as its
-/// release build does; only its speed differs, and the suite measures behaviour.
+/// The release profile's other settings stay, debug assertions and overflow checks off among
+/// them, so the emulator behaves as its release build does; only its speed differs, and the
+/// suite measures behaviour.
 const CARGO_INSTALL_OPT_LEVEL: &str = "0";
 
 /// The commands that install `recipe` into `dir`; a cargo install compiles in `cargo_target`.
