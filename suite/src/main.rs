@@ -379,19 +379,12 @@ fn dispatch(command: Command) -> Result<bool> {
             // A filtered or sharded run saw only some of the scenarios that call an action: one
             // it left out may be the one the target refuses, so only a whole run can say the
             // action is now implemented (the merge of shards decides for them).
-            if partial {
-                for action in &now_implemented {
-                    say!(
-                        "note: {action}, listed unsupported in fixtures/expectations/{}.json, answered every call of this partial run; a full run tells whether it is now implemented",
-                        session.info.name
-                    );
-                }
-            } else {
-                for action in &now_implemented {
-                    say!(
-                        "NOW IMPLEMENTED {action}: fixtures/expectations/{}.json lists it as unsupported, but it answered in this run and never said unsupported; remove it from `unsupported`",
-                        session.info.name
-                    );
+            let file = format!("fixtures/expectations/{}.json", session.info.name);
+            for action in &now_implemented {
+                if partial {
+                    say!("note: {action}, listed unsupported in {file}, answered every call of this partial run; a full run tells whether it is now implemented");
+                } else {
+                    say!("NOW IMPLEMENTED {action}: {file} lists it as unsupported, but it answered in this run and never said unsupported; remove it from `unsupported`");
                 }
             }
             let stale_unsupported = !partial && !now_implemented.is_empty();
